@@ -1,0 +1,159 @@
+"""The ``rlvet`` command line: one thin typer command per capability.
+
+Commands parse options, call the capability's Python API, and hand the ``CommandResult``
+to ``report/``. Exit codes (ARCHITECTURE.md section 2): 0 no error finding, 1 at least one
+error finding, 2 bad usage or unreadable input -- always one line on stderr, no traceback.
+With ``--json`` stdout carries exactly one JSON document; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from rlvet import __version__
+from rlvet.errors import RlvetInputError
+from rlvet.findings import CommandResult
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="rlvet",
+    help="Vet RL pipelines: environment QA, training-log diagnosis, reward audits, reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_err = Console(stderr=True)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"rlvet {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """rlvet: find which link of the RL training loop broke first."""
+
+
+def _bad_input(message: str) -> typer.Exit:
+    """One line on stderr, exit 2: the contract for unusable input."""
+    _err.print(f"rlvet: {message}", highlight=False, markup=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def emit(
+    result: CommandResult,
+    *,
+    as_json: bool,
+    html: Path | None,
+    figures: Callable[[], Sequence[Any]] | None = None,
+    console: Console | None = None,
+) -> None:
+    """Render a result to stdout (terminal or JSON) and optionally HTML, then exit."""
+    from rlvet.report.html import render_html, write_html
+    from rlvet.report.terminal import render_terminal
+
+    if html is not None:
+        write_html(html, render_html(result, figures() if figures else ()))
+    if as_json:
+        sys.stdout.write(result.to_json() + "\n")
+    else:
+        render_terminal(result, console or Console())
+        if html is not None:
+            (console or Console()).print(f"HTML report: {html}")
+    raise typer.Exit(result.exit_code)
+
+
+def _parse_json_object(text: str | None, option: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RlvetInputError(f"{option}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(value, dict):
+        raise RlvetInputError(f"{option}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+@app.command("env")
+def env_command(
+    spec: Annotated[str, typer.Argument(help="Gymnasium id (CartPole-v1) or module:factory / file.py:factory.")],
+    expert: Annotated[str | None, typer.Option(help="Expert policy obs -> action: module:callable or file.py:callable. Built-in for classic-control and toy-text ids.")] = None,
+    episodes: Annotated[int, typer.Option(min=2, help="Episodes per probe (random and expert).")] = 20,
+    seed: Annotated[int, typer.Option(help="Base seed; every probe derives its seeds from it.")] = 0,
+    step_timeout: Annotated[float, typer.Option(min=0.01, help="Wall-clock budget per env step, seconds.")] = 2.0,
+    env_kwargs: Annotated[str | None, typer.Option(help="JSON object of keyword arguments for the env.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
+    html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
+) -> None:
+    """Environment QA: determinism, leakage, stale observations, timeouts, reward and done semantics."""
+    from rlvet.envcheck.report import env_figures
+    from rlvet.envcheck.suite import EnvQAConfig, run_env_qa
+
+    try:
+        config = EnvQAConfig(
+            spec=spec,
+            expert=expert,
+            episodes=episodes,
+            seed=seed,
+            step_timeout=step_timeout,
+            env_kwargs=_parse_json_object(env_kwargs, "--env-kwargs"),
+        )
+        outcome = run_env_qa(config, progress=not as_json)
+        emit(outcome.result, as_json=as_json, html=html, figures=lambda: env_figures(outcome))
+    except RlvetInputError as exc:
+        raise _bad_input(str(exc)) from None
+
+
+@app.command("demo")
+def demo_command(
+    out: Annotated[Path, typer.Option(help="Directory for the demo's outputs.")] = Path("rlvet-demo"),
+) -> None:
+    """The main job on embedded defaults: env QA of CartPole-v1 and of a faulty catalog env."""
+    from rlvet.demo import run_demo
+
+    try:
+        raise typer.Exit(run_demo(out, Console()))
+    except RlvetInputError as exc:
+        raise _bad_input(str(exc)) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code instead of exiting when called in-process."""
+    try:
+        app(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except SystemExit as exc:  # pragma: no cover - click may still raise it
+        return int(exc.code or 0)
+    except Exception as exc:  # click usage errors (bad option, missing argument)
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return 2
+        if isinstance(exc, click.exceptions.Abort):
+            return 130
+        raise
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

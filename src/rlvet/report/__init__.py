@@ -1,0 +1,1 @@
+"""Rendering of command results: terminal (rich), JSON, self-contained HTML."""

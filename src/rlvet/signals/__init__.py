@@ -1,0 +1,1 @@
+"""Metric streams of training runs: canonical names, series, and readers for each log format."""

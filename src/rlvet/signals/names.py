@@ -1,0 +1,58 @@
+"""Canonical signal names (ARCHITECTURE.md section 5).
+
+Readers map every source's metric names onto these; detectors, the Monitor and the reference
+trainer use only these constants, so rlvet reads its own runs and everyone else's alike.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CANONICAL",
+    "CLIP_FRACTION",
+    "ENTROPY",
+    "EPISODE_LENGTH",
+    "EVAL_RETURN",
+    "EXPLAINED_VARIANCE",
+    "FPS",
+    "GRAD_NORM",
+    "KL",
+    "LEARNING_RATE",
+    "LOSS",
+    "NAN_COUNT",
+    "POLICY_LAG",
+    "POLICY_LOSS",
+    "RESPONSE_LENGTH",
+    "REWARD",
+    "REWARD_COMPONENT_PREFIX",
+    "REWARD_STD",
+    "VALUE_LOSS",
+    "ZERO_STD_FRACTION",
+]
+
+REWARD = "reward"  # training reward (episode return mean, or mean sample reward for LLM RL)
+EVAL_RETURN = "eval_return"  # held-out / true-objective evaluation
+EPISODE_LENGTH = "episode_length"
+KL = "kl"  # approximate KL old -> new policy
+CLIP_FRACTION = "clip_fraction"
+ENTROPY = "entropy"  # +entropy (SB3's entropy_loss is sign-flipped by its reader)
+VALUE_LOSS = "value_loss"
+EXPLAINED_VARIANCE = "explained_variance"
+POLICY_LOSS = "policy_loss"
+GRAD_NORM = "grad_norm"
+LEARNING_RATE = "learning_rate"
+POLICY_LAG = "policy_lag"  # policy versions between behaviour and learner
+FPS = "fps"
+RESPONSE_LENGTH = "response_length"  # LLM completions, tokens
+LOSS = "loss"
+NAN_COUNT = "nan_count"
+REWARD_STD = "reward_std"  # within-group reward spread (GRPO)
+ZERO_STD_FRACTION = "frac_reward_zero_std"  # share of GRPO groups with no reward spread
+REWARD_COMPONENT_PREFIX = "reward/"  # reward/<component>
+
+CANONICAL: frozenset[str] = frozenset(
+    {
+        REWARD, EVAL_RETURN, EPISODE_LENGTH, KL, CLIP_FRACTION, ENTROPY, VALUE_LOSS,
+        EXPLAINED_VARIANCE, POLICY_LOSS, GRAD_NORM, LEARNING_RATE, POLICY_LAG, FPS,
+        RESPONSE_LENGTH, LOSS, NAN_COUNT, REWARD_STD, ZERO_STD_FRACTION,
+    }
+)
