@@ -44,8 +44,12 @@ def _version_callback(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version_callback, is_eager=True,
-                     help="Print the version and exit."),
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
     ] = False,
 ) -> None:
     """rlvet: find which link of the RL training loop broke first."""
@@ -86,7 +90,9 @@ def _parse_json_object(text: str | None, option: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RlvetInputError(f"{option}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+        raise RlvetInputError(
+            f"{option}: not valid JSON ({exc.msg} at column {exc.colno})"
+        ) from exc
     if not isinstance(value, dict):
         raise RlvetInputError(f"{option}: expected a JSON object, got {type(value).__name__}")
     return value
@@ -94,14 +100,33 @@ def _parse_json_object(text: str | None, option: str) -> dict[str, Any]:
 
 @app.command("env")
 def env_command(
-    spec: Annotated[str, typer.Argument(help="Gymnasium id (CartPole-v1) or module:factory / file.py:factory.")],
-    expert: Annotated[str | None, typer.Option(help="Expert policy obs -> action: module:callable or file.py:callable. Built-in for classic-control and toy-text ids.")] = None,
-    episodes: Annotated[int, typer.Option(min=2, help="Episodes per probe (random and expert).")] = 20,
-    seed: Annotated[int, typer.Option(help="Base seed; every probe derives its seeds from it.")] = 0,
-    step_timeout: Annotated[float, typer.Option(min=0.01, help="Wall-clock budget per env step, seconds.")] = 2.0,
-    env_kwargs: Annotated[str | None, typer.Option(help="JSON object of keyword arguments for the env.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
-    html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
+    spec: Annotated[
+        str, typer.Argument(help="Gymnasium id (CartPole-v1) or module:factory / file.py:factory.")
+    ],
+    expert: Annotated[
+        str | None,
+        typer.Option(
+            help="Expert policy obs -> action: module:callable or file.py:callable. Built-in for classic-control and toy-text ids."
+        ),
+    ] = None,
+    episodes: Annotated[
+        int, typer.Option(min=2, help="Episodes per probe (random and expert).")
+    ] = 20,
+    seed: Annotated[
+        int, typer.Option(help="Base seed; every probe derives its seeds from it.")
+    ] = 0,
+    step_timeout: Annotated[
+        float, typer.Option(min=0.01, help="Wall-clock budget per env step, seconds.")
+    ] = 2.0,
+    env_kwargs: Annotated[
+        str | None, typer.Option(help="JSON object of keyword arguments for the env.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document to stdout.")
+    ] = False,
+    html: Annotated[
+        Path | None, typer.Option(help="Write a self-contained HTML report here.")
+    ] = None,
 ) -> None:
     """Environment QA: determinism, leakage, stale observations, timeouts, reward and done semantics."""
     from rlvet.envcheck.report import env_figures
@@ -124,7 +149,9 @@ def env_command(
 
 @app.command("demo")
 def demo_command(
-    out: Annotated[Path, typer.Option(help="Directory for the demo's outputs.")] = Path("rlvet-demo"),
+    out: Annotated[Path, typer.Option(help="Directory for the demo's outputs.")] = Path(
+        "rlvet-demo"
+    ),
 ) -> None:
     """The main job on embedded defaults: env QA of CartPole-v1 and of a faulty catalog env."""
     from rlvet.demo import run_demo

@@ -42,8 +42,11 @@ def render_html(result: CommandResult, figures: Sequence[Figure] = ()) -> str:
     rank = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     findings = sorted(
         result.findings,
-        key=lambda f: (STAGE_ORDER.index(f.stage), -1 if f.step is None else f.step,
-                       rank[f.severity]),
+        key=lambda f: (
+            STAGE_ORDER.index(f.stage),
+            -1 if f.step is None else f.step,
+            rank[f.severity],
+        ),
     )
     template = _environment().get_template("result.html.j2")
     return template.render(

@@ -62,8 +62,15 @@ def lines_svg(
         ax.plot(x, y, label=label, linewidth=1.2)
     for label, x in (markers or {}).items():
         ax.axvline(x, color="tab:orange", linestyle="--", linewidth=0.8)
-        ax.annotate(label, (x, 1.0), xycoords=("data", "axes fraction"), fontsize=7,
-                    rotation=90, va="top", ha="right")
+        ax.annotate(
+            label,
+            (x, 1.0),
+            xycoords=("data", "axes fraction"),
+            fontsize=7,
+            rotation=90,
+            va="top",
+            ha="right",
+        )
     if highlight is not None:
         ax.axvline(highlight, color="tab:red", linewidth=1.6, label="first break")
     if curves or highlight is not None:

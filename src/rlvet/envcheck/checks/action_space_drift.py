@@ -1,0 +1,80 @@
+"""Action-space drift: spaces that change under the learner, and actions the env ignores.
+
+A policy network is built once from the spaces it saw at start-up; an env whose spaces or
+bounds change across resets feeds it actions it was never shaped for. An env that silently
+accepts out-of-range actions, or clips well inside its declared bounds, hides exactly the
+mismatch between what the policy emits and what the env executes.
+"""
+
+from __future__ import annotations
+
+from rlvet.envcheck.checks.common import env_finding
+from rlvet.envcheck.records import ProbeEvidence
+from rlvet.findings import Category, Finding, Severity
+
+__all__ = ["check_action_space_drift"]
+
+SATURATED_SHARE = 0.5  # most states must show it: one state near a wall proves nothing
+MIN_SATURATED_POINTS = 3
+_REMEDY = (
+    "declare the spaces once in __init__ and never mutate them; validate actions "
+    "(action_space.contains) and declare the bounds the env actually honours"
+)
+
+
+def _changed_spaces(ev: ProbeEvidence) -> Finding | None:
+    snapshots = ev.api.space_snapshots
+    distinct = list(dict.fromkeys(snapshots))
+    if len(distinct) <= 1:
+        return None
+    return env_finding(
+        "action_space_drift",
+        Category.ACTION_SPACE_DRIFT,
+        Severity.ERROR,
+        f"the observation/action spaces changed during the probe ({len(distinct)} distinct "
+        f"versions over {len(snapshots)} snapshots): first {distinct[0][:120]!r}, "
+        f"later {distinct[1][:120]!r}",
+        evidence={"versions": distinct[:5], "snapshots": len(snapshots)},
+        remedy=_REMEDY,
+    )
+
+
+def _silently_accepted(ev: ProbeEvidence) -> Finding | None:
+    accepted = [label for label, outcome in ev.api.oob_actions.items() if outcome == "accepted"]
+    if not accepted:
+        return None
+    # Box envs commonly clip (Pendulum, MountainCarContinuous) and a negative index is
+    # Python's wrap-around (Acrobot's torque table); a Discrete index past the end has no
+    # meaning, so accepting it means actions are remapped behind the policy's back.
+    past_end = any("past the end" in label for label in accepted)
+    severity = Severity.WARNING if ev.api.action_kind == "discrete" and past_end else Severity.INFO
+    return env_finding(
+        "action_space_drift",
+        Category.ACTION_SPACE_DRIFT,
+        severity,
+        f"out-of-bounds actions were silently accepted: {', '.join(accepted)}",
+        evidence={"accepted": accepted, "outcomes": ev.api.oob_actions},
+        remedy="reject actions outside action_space (assert action_space.contains(action))",
+    )
+
+
+def _saturated_inside_bounds(ev: ProbeEvidence) -> Finding | None:
+    rated = [b for b in ev.branches if b.saturated is not None]
+    saturated = [b for b in rated if b.saturated]
+    if len(saturated) < MIN_SATURATED_POINTS or len(saturated) < SATURATED_SHARE * len(rated):
+        return None
+    return env_finding(
+        "action_space_drift",
+        Category.ACTION_SPACE_DRIFT,
+        Severity.WARNING,
+        f"at {len(saturated)} of {len(rated)} states the declared action bound had the same "
+        "effect as the half-way point: the env clips actions well inside its declared space",
+        evidence={"saturated_points": len(saturated), "rated_points": len(rated)},
+        remedy="declare the action bounds the env actually uses, or rescale actions to them",
+    )
+
+
+def check_action_space_drift(ev: ProbeEvidence) -> list[Finding]:
+    """Spaces changing across resets/steps, out-of-bounds acceptance, hidden clipping."""
+    found = (_changed_spaces(ev), _silently_accepted(ev), _saturated_inside_bounds(ev))
+    return [f for f in found if f is not None]

@@ -1,0 +1,94 @@
+"""API contract: a superset of Gymnasium's passive checker, applied to *every* step.
+
+Gymnasium's ``PassiveEnvChecker`` inspects only the first reset and step; an env that
+returns a float64 observation on step 37, or a numpy array as reward after a reset, passes
+it. rlvet counts violations over every step of the random probe.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rlvet.envcheck.checks.common import box_bounds_violations, env_finding
+from rlvet.envcheck.checks.done_semantics import runaway_episodes
+from rlvet.envcheck.records import ProbeEvidence
+from rlvet.findings import Category, Finding, Severity
+
+__all__ = ["check_api_contract"]
+
+_REMEDY = {
+    "step_return": "return (obs, reward, terminated, truncated, info) from step()",
+    "reset_return": "return (obs, info) from reset(); info must be a dict",
+    "reward_type": "return a Python float (or numpy scalar) reward, not an array or object",
+    "terminated_type": "return bool terminated/truncated flags (bool(...))",
+    "truncated_type": "return bool terminated/truncated flags (bool(...))",
+    "info_type": "return a dict as info",
+    "obs_dtype": "cast observations to observation_space.dtype (e.g. np.float32)",
+    "obs_not_in_space": "fix the observation or widen observation_space to what the env emits",
+}
+_SOFT_PROBLEMS = frozenset({"reset_seed_default", "close_twice"})  # style, not correctness
+
+
+def _probe_findings(ev: ProbeEvidence) -> list[Finding]:
+    out = []
+    for kind, message in ev.api.problems.items():
+        severity = Severity.WARNING if kind in _SOFT_PROBLEMS else Severity.ERROR
+        out.append(
+            env_finding(
+                "api_contract",
+                Category.API_CONTRACT,
+                severity,
+                message,
+                evidence={"problem": kind},
+                remedy="follow the gymnasium.Env API (reset(seed, options) -> "
+                "(obs, info); step -> 5-tuple)",
+            )
+        )
+    return out
+
+
+def _out_of_space_severity(ev: ProbeEvidence) -> Severity:
+    """Out-of-bounds observations only after the episode should have ended are a done bug."""
+    api = ev.api
+    if api.obs_low is None or api.obs_high is None or not runaway_episodes(ev):
+        return Severity.ERROR
+    reset_rows = np.stack([e.reset_obs for e in ev.random_a if e.reset_obs.size])
+    if box_bounds_violations(reset_rows, api.obs_low, api.obs_high).any():
+        return Severity.ERROR
+    return Severity.WARNING
+
+
+def check_api_contract(ev: ProbeEvidence) -> list[Finding]:
+    """Contract violations found by direct API calls and by auditing every random step."""
+    findings = _probe_findings(ev)
+    steps = max(ev.audit.steps, 1)
+    for kind, count in sorted(ev.audit.violations.items()):
+        severity = _out_of_space_severity(ev) if kind == "obs_not_in_space" else Severity.ERROR
+        findings.append(
+            env_finding(
+                "api_contract",
+                Category.API_CONTRACT,
+                severity,
+                f"{kind.replace('_', ' ')} on {count} of {ev.audit.steps} audited steps "
+                f"({count / steps:.1%}); first: {ev.audit.examples[kind]}",
+                evidence={
+                    "violation": kind,
+                    "count": count,
+                    "steps": ev.audit.steps,
+                    "example": ev.audit.examples[kind],
+                },
+                remedy=_REMEDY.get(kind, "follow the gymnasium.Env API"),
+            )
+        )
+    if ev.api.gymnasium_warnings:
+        findings.append(
+            env_finding(
+                "api_contract",
+                Category.API_CONTRACT,
+                Severity.INFO,
+                f"Gymnasium's passive checker warned {len(ev.api.gymnasium_warnings)} time(s): "
+                f"{ev.api.gymnasium_warnings[0][:160]}",
+                evidence={"warnings": ev.api.gymnasium_warnings[:10]},
+            )
+        )
+    return findings

@@ -1,0 +1,73 @@
+"""Seeded determinism: same seed + same actions must give the same trajectory, every episode.
+
+Two fresh envs run the same sequence of ``reset(seed=s_k)`` episodes with the same actions
+(same history). Any difference is nondeterminism: an unseeded RNG (global ``np.random``,
+``random``, time) in reset or step. It is also nondeterminism when ``reset(seed=s)`` leaves
+the env's ``np_random`` in a state that depends on history -- the seed is not honoured after
+the first reset (Gymnasium's checker compares the generator state for this reason).
+History-dependent but reproducible differences are reset *leakage* (``leakage.py``).
+"""
+
+from __future__ import annotations
+
+from rlvet.envcheck.checks.common import env_finding, first_divergence
+from rlvet.envcheck.records import ProbeEvidence
+from rlvet.findings import Category, Finding, Severity
+
+__all__ = ["check_reset_determinism", "seed_not_honoured"]
+
+_REMEDY = (
+    "draw all randomness from self.np_random and call super().reset(seed=seed) in "
+    "reset(); never use np.random/random/time directly"
+)
+
+
+def seed_not_honoured(ev: ProbeEvidence) -> list[int]:
+    """Seeds whose post-reset RNG state differs between a fresh env and one with history."""
+    bad = []
+    by_seed = {e.seed: e for e in ev.random_a}
+    for seed, fresh in ev.fresh.items():
+        ran = by_seed.get(seed)
+        if (
+            ran
+            and ran.rng_fingerprint
+            and fresh.rng_fingerprint
+            and ran.rng_fingerprint != fresh.rng_fingerprint
+        ):
+            bad.append(seed)
+    if ev.api.same_seed_rng_equal is False:
+        bad.append(-1)
+    return bad
+
+
+def check_reset_determinism(ev: ProbeEvidence) -> list[Finding]:
+    """Same history, same seeds, same actions -> identical trajectories; seeds honoured."""
+    for index, (a, b) in enumerate(zip(ev.random_a, ev.random_b, strict=False)):
+        where = first_divergence(a, b)
+        if where is not None and a.error is None and b.error is None:
+            return [
+                env_finding(
+                    "reset_determinism",
+                    Category.NONDETERMINISTIC_RESET,
+                    Severity.ERROR,
+                    f"two fresh envs given reset(seed={a.seed}) and the same actions diverged at "
+                    f"the {where['where']} (step {where['step']}) of episode {index + 1}: "
+                    "the env uses an unseeded source of randomness",
+                    evidence={"seed": a.seed, "episode_index": index, **where},
+                    remedy=_REMEDY,
+                )
+            ]
+    unhonoured = seed_not_honoured(ev)
+    if unhonoured:
+        return [
+            env_finding(
+                "reset_determinism",
+                Category.NONDETERMINISTIC_RESET,
+                Severity.ERROR,
+                "reset(seed=s) left the env's np_random in a different state depending on what "
+                "ran before: the seed is not honoured on every reset",
+                evidence={"seeds": unhonoured},
+                remedy=_REMEDY,
+            )
+        ]
+    return []

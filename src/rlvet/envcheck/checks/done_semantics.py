@@ -1,0 +1,162 @@
+"""Done semantics: episodes that never end, end at once or at random, or run past the end.
+
+Termination is the learner's only notion of "this cannot continue": a dropped flag makes
+value estimates bootstrap through impossible states; an episode that ends after one step
+every time removes the task altogether. Stepping after the end is usually accepted by
+Gymnasium's own envs (with a warning), so it is reported as context only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from rlvet.envcheck.checks.common import box_bounds_violations, env_finding
+from rlvet.envcheck.records import EpisodeRecord, ProbeEvidence
+from rlvet.findings import Category, Finding, Severity
+
+__all__ = ["check_done_semantics", "runaway_episodes"]
+
+CAPPED_SHARE = 0.5  # most random episodes hitting rlvet's cap means no end condition fires
+INSTANT_END_SHARE = 0.95  # Blackjack ends at step 1 often, but not for 95% of every policy
+MIN_INCONSISTENT_TRANSITIONS = 2  # one odd transition could be a rare terminal branch
+RUNAWAY_STEPS = 10  # steps spent outside the declared space without the episode ending
+_REMEDY = (
+    "check the termination condition and that terminated/truncated reach the caller "
+    "(wrappers must pass them through); keep a TimeLimit on every env"
+)
+
+
+def runaway_episodes(ev: ProbeEvidence) -> int:
+    """Random episodes whose observations left the declared Box bounds and kept going."""
+    api = ev.api
+    if api.obs_low is None or api.obs_high is None:
+        return 0
+    count = 0
+    for e in ev.random_a:
+        if e.obs.ndim != 2 or not e.length:
+            continue
+        outside = box_bounds_violations(e.obs, api.obs_low, api.obs_high)
+        if outside.any() and e.length - int(np.argmax(outside)) > RUNAWAY_STEPS:
+            count += 1
+    return count
+
+
+def _never_ends(ev: ProbeEvidence) -> Finding | None:
+    capped = [e for e in ev.random_a if e.capped]
+    if not ev.random_a or len(capped) < CAPPED_SHARE * len(ev.random_a):
+        return None
+    limit = ev.api.max_episode_steps
+    cap = capped[0].length
+    if limit is not None and cap > limit:
+        return env_finding(
+            "done_semantics",
+            Category.DONE_SEMANTICS,
+            Severity.ERROR,
+            f"{len(capped)} of {len(ev.random_a)} random episodes ran {cap} steps, past the "
+            f"registered limit of {limit}, without terminated or truncated: done flags are lost",
+            evidence={
+                "capped": len(capped),
+                "episodes": len(ev.random_a),
+                "cap": cap,
+                "max_episode_steps": limit,
+            },
+            remedy=_REMEDY,
+        )
+    return env_finding(
+        "done_semantics",
+        Category.DONE_SEMANTICS,
+        Severity.WARNING,
+        f"{len(capped)} of {len(ev.random_a)} random episodes did not end within {cap} steps "
+        "and the env has no time limit",
+        evidence={"capped": len(capped), "cap": cap},
+        remedy="wrap the env in gymnasium.wrappers.TimeLimit",
+    )
+
+
+def _runaway(ev: ProbeEvidence) -> Finding | None:
+    count = runaway_episodes(ev)
+    if count == 0:
+        return None
+    return env_finding(
+        "done_semantics",
+        Category.DONE_SEMANTICS,
+        Severity.ERROR,
+        f"in {count} random episodes the observation left the declared space and the episode "
+        f"went on for more than {RUNAWAY_STEPS} steps: a terminal state is not being signalled",
+        evidence={"runaway_episodes": count},
+        remedy=_REMEDY,
+    )
+
+
+def _instant_end(ev: ProbeEvidence) -> Finding | None:
+    episodes = [e for e in (*ev.random_a, *ev.expert) if e.error is None]
+    if len(episodes) < 5:
+        return None
+    short = sum(1 for e in episodes if e.length <= 1 and e.ended)
+    if short < INSTANT_END_SHARE * len(episodes):
+        return None
+    return env_finding(
+        "done_semantics",
+        Category.DONE_SEMANTICS,
+        Severity.ERROR,
+        f"{short} of {len(episodes)} episodes (random and expert) ended after a single step: "
+        "the done flag fires regardless of the state",
+        evidence={"one_step_episodes": short},
+        remedy=_REMEDY,
+    )
+
+
+def _transition_keys(e: EpisodeRecord) -> list[tuple[bytes, bytes, bytes]]:
+    if e.obs.ndim != 2 or e.obs.shape[0] != e.length:
+        return []
+    previous = [e.reset_obs, *e.obs[:-1]]
+    return [
+        (p.tobytes(), repr(a).encode(), n.tobytes())
+        for p, a, n in zip(previous, e.actions, e.obs, strict=False)
+    ]
+
+
+def _inconsistent_termination(ev: ProbeEvidence) -> Finding | None:
+    """The same (observation, action, next observation) both ends and does not end episodes.
+
+    In a Markov env termination is a function of the transition; when identical transitions
+    disagree, the done flag is random or attached to the wrong step. Exact repeats only occur
+    with discrete observations, so continuous envs simply give no evidence here.
+    """
+    flags: dict[tuple[bytes, bytes, bytes], set[bool]] = defaultdict(set)
+    for e in ev.random_a:
+        for key, done in zip(_transition_keys(e), e.terminated, strict=False):
+            flags[key].add(bool(done))
+    mixed = sum(1 for seen in flags.values() if len(seen) == 2)
+    if mixed < MIN_INCONSISTENT_TRANSITIONS:
+        return None
+    return env_finding(
+        "done_semantics",
+        Category.DONE_SEMANTICS,
+        Severity.ERROR,
+        f"{mixed} distinct transitions (same observation, action and next observation) ended "
+        "the episode on some visits and not on others: termination is not a function of the "
+        "state",
+        evidence={"inconsistent_transitions": mixed, "transitions": len(flags)},
+        remedy=_REMEDY,
+    )
+
+
+def check_done_semantics(ev: ProbeEvidence) -> list[Finding]:
+    """Never ending, running past terminal states, ending at once or at random."""
+    found = (_never_ends(ev), _runaway(ev), _instant_end(ev), _inconsistent_termination(ev))
+    findings = [f for f in found if f is not None]
+    if ev.api.step_after_end == "accepted":
+        findings.append(
+            env_finding(
+                "done_semantics",
+                Category.DONE_SEMANTICS,
+                Severity.INFO,
+                "step() after the episode ended was accepted without reset(); harmless if every "
+                "caller resets, a silent bug in hand-written loops that do not",
+                evidence={"step_after_end": ev.api.step_after_end},
+            )
+        )
+    return findings

@@ -1,0 +1,61 @@
+"""Reset leakage: episode k with seed s must equal a fresh env's episode with seed s.
+
+Run only when the env is deterministic given its history (``determinism.py`` passed): then
+a difference between "seed s after k episodes" and "seed s in a brand-new env" can only be
+state that survived ``reset`` -- a counter, a drift term, a cache, a velocity.
+"""
+
+from __future__ import annotations
+
+from rlvet.envcheck.checks.common import env_finding, first_divergence
+from rlvet.envcheck.checks.determinism import seed_not_honoured
+from rlvet.envcheck.records import ProbeEvidence
+from rlvet.findings import Category, Finding, Severity
+
+__all__ = ["check_reset_leakage"]
+
+_REMEDY = (
+    "reset every piece of episode state in reset() (counters, accumulators, caches, "
+    "velocities); keep cross-episode state out of the env or behind options"
+)
+
+
+def _deterministic_given_history(ev: ProbeEvidence) -> bool:
+    pairs = zip(ev.random_a, ev.random_b, strict=False)
+    return all(first_divergence(a, b) is None for a, b in pairs) and not seed_not_honoured(ev)
+
+
+def check_reset_leakage(ev: ProbeEvidence) -> list[Finding]:
+    """Compare replays in fresh envs with the same seeds run after other episodes."""
+    if not ev.fresh or not _deterministic_given_history(ev):
+        return []
+    by_seed = {e.seed: (i, e) for i, e in enumerate(ev.random_a)}
+    for seed, fresh in sorted(ev.fresh.items()):
+        index, ran = by_seed[seed]
+        where = first_divergence(ran, fresh)
+        if where is not None and ran.error is None and fresh.error is None:
+            return [
+                env_finding(
+                    "reset_leakage",
+                    Category.RESET_LEAKAGE,
+                    Severity.ERROR,
+                    f"episode {index + 1} with seed {seed} differs from the same seed and actions "
+                    f"in a fresh env at the {where['where']} (step {where['step']}): state from "
+                    "earlier episodes survives reset()",
+                    evidence={"seed": seed, "episodes_before": index, **where},
+                    remedy=_REMEDY,
+                )
+            ]
+    if not ev.api.same_seed_reset_equal:
+        return [
+            env_finding(
+                "reset_leakage",
+                Category.RESET_LEAKAGE,
+                Severity.ERROR,
+                "reset(seed=s) twice in a row gave different observations although the env is "
+                "reproducible from scratch: reset() depends on how often it was called",
+                evidence={"same_seed_reset_equal": False},
+                remedy=_REMEDY,
+            )
+        ]
+    return []

@@ -1,0 +1,213 @@
+"""Plain data that env probes produce in the child process and checks read in the parent.
+
+Contents:
+    EpisodeRecord -- one episode: flattened observations, actions, rewards, flags, step times.
+    ContractAudit -- API-contract violations counted over every step of a probe (not only the
+        first, as Gymnasium's passive checker does).
+    ApiProbe -- one-off API facts: signatures, reset/step return shapes, out-of-bounds actions,
+        stepping after the end of an episode, spaces across resets.
+    BranchPoint -- next observations after trying different actions from one saved state.
+    HangEvent -- a step that blew the wall-clock budget (the child was killed).
+    ProbeEvidence -- everything one ``rlvet env`` run collected; the only input of the checks.
+
+Probes are data, not printed strings: the checks judge, ``report/`` renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ApiProbe",
+    "BranchPoint",
+    "ContractAudit",
+    "EpisodeRecord",
+    "HangEvent",
+    "ProbeEvidence",
+]
+
+
+@dataclass(slots=True)
+class EpisodeRecord:
+    """One episode as the env reported it.
+
+    Attributes:
+        seed: the seed passed to ``reset``.
+        policy: ``"random"``, ``"replay"`` or ``"expert"``.
+        reset_obs: flattened reset observation, shape ``(obs_dim,)``.
+        obs: flattened observations after each step, shape ``(n_steps, obs_dim)``.
+        actions: the actions taken, in the env's own format (replayable).
+        rewards: shape ``(n_steps,)``, NaN where the reward was not a number.
+        terminated, truncated: shape ``(n_steps,)`` booleans.
+        step_seconds: wall time of each ``step`` call, shape ``(n_steps,)``.
+        error: ``"ExcType: message"`` if a step or reset raised, else None.
+        error_step: index of the step that raised (``-1`` for reset).
+        rng_fingerprint: hash of the env's ``np_random`` state right after ``reset(seed)``,
+            or None if the env exposes no generator; tells "seed not honoured" apart from
+            "state leaks past reset".
+        capped: the episode hit rlvet's step cap without terminating or truncating.
+    """
+
+    seed: int
+    policy: str
+    reset_obs: np.ndarray
+    obs: np.ndarray
+    actions: list[Any]
+    rewards: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    step_seconds: np.ndarray
+    error: str | None = None
+    error_step: int | None = None
+    rng_fingerprint: str | None = None
+    capped: bool = False
+
+    @property
+    def length(self) -> int:
+        """Steps taken."""
+        return int(self.rewards.shape[0])
+
+    @property
+    def episode_return(self) -> float:
+        """Sum of rewards (NaN-propagating: a NaN reward is harness evidence)."""
+        return float(np.sum(self.rewards))
+
+    @property
+    def ended(self) -> bool:
+        """The env itself ended the episode (terminated or truncated on the last step)."""
+        return self.length > 0 and bool(self.terminated[-1] or self.truncated[-1])
+
+
+@dataclass(slots=True)
+class ContractAudit:
+    """Contract violations counted over every step; examples keep the first offending value."""
+
+    steps: int = 0
+    violations: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, str] = field(default_factory=dict)
+
+    def record(self, kind: str, example: str) -> None:
+        """Count one violation of ``kind``; keep the first example text."""
+        self.violations[kind] = self.violations.get(kind, 0) + 1
+        self.examples.setdefault(kind, example[:200])
+
+    def merge(self, other: ContractAudit) -> None:
+        """Add another audit's counts (used across probes)."""
+        self.steps += other.steps
+        for kind, n in other.violations.items():
+            self.violations[kind] = self.violations.get(kind, 0) + n
+            self.examples.setdefault(kind, other.examples[kind])
+
+
+@dataclass(slots=True)
+class ApiProbe:
+    """One-off API facts gathered on a fresh env.
+
+    Attributes:
+        problems: ``kind -> message`` for contract problems found by direct calls.
+        gymnasium_warnings: the messages Gymnasium's own passive checker emitted.
+        same_seed_reset_equal: ``reset(seed=s)`` twice in a row gave equal observations.
+        same_seed_rng_equal: ... and equal ``np_random`` states (None if no generator).
+        oob_actions: ``description -> outcome`` (``"accepted"`` or ``"rejected: ..."``).
+        step_after_end: outcome of calling ``step`` after the episode ended.
+        space_snapshots: text snapshots of (observation_space, action_space) after each reset
+            and at intervals during steps; more than one distinct value is drift.
+        declared_reward_range: ``(low, high)`` if the env declares a reward range.
+        max_episode_steps: the spec's time limit, if any.
+        env_id: the spec id, if any.
+        obs_kind: ``"box"``, ``"discrete"``, ``"multi"`` or ``"other"``.
+        action_kind: ``"discrete"``, ``"box"`` or ``"other"``.
+        obs_space_repr, action_space_repr: for messages.
+        obs_low, obs_high: flattened Box bounds (None for other spaces).
+    """
+
+    problems: dict[str, str] = field(default_factory=dict)
+    gymnasium_warnings: list[str] = field(default_factory=list)
+    same_seed_reset_equal: bool = True
+    same_seed_rng_equal: bool | None = None
+    oob_actions: dict[str, str] = field(default_factory=dict)
+    step_after_end: str = "not probed"
+    space_snapshots: list[str] = field(default_factory=list)
+    declared_reward_range: tuple[float, float] | None = None
+    max_episode_steps: int | None = None
+    env_id: str | None = None
+    obs_kind: str = "other"
+    action_kind: str = "other"
+    obs_space_repr: str = ""
+    action_space_repr: str = ""
+    obs_low: np.ndarray | None = None
+    obs_high: np.ndarray | None = None
+
+
+@dataclass(slots=True)
+class BranchPoint:
+    """Next observations after trying several distinct actions from one saved state.
+
+    Attributes:
+        seed, t: where the state came from (episode seed, step index).
+        n_actions: how many distinct actions were tried.
+        distinct_next_obs: how many distinct next observations they produced; 1 means the
+            observation did not respond to the action at all.
+        obs_changed: whether any action changed the observation from the current one.
+        saturated: for Box actions, whether the declared bound gave the same next observation
+            as the half-way point while the midpoint did not (the env clips inside its
+            declared space); None where it does not apply.
+    """
+
+    seed: int
+    t: int
+    n_actions: int
+    distinct_next_obs: int
+    obs_changed: bool
+    saturated: bool | None = None
+
+
+@dataclass(slots=True)
+class HangEvent:
+    """A probe step that exceeded the wall-clock budget; the child process was killed."""
+
+    probe: str
+    seed: int | None
+    step: int
+    budget_s: float
+
+
+@dataclass(slots=True)
+class ProbeEvidence:
+    """All data one ``rlvet env`` run collected, in the order the probes ran.
+
+    Attributes:
+        api: one-off API facts.
+        audit: per-step contract audit over the random probe.
+        random_a: random-policy episodes in one env, seeds ``seed, seed+1, ...``.
+        random_b: the same seeds and actions replayed in a second fresh env (same history).
+        fresh: selected episodes of ``random_a`` replayed each in a brand-new env (no history),
+            keyed by seed.
+        expert: expert-policy episodes, empty without an expert.
+        branches: counterfactual branch points for the stale-observation check.
+        hangs: steps that blew the budget.
+        probe_errors: probes that could not run, ``probe -> reason``.
+        step_timeout: the per-step budget, seconds.
+        expert_name: which expert was used, or None.
+        wall_seconds: total wall time of the probes.
+    """
+
+    api: ApiProbe
+    audit: ContractAudit
+    random_a: list[EpisodeRecord]
+    random_b: list[EpisodeRecord]
+    fresh: dict[int, EpisodeRecord]
+    expert: list[EpisodeRecord]
+    branches: list[BranchPoint]
+    hangs: list[HangEvent]
+    probe_errors: dict[str, str]
+    step_timeout: float
+    expert_name: str | None
+    wall_seconds: float = 0.0
+
+    def all_episodes(self) -> list[EpisodeRecord]:
+        """Every recorded episode (for step timing and harness-failure rates)."""
+        return [*self.random_a, *self.random_b, *self.fresh.values(), *self.expert]

@@ -1,0 +1,289 @@
+"""``rlvet env``: run the probes once in a child process, then every check over the evidence.
+
+Contents:
+    EnvQAConfig -- what to test and how hard (episodes, seed, per-step budget).
+    EnvQAOutcome -- the ``CommandResult`` plus the raw evidence (for plots and tests).
+    run_env_qa -- the Python API behind the CLI command.
+
+Probe plan (each in a child process under the per-step budget):
+    1. expert check -- does the expert return valid actions?
+    2. api -- signatures, same-seed resets, out-of-bounds actions, step after the end.
+    3. random A -- episodes with seeds ``seed, seed+1, ...`` in one env, every step audited.
+    4. random B -- the same seeds and actions in a second fresh env (same history).
+    5. fresh -- a few of A's episodes replayed, each in a brand-new env (no history).
+    6. expert -- expert episodes on other seeds.
+    7. branches -- counterfactual actions from saved states along A's episodes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress
+
+from rlvet.envcheck.checks import CHECKS
+from rlvet.envcheck.harness import EnvHarness, ProbeCrash, ProbeHang, ProbeOutcome
+from rlvet.envcheck.probes import EpisodeUpdate
+from rlvet.envcheck.records import (
+    ApiProbe,
+    BranchPoint,
+    ContractAudit,
+    EpisodeRecord,
+    HangEvent,
+    ProbeEvidence,
+)
+from rlvet.envcheck.spec import env_factory, validate_env
+from rlvet.errors import RlvetInputError
+from rlvet.findings import CommandResult
+
+__all__ = ["EnvQAConfig", "EnvQAOutcome", "run_env_qa"]
+
+DEFAULT_EPISODE_CAP = 1000  # envs without a time limit: enough for any classic task to end
+MIN_PROBE_STEPS = 1000  # random/expert probes extend short-episode envs to this many steps
+MAX_PROBE_EPISODES = 300  # ... but never beyond this many episodes
+FRESH_REPLAYS = 5  # episodes of A replayed in brand-new envs to expose leakage
+BRANCH_POINTS = 12  # saved states for the counterfactual stale-observation test
+MAX_HANGS = 4  # after this many hangs the remaining probes are skipped: the env is unusable
+PROBE_SECONDS = 15.0  # per episode probe: slow envs get fewer episodes, not minutes of probing
+EXPERT_SEED_OFFSET = 10_000  # expert episodes use seeds disjoint from the random probes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnvQAConfig:
+    """What ``rlvet env`` tests.
+
+    Attributes:
+        spec: a registered Gymnasium id or ``module:factory`` / ``file.py:factory``.
+        expert: ``module:callable`` policy obs -> action; None uses the built-in one if any.
+        episodes: episodes per random/expert probe (short envs get more, see MIN_PROBE_STEPS).
+        seed: base seed; every probe derives its seeds from it.
+        step_timeout: wall-clock budget per env call, seconds.
+        env_kwargs: keyword arguments for the env.
+        factory: a ready no-arg env factory (Python API); overrides ``spec`` resolution.
+    """
+
+    spec: str
+    expert: str | None = None
+    episodes: int = 20
+    seed: int = 0
+    step_timeout: float = 2.0
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    factory: Callable[[], gym.Env] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnvQAOutcome:
+    """The verdict and the evidence behind it."""
+
+    result: CommandResult
+    evidence: ProbeEvidence
+
+
+class _Collector:
+    """Runs probes through the harness, turning hangs and crashes into evidence."""
+
+    def __init__(self, harness: EnvHarness, config: EnvQAConfig, progress: Callable[[str], None]):
+        self.harness = harness
+        self.config = config
+        self.progress = progress
+        self.hangs: list[HangEvent] = []
+        self.errors: dict[str, str] = {}
+
+    def run(self, label: str, probe: str, **kwargs: Any) -> ProbeOutcome:
+        self.progress(label)
+        if len(self.hangs) >= MAX_HANGS:
+            self.errors[label] = f"skipped after {len(self.hangs)} hangs"
+            return ProbeOutcome()
+        outcome = self.harness.call(probe, **kwargs)
+        if isinstance(outcome.failure, ProbeHang):
+            self.hangs.append(
+                HangEvent(
+                    probe=label,
+                    seed=None,
+                    step=outcome.failure.calls_done,
+                    budget_s=outcome.failure.budget_s,
+                )
+            )
+        elif isinstance(outcome.failure, ProbeCrash):
+            self.errors[label] = outcome.failure.reason
+        return outcome
+
+    def episodes(
+        self, label: str, **kwargs: Any
+    ) -> tuple[list[EpisodeRecord], ContractAudit, tuple[str, ...]]:
+        outcome = self.run(label, "episodes", max_seconds=PROBE_SECONDS, **kwargs)
+        updates: list[EpisodeUpdate] = outcome.items
+        if not updates:
+            return [], ContractAudit(), ()
+        return [u.record for u in updates], updates[-1].audit, updates[-1].snapshots
+
+
+def _episode_cap(api: ApiProbe) -> int:
+    if api.max_episode_steps is None:
+        return DEFAULT_EPISODE_CAP
+    return int(api.max_episode_steps) + max(10, int(api.max_episode_steps) // 10)
+
+
+def _branch_plan(records: list[EpisodeRecord], seed: int) -> list[tuple[int, int, list[Any]]]:
+    rng = np.random.default_rng(seed)
+    usable = [r for r in records if r.length >= 2 and r.error is None]
+    if not usable:
+        return []
+    picks = rng.choice(len(usable), size=min(BRANCH_POINTS, len(usable) * 4), replace=True)
+    plan = []
+    for index in picks[:BRANCH_POINTS]:
+        r = usable[int(index)]
+        t = int(rng.integers(0, r.length - 1))
+        plan.append((r.seed, t, r.actions[:t]))
+    return plan
+
+
+def _fresh_plan(records: list[EpisodeRecord]) -> list[int]:
+    later = [i for i in range(1, len(records)) if records[i].error is None]
+    if not later:
+        return []
+    picks = np.unique(np.linspace(0, len(later) - 1, num=min(FRESH_REPLAYS, len(later))).round())
+    return [later[int(i)] for i in picks]
+
+
+def _check_expert(c: _Collector) -> str | None:
+    outcome = c.run("expert check", "expert", expert_spec=c.config.expert, seed=c.config.seed)
+    if outcome.failure is not None or outcome.value is None:
+        return None
+    name, problem = outcome.value
+    if problem is not None:
+        if c.config.expert is not None:
+            raise RlvetInputError(problem)
+        c.errors["expert"] = problem
+        return None
+    return name
+
+
+def _collect(c: _Collector) -> ProbeEvidence:
+    cfg = c.config
+    started = time.perf_counter()
+    expert_name = _check_expert(c)
+    api_outcome = c.run("API contract", "api", seed=cfg.seed)
+    api = api_outcome.value if isinstance(api_outcome.value, ApiProbe) else ApiProbe()
+    cap = _episode_cap(api)
+    seeds = [cfg.seed + i for i in range(cfg.episodes)]
+    random_a, audit, snapshots = c.episodes(
+        "random episodes",
+        seeds=seeds,
+        cap=cap,
+        audit=True,
+        min_steps=MIN_PROBE_STEPS,
+        max_episodes=MAX_PROBE_EPISODES,
+    )
+    api.space_snapshots.extend(snapshots)
+    plan = {r.seed: r.actions for r in random_a}
+    random_b, _, _ = c.episodes("replay, same history", seeds=list(plan), actions=plan, cap=cap)
+    fresh_idx = _fresh_plan(random_a)
+    fresh_seeds = [random_a[i].seed for i in fresh_idx]
+    fresh, _, _ = c.episodes(
+        "replay, fresh envs",
+        seeds=fresh_seeds,
+        cap=cap,
+        fresh_each=True,
+        actions={s: plan[s] for s in fresh_seeds},
+    )
+    expert: list[EpisodeRecord] = []
+    if expert_name is not None:
+        expert, _, _ = c.episodes(
+            "expert episodes",
+            seeds=[cfg.seed + EXPERT_SEED_OFFSET + i for i in range(cfg.episodes)],
+            policy="expert",
+            expert_spec=cfg.expert,
+            cap=cap,
+            min_steps=MIN_PROBE_STEPS,
+            max_episodes=MAX_PROBE_EPISODES,
+        )
+    branch_outcome = c.run(
+        "counterfactual actions", "branches", points=_branch_plan(random_a, cfg.seed)
+    )
+    branches: list[BranchPoint] = branch_outcome.value or []
+    return ProbeEvidence(
+        api=api,
+        audit=audit,
+        random_a=random_a,
+        random_b=random_b,
+        fresh={r.seed: r for r in fresh},
+        expert=expert,
+        branches=branches,
+        hangs=c.hangs,
+        probe_errors=c.errors,
+        step_timeout=cfg.step_timeout,
+        expert_name=expert_name,
+        wall_seconds=time.perf_counter() - started,
+    )
+
+
+def _metrics(ev: ProbeEvidence) -> dict[str, Any]:
+    def summary(episodes: list[EpisodeRecord]) -> dict[str, Any]:
+        returns = [e.episode_return for e in episodes]
+        return {
+            "episodes": len(episodes),
+            "steps": int(sum(e.length for e in episodes)),
+            "mean_return": float(np.mean(returns)) if returns else None,
+            "mean_length": float(np.mean([e.length for e in episodes])) if episodes else None,
+        }
+
+    steps = sum(e.length for e in ev.all_episodes())
+    return {
+        "env_id": ev.api.env_id,
+        "expert": ev.expert_name,
+        "random": summary(ev.random_a),
+        "expert_policy": summary(ev.expert),
+        "probe_steps": int(steps),
+        "wall_seconds": round(ev.wall_seconds, 3),
+        "hangs": len(ev.hangs),
+        "probe_errors": ev.probe_errors,
+        "step_timeout_s": ev.step_timeout,
+    }
+
+
+@contextmanager
+def _progress_reporter(enabled: bool, total: int) -> Iterator[Callable[[str], None]]:
+    if not enabled:
+        yield lambda label: None
+        return
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("probing", total=total)
+
+        def advance(label: str) -> None:
+            bar.update(task, advance=1, description=label)
+
+        yield advance
+
+
+def run_env_qa(config: EnvQAConfig, *, progress: bool = False) -> EnvQAOutcome:
+    """Probe an env in a child process and run every check.
+
+    Raises:
+        RlvetInputError: unknown id, unimportable module, a factory that raises, or an
+            expert that returns invalid actions.
+
+    Example:
+        >>> outcome = run_env_qa(EnvQAConfig(spec="CartPole-v1", episodes=5))
+        >>> outcome.result.verdict in {"pass", "warn"}
+        True
+    """
+    factory = config.factory or env_factory(config.spec, dict(config.env_kwargs))
+    validate_env(config.spec, factory)
+    with (
+        EnvHarness(factory, step_timeout=config.step_timeout) as harness,
+        _progress_reporter(progress, total=7) as advance,
+    ):
+        evidence = _collect(_Collector(harness, config, advance))
+    findings = tuple(f for check in CHECKS for f in check(evidence))
+    result = CommandResult(
+        command="env", target=config.spec, findings=findings, metrics=_metrics(evidence)
+    )
+    return EnvQAOutcome(result=result, evidence=evidence)
