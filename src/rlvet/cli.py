@@ -165,7 +165,8 @@ def demo_command(
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code instead of exiting when called in-process."""
     try:
-        app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        # standalone_mode=False: click returns the exit code instead of calling sys.exit
+        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except SystemExit as exc:  # pragma: no cover - click may still raise it
@@ -179,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, click.exceptions.Abort):
             return 130
         raise
-    return 0
+    return int(code or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
