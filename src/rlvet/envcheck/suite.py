@@ -51,7 +51,7 @@ MAX_PROBE_EPISODES = 300  # ... but never beyond this many episodes
 FRESH_REPLAYS = 5  # episodes of A replayed in brand-new envs to expose leakage
 BRANCH_POINTS = 12  # saved states for the counterfactual stale-observation test
 MAX_HANGS = 4  # after this many hangs the remaining probes are skipped: the env is unusable
-PROBE_SECONDS = 15.0  # per episode probe: slow envs get fewer episodes, not minutes of probing
+PROBE_SECONDS = 8.0  # per episode probe: slow envs get fewer episodes, not minutes of probing
 EXPERT_SEED_OFFSET = 10_000  # expert episodes use seeds disjoint from the random probes
 
 

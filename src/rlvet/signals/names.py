@@ -11,6 +11,7 @@ __all__ = [
     "CLIP_FRACTION",
     "ENTROPY",
     "EPISODE_LENGTH",
+    "EVAL_PREFIX",
     "EVAL_RETURN",
     "EXPLAINED_VARIANCE",
     "FPS",
@@ -48,6 +49,7 @@ NAN_COUNT = "nan_count"
 REWARD_STD = "reward_std"  # within-group reward spread (GRPO)
 ZERO_STD_FRACTION = "frac_reward_zero_std"  # share of GRPO groups with no reward spread
 REWARD_COMPONENT_PREFIX = "reward/"  # reward/<component>
+EVAL_PREFIX = "eval/"  # eval/<canonical>: a training signal measured on held-out data (HF eval_*)
 
 CANONICAL: frozenset[str] = frozenset(
     {
