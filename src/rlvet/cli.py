@@ -147,6 +147,24 @@ def env_command(
         raise _bad_input(str(exc)) from None
 
 
+@app.command("doctor")
+def doctor_command(
+    paths: Annotated[list[Path], typer.Argument(help="Run directories or log files (rlvet JSONL, TensorBoard, SB3 progress.csv, trainer_state.json).")],
+    reward_metric: Annotated[str | None, typer.Option(help="Logged name of the training reward (the proxy); default: reward.")] = None,
+    eval_metric: Annotated[str | None, typer.Option(help="Logged name of the true/held-out metric; default: eval_return.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
+    html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
+) -> None:
+    """Name the first broken link of a training run from the logs it already writes."""
+    from rlvet.doctor.command import doctor_figures, run_doctor
+
+    try:
+        outcome = run_doctor(paths, reward_metric=reward_metric, eval_metric=eval_metric)
+        emit(outcome.result, as_json=as_json, html=html, figures=lambda: doctor_figures(outcome))
+    except RlvetInputError as exc:
+        raise _bad_input(str(exc)) from None
+
+
 @app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option(help="Directory for the demo's outputs.")] = Path(

@@ -213,6 +213,9 @@ class CommandResult:
     target: str
     findings: tuple[Finding, ...]
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    chosen_first_break: Finding | None = None
+    """A command's own choice of first break (the doctor orders training findings by onset
+    time); None means the generic rule of ``first_break``."""
 
     @property
     def verdict(self) -> str:
@@ -222,6 +225,8 @@ class CommandResult:
     @property
     def first_break(self) -> Finding | None:
         """The finding to read first, or None for a clean result."""
+        if self.chosen_first_break is not None:
+            return self.chosen_first_break
         return first_break(self.findings)
 
     @property

@@ -22,7 +22,7 @@ def _order_key(f: Finding) -> tuple[int, int, int]:
     return (STAGE_ORDER.index(f.stage), -1 if f.step is None else f.step, rank)
 
 
-def render_terminal(result: CommandResult, console: Console, *, show_info: bool = True) -> None:
+def render_terminal(result: CommandResult, console: Console, *, show_info: bool = False) -> None:
     """Print the verdict, the first break and a table of findings grouped by stage."""
     style = _VERDICT_STYLE[result.verdict]
     console.print(
@@ -36,6 +36,7 @@ def render_terminal(result: CommandResult, console: Console, *, show_info: bool 
             body += f"\n[bold]Do:[/] {fb.remedy}"
         console.print(Panel(body, title="first break", expand=False))
     shown = [f for f in result.findings if show_info or f.severity != Severity.INFO]
+    hidden = len(result.findings) - len(shown)
     if shown:
         table = Table(show_lines=False, expand=False)
         for col in ("stage", "severity", "category", "step", "finding"):
@@ -50,4 +51,6 @@ def render_terminal(result: CommandResult, console: Console, *, show_info: bool 
             )
         console.print(table)
     else:
-        console.print("[green]no findings[/]")
+        console.print("[green]no warnings or errors[/]")
+    if hidden:
+        console.print(f"[dim]+{hidden} info finding(s); see --json or --html[/]")

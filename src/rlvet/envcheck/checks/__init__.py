@@ -29,17 +29,20 @@ __all__ = ["CHECKS"]
 Check = Callable[[ProbeEvidence], list[Finding]]
 
 CHECKS: tuple[Check, ...] = (
-    check_api_contract,
+    check_harness_failure,
     check_reset_determinism,
     check_reset_leakage,
-    check_stale_observation,
     check_silent_timeout,
-    check_reward_artifact,
-    check_reward_direction,
-    check_reward_sparsity,
-    check_action_space_drift,
-    check_harness_failure,
-    check_obs_scale,
     check_done_semantics,
+    check_stale_observation,
+    check_action_space_drift,
+    check_api_contract,
+    check_obs_scale,
+    check_reward_direction,
+    check_reward_artifact,
+    check_reward_sparsity,
 )
-"""Every env check, in the order their findings are listed."""
+"""Every env check. Static findings tie on time, so this order picks the first break among
+them: a failing harness first (nothing else is trustworthy), then behaviour that corrupts
+trajectories (nondeterminism, leakage, timeouts, done flags, stale observations), then
+contract and scale problems, which are often their symptoms, then the reward."""
