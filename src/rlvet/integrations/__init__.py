@@ -1,0 +1,1 @@
+"""Adapters that feed rlvet from the libraries people already train with (SB3, TRL)."""

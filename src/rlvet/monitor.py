@@ -1,0 +1,138 @@
+"""``rlvet.Monitor``: the doctor's detectors, live, for any hand-written training loop.
+
+Contents:
+    Action -- continue / stop / rollback.
+    MonitorDecision -- the action, the finding behind it, the checkpoint to roll back to.
+    Monitor -- ``log(step, **metrics)`` appends rlvet JSONL (flushed per record) and keeps
+        the series in memory; ``verdict()`` runs ``rlvet.doctor.diagnose`` on them.
+
+The same detector code serves live and offline use: ``verdict()`` builds the run's signals
+with the readers' own alias table and duplicate rules, so ``rlvet doctor`` on the JSONL file
+afterwards reaches the same conclusion the live loop acted on.
+
+Example:
+    >>> mon = Monitor("runs/a/metrics.jsonl")  # doctest: +SKIP
+    >>> for update in range(100):  # doctest: +SKIP
+    ...     mon.log(update * 2048, kl=approx_kl, entropy=ent, reward=ep_return)
+    ...     if mon.verdict().action is not Action.CONTINUE:
+    ...         break
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from rlvet.doctor.diagnose import Diagnosis, diagnose
+from rlvet.errors import RlvetInputError
+from rlvet.findings import Finding, Severity
+from rlvet.signals.discover import signals_from_raws
+from rlvet.signals.jsonl import RawLog
+from rlvet.signals.jsonl_writer import JsonlWriter
+from rlvet.signals.series import Checkpoint, RunSignals
+
+__all__ = ["Action", "Monitor", "MonitorDecision"]
+
+
+class Action(StrEnum):
+    """What the training loop should do after a verdict."""
+
+    CONTINUE = "continue"
+    STOP = "stop"
+    ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorDecision:
+    """A verdict: the action, the finding that caused it, and where to roll back to."""
+
+    action: Action
+    finding: Finding | None
+    checkpoint: Checkpoint | None
+    diagnosis: Diagnosis
+
+
+class Monitor:
+    """Live run health from the metrics a loop already computes.
+
+    Args:
+        path: rlvet JSONL file to append to (created with its folder); None keeps the
+            metrics in memory only.
+        on_error: what ``verdict()`` asks for when the first break is an error: ``stop``
+            or ``rollback`` (rollback falls back to stop when no checkpoint precedes it).
+        reward_metric, eval_metric: as for ``rlvet doctor``.
+        fsync: sync every record to disk (survives power loss; costs a disk sync).
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        on_error: Action | str = Action.STOP,
+        reward_metric: str | None = None,
+        eval_metric: str | None = None,
+        fsync: bool = False,
+    ) -> None:
+        self._writer = None if path is None else JsonlWriter(path, fsync=fsync)
+        self._source = str(path) if path is not None else "<monitor>"
+        self._on_error = Action(on_error)
+        if self._on_error is Action.CONTINUE:
+            raise RlvetInputError("Monitor: on_error must be 'stop' or 'rollback'")
+        self._reward_metric, self._eval_metric = reward_metric, eval_metric
+        self._columns: dict[str, tuple[array, array]] = {}
+        self._text: dict[str, list[tuple[int, str]]] = {}
+        self._checkpoints: list[Checkpoint] = []
+
+    def log(self, step: int, **metrics: float | int | str) -> None:
+        """Record the metrics of one step (any names: SB3, CleanRL, TRL or canonical)."""
+        if self._writer is not None:
+            self._writer.write(step, metrics)
+        for key, value in metrics.items():
+            if isinstance(value, str):
+                self._text.setdefault(key, []).append((step, value))
+                continue
+            column = self._columns.get(key)
+            if column is None:
+                column = self._columns[key] = (array("q"), array("d"))
+            column[0].append(step)
+            column[1].append(float(value))
+
+    def add_checkpoint(self, step: int, path: str | Path) -> None:
+        """Tell the monitor a checkpoint was saved, so a rollback can name it."""
+        self._checkpoints.append(Checkpoint(int(step), str(path)))
+
+    def signals(self) -> RunSignals:
+        """The run so far, under canonical names, exactly as the readers would build it."""
+        raw = RawLog(
+            path=self._source, format="jsonl",
+            columns=MappingProxyType({k: (np.array(s, dtype=np.int64), np.array(v))
+                                      for k, (s, v) in self._columns.items()}),
+            text=MappingProxyType({k: tuple(v) for k, v in self._text.items()}))
+        return signals_from_raws([raw], source=self._source, checkpoints=self._checkpoints)[0]
+
+    def verdict(self) -> MonitorDecision:
+        """Diagnose the run so far: continue, or stop/rollback on an error first break."""
+        d = diagnose(self.signals(), reward_metric=self._reward_metric,
+                     eval_metric=self._eval_metric)
+        fb = d.first_break
+        if fb is None or fb.severity != Severity.ERROR:
+            return MonitorDecision(Action.CONTINUE, fb, None, d)
+        if self._on_error is Action.ROLLBACK and d.rollback_checkpoint is not None:
+            return MonitorDecision(Action.ROLLBACK, fb, d.rollback_checkpoint, d)
+        return MonitorDecision(Action.STOP, fb, None, d)
+
+    def close(self) -> None:
+        """Close the JSONL file (everything was flushed already)."""
+        if self._writer is not None:
+            self._writer.close()
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
