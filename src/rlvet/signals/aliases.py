@@ -1,0 +1,303 @@
+"""The alias table: every library's metric names mapped onto rlvet's canonical names.
+
+Contents:
+    Alias, ALIASES: exact rows -- raw name, canonical name, transform, which library logs it.
+    AliasPattern, ALIAS_PATTERNS: rows with a placeholder (``rewards/<func>/mean``).
+    TRANSFORMS: transform name -> function applied to the values (``negate`` for SB3's
+        ``train/entropy_loss``, which is -entropy).
+    Resolved, resolve(raw): the canonical name, transform and priority for one raw name.
+    sanitize(raw): the key an unknown name is kept under.
+    lookup(run, name): the series key for a name a user typed (canonical or as logged).
+
+Resolution order for a raw name (first hit wins):
+    1. an exact row;
+    2. a pattern row;
+    3. Ray Tune's TensorBoard prefix ``ray/tune/`` stripped, then 1-2;
+    4. the HF Trainer's W&B/TensorBoard rewrite undone: ``train/x`` -> ``x`` (only when
+       ``x`` is known, so SB3's own ``train/n_updates`` stays as logged);
+    5. HF eval metrics: ``eval_x`` and ``eval/x`` -> ``eval/<canonical of x>``
+       (``eval_reward`` -> ``eval_return``), so a trainer_state.json and the TensorBoard
+       file written beside it land on the same key;
+    6. otherwise the name is kept, sanitised, so ``--reward-metric NAME`` works for any
+       logged name.
+
+Priority: when one run logs two raw names for one canonical name (TRL PPO logs both
+``policy/approxkl_avg`` and ``objective/kl``), the row listed first in ``ALIASES`` wins;
+within each canonical group the canonical name itself is listed first. The readers keep
+the loser under its own (sanitised) raw name.
+
+The names were checked against the installed SB3 source (``logger.record`` calls in
+ppo.py, a2c.py, dqn.py, sac.py, on/off_policy_algorithm.py, callbacks.py) and against
+research/anchors.md section 3 for CleanRL, TRL, HF Trainer and RLlib.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from rlvet.signals import names as n
+from rlvet.signals.series import RunSignals
+
+__all__ = [
+    "ALIASES",
+    "ALIAS_PATTERNS",
+    "TRANSFORMS",
+    "Alias",
+    "AliasPattern",
+    "Resolved",
+    "lookup",
+    "resolve",
+    "sanitize",
+]
+
+IDENTITY = "identity"
+NEGATE = "negate"
+
+TRANSFORMS: Mapping[str, Callable[[np.ndarray], np.ndarray]] = MappingProxyType(
+    {IDENTITY: lambda values: values, NEGATE: np.negative}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """One row: a name as some library logs it, and what rlvet calls it."""
+
+    raw: str
+    canonical: str
+    transform: str = IDENTITY
+    source: str = "rlvet"
+
+
+@dataclass(frozen=True, slots=True)
+class AliasPattern:
+    """A row whose raw name has a placeholder, e.g. ``rewards/(?P<c>[^/]+)/mean``."""
+
+    pattern: str
+    template: str  # str.format template over the pattern's named groups
+    transform: str = IDENTITY
+    source: str = "rlvet"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """Where a raw name lands: the series key, how to transform it, its priority.
+
+    ``rank`` orders competing raw names for one key (lower wins); ``known`` is False for
+    names kept as logged.
+    """
+
+    name: str
+    transform: str
+    rank: int
+    known: bool
+
+
+def _group(canonical: str, *rows: tuple[str, str] | tuple[str, str, str]) -> tuple[Alias, ...]:
+    """Rows for one canonical name: the name itself first, then ``(source, raw[, transform])``."""
+    out = [Alias(canonical, canonical)]
+    for row in rows:
+        source, raw, *transform = row
+        out.append(Alias(raw, canonical, transform[0] if transform else IDENTITY, source))
+    return tuple(out)
+
+
+# One row per (library, raw name). Order inside a group is the priority described above.
+ALIASES: tuple[Alias, ...] = (
+    *_group(n.REWARD,
+            ("sb3", "rollout/ep_rew_mean"),
+            ("cleanrl", "charts/episodic_return"),
+            ("trl_ppo", "objective/rlhf_reward"),  # score - KL penalty: what PPO optimises
+            ("trl_ppo", "objective/scores"),
+            ("rllib", "env_runners/episode_return_mean")),
+    *_group(n.EVAL_RETURN,
+            ("sb3", "eval/mean_reward"),
+            ("hf_trainer", "eval_reward"),  # TRL GRPO's reward on the eval dataset
+            ("rllib", "evaluation/env_runners/episode_return_mean")),
+    *_group(n.EPISODE_LENGTH,
+            ("sb3", "rollout/ep_len_mean"),
+            ("cleanrl", "charts/episodic_length"),
+            ("rllib", "env_runners/episode_len_mean")),
+    *_group(n.KL,
+            ("sb3", "train/approx_kl"),  # mean over the last epoch's minibatches
+            ("cleanrl", "losses/approx_kl"),  # k3 estimator, last minibatch
+            ("trl_ppo", "policy/approxkl_avg"),  # old -> new, what `kl` means here
+            ("trl_ppo", "objective/kl"),  # policy -> reference: second choice
+            ("rllib", "learners/default_policy/mean_kl_loss")),
+    *_group(n.CLIP_FRACTION,
+            ("sb3", "train/clip_fraction"),
+            ("cleanrl", "losses/clipfrac"),
+            ("trl_grpo", "clip_ratio/region_mean"),
+            ("trl_grpo", "clip_ratio"),  # the Liger loss path logs one value
+            ("trl_ppo", "policy/clipfrac_avg")),
+    *_group(n.ENTROPY,
+            ("sb3", "train/entropy_loss", NEGATE),  # SB3 logs -entropy
+            ("cleanrl", "losses/entropy"),  # +entropy
+            ("trl_ppo", "objective/entropy"),
+            ("trl_ppo", "policy/entropy_avg"),
+            ("rllib", "learners/default_policy/entropy")),
+    *_group(n.VALUE_LOSS,
+            ("sb3", "train/value_loss"),
+            ("cleanrl", "losses/value_loss"),
+            ("trl_ppo", "loss/value_avg"),
+            ("rllib", "learners/default_policy/vf_loss")),
+    *_group(n.EXPLAINED_VARIANCE,
+            ("sb3", "train/explained_variance"),
+            ("cleanrl", "losses/explained_variance"),
+            ("rllib", "learners/default_policy/vf_explained_var")),
+    *_group(n.POLICY_LOSS,
+            ("sb3", "train/policy_gradient_loss"),  # PPO
+            ("sb3", "train/policy_loss"),  # A2C
+            ("cleanrl", "losses/policy_loss"),
+            ("trl_ppo", "loss/policy_avg"),
+            ("rllib", "learners/default_policy/policy_loss")),
+    *_group(n.LOSS,
+            ("sb3", "train/loss"),  # PPO: last minibatch; DQN: mean TD loss
+            ("cleanrl", "losses/td_loss")),  # cleanrl/dqn.py
+    *_group(n.GRAD_NORM),  # HF Trainer's `grad_norm` is the canonical name
+    *_group(n.LEARNING_RATE,
+            ("sb3", "train/learning_rate"),
+            ("cleanrl", "charts/learning_rate"),
+            ("trl_ppo", "lr")),
+    *_group(n.FPS,
+            ("sb3", "time/fps"),
+            ("cleanrl", "charts/SPS")),
+    *_group(n.POLICY_LAG,
+            ("sample_factory", "train/version_diff_avg"),
+            ("rllib", "learners/default_policy/diff_num_grad_updates_vs_sampler_policy")),
+    *_group(n.RESPONSE_LENGTH,
+            ("trl_grpo", "completions/mean_length"),
+            ("trl_grpo", "completion_length")),  # TRL before completions/* (<= 0.15)
+    *_group(n.REWARD_STD),  # TRL GRPO logs `reward_std` under the canonical name
+    *_group(n.ZERO_STD_FRACTION),  # and `frac_reward_zero_std`
+    *_group(n.NAN_COUNT),
+    *_group(n.EVAL_PREFIX + n.EPISODE_LENGTH, ("sb3", "eval/mean_ep_length")),
+)
+
+_COMPONENT = n.REWARD_COMPONENT_PREFIX + "{c}"  # reward/<component>
+ALIAS_PATTERNS: tuple[AliasPattern, ...] = (
+    AliasPattern(r"reward/(?P<c>.+)", _COMPONENT),
+    AliasPattern(r"rewards/(?P<c>[^/]+)/mean", _COMPONENT, source="trl_grpo"),
+    AliasPattern(r"rewards/(?P<c>[^/]+)", _COMPONENT, source="trl_grpo"),  # TRL <= 0.15
+)
+
+_TUNE_PREFIX = "ray/tune/"  # Ray Tune's TensorBoard logger prefixes every tag
+_HF_TRAIN = "train/"  # transformers' rewrite_logs: x -> train/x
+_HF_EVAL = ("eval_", "eval/")  # eval_x stays in trainer_state; rewrite_logs makes eval/x
+_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]+")
+
+
+def _by_raw(rows: tuple[Alias, ...]) -> Mapping[str, tuple[int, Alias]]:
+    """Index rows by raw name, refusing a raw name listed twice (it would be ambiguous)."""
+    index: dict[str, tuple[int, Alias]] = {}
+    for rank, row in enumerate(rows):
+        if row.raw in index:
+            raise ValueError(f"alias table lists {row.raw!r} twice")
+        if row.transform not in TRANSFORMS:
+            raise ValueError(f"alias {row.raw!r}: unknown transform {row.transform!r}")
+        index[row.raw] = (rank, row)
+    return MappingProxyType(index)
+
+
+_BY_RAW = _by_raw(ALIASES)
+_COMPILED = tuple((re.compile(p.pattern), p) for p in ALIAS_PATTERNS)
+_PATTERN_RANK = len(ALIASES)
+_REWRITE_RANK = _PATTERN_RANK + len(ALIAS_PATTERNS)  # rewritten names lose to direct ones
+_UNKNOWN_RANK = 4 * _REWRITE_RANK
+
+
+def sanitize(raw: str) -> str:
+    """The key for a name rlvet does not know: whitespace and control characters -> ``_``.
+
+    Why: TensorBoard tags and JSON keys may hold anything; a key with a newline or a tab
+    breaks terminal tables and ``--reward-metric`` on a shell. Everything else, ``/``
+    included, is kept so the user recognises their own name.
+    """
+    return _UNSAFE.sub("_", raw.strip()) or "_"
+
+
+def _direct(name: str) -> Resolved | None:
+    """Steps 1-2: an exact row, then a pattern row."""
+    hit = _BY_RAW.get(name)
+    if hit is not None:
+        rank, row = hit
+        return Resolved(row.canonical, row.transform, rank, True)
+    for i, (regex, pat) in enumerate(_COMPILED):
+        match = regex.fullmatch(name)
+        if match:
+            return Resolved(pat.template.format(**match.groupdict()), pat.transform,
+                            _PATTERN_RANK + i, True)
+    return None
+
+
+def _hf_eval(name: str) -> Resolved | None:
+    """Step 5: ``eval_x``, ``eval/x`` -> ``eval/<canonical x>``; ``eval_reward`` -> eval_return."""
+    for prefix in _HF_EVAL:
+        if name.startswith(prefix) and len(name) > len(prefix):
+            inner = name[len(prefix):]
+            exact = _BY_RAW.get("eval_" + inner)
+            if exact is not None:
+                return Resolved(exact[1].canonical, exact[1].transform, exact[0], True)
+            hit = _direct(inner)
+            if hit is None:
+                return Resolved(n.EVAL_PREFIX + inner, IDENTITY, _UNKNOWN_RANK, False)
+            return Resolved(n.EVAL_PREFIX + hit.name, hit.transform, hit.rank, True)
+    return None
+
+
+def resolve(raw: str, *, hf_rewritten: bool = False) -> Resolved:
+    """Map a logged metric name to its series key (see the module docstring for the order).
+
+    Args:
+        raw: the name exactly as the log has it.
+        hf_rewritten: the log was written through HF's ``rewrite_logs`` (a TensorBoard file
+            beside a trainer_state.json), so ``train/`` is removed from every name, known or
+            not, to line up with the trainer_state keys.
+
+    Returns:
+        The canonical name (or the sanitised raw name), its transform and priority.
+
+    Example:
+        >>> resolve("train/entropy_loss")
+        Resolved(name='entropy', transform='negate', rank=..., known=True)
+        >>> resolve("rewards/accuracy_reward/mean").name
+        'reward/accuracy_reward'
+    """
+    name = sanitize(raw)
+    if name.startswith(_TUNE_PREFIX) and len(name) > len(_TUNE_PREFIX):
+        name = name[len(_TUNE_PREFIX):]
+    if hf_rewritten and name.startswith(_HF_TRAIN) and len(name) > len(_HF_TRAIN):
+        name = name[len(_HF_TRAIN):]
+    hit = _direct(name)
+    if hit is not None:
+        return hit
+    if name.startswith(_HF_TRAIN):
+        inner = _direct(name[len(_HF_TRAIN):])
+        if inner is not None:
+            return Resolved(inner.name, inner.transform, _REWRITE_RANK + inner.rank, True)
+    hit = _hf_eval(name)
+    if hit is not None:
+        return hit
+    return Resolved(name, IDENTITY, _UNKNOWN_RANK, False)
+
+
+def lookup(run: RunSignals, name: str) -> str | None:
+    """The key in ``run.series`` for a name a user typed, canonical or as logged.
+
+    Why: ``--reward-metric rollout/ep_rew_mean`` and ``--reward-metric reward`` should mean
+    the same series; the raw->key mapping lives in ``run.raw_names``.
+
+    Returns:
+        The series key, or None when the run has nothing under that name.
+    """
+    if name in run.series:
+        return name
+    for key, raw in run.raw_names.items():
+        if raw == name and key in run.series:
+            return key
+    key = resolve(name).name
+    return key if key in run.series else None
