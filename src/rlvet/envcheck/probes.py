@@ -189,13 +189,11 @@ def _make_policy(
     seed: int,
     policy: str,
     actions: Sequence[Any] | None,
-    expert_spec: str | None,
+    expert: Callable[[Any], Any] | None,
 ) -> Policy:
     if policy == "expert":
-        loaded = load_expert(expert_spec, env)
-        if loaded is None:
+        if expert is None:
             raise ValueError("no expert available for this env")
-        expert = loaded[1]
         return lambda obs, t: expert(obs)
     space = env.action_space
     space.seed(seed)
@@ -393,8 +391,11 @@ def run_episodes(
                 if env is not None:
                     env.close()
                 env = _build(factory, hb)
+                # built once per env: value iteration for toy text is not per-episode work
+                loaded = load_expert(expert_spec, env) if policy == "expert" else None
+                expert = None if loaded is None else loaded[1]
             plan = None if actions is None else actions.get(seed)
-            policy_fn = _make_policy(env, seed, policy, plan, expert_spec)
+            policy_fn = _make_policy(env, seed, policy, plan, expert)
             name = "replay" if plan is not None else policy
             record = _episode(
                 env, seed, name, policy_fn, cap, hb, contract if audit else None, snapshots

@@ -30,7 +30,14 @@ _SOFT_PROBLEMS = frozenset({"reset_seed_default", "close_twice"})  # style, not 
 
 
 def _probe_findings(ev: ProbeEvidence) -> list[Finding]:
-    out = []
+    out = [
+        env_finding("api_contract", Category.API_CONTRACT, Severity.ERROR,
+                    f"the {probe} probe could not run against the env: {reason}",
+                    evidence={"probe": probe, "reason": reason},
+                    remedy="make the env usable through the plain gymnasium.Env API")
+        for probe, reason in ev.probe_errors.items()
+        if probe != "expert" and "died" not in reason and "skipped" not in reason
+    ]
     for kind, message in ev.api.problems.items():
         severity = Severity.WARNING if kind in _SOFT_PROBLEMS else Severity.ERROR
         out.append(

@@ -37,8 +37,10 @@ def runaway_episodes(ev: ProbeEvidence) -> int:
     for e in ev.random_a:
         if e.obs.ndim != 2 or not e.length:
             continue
+        started_inside = not box_bounds_violations(e.reset_obs[None, :], api.obs_low,
+                                                   api.obs_high).any()
         outside = box_bounds_violations(e.obs, api.obs_low, api.obs_high)
-        if outside.any() and e.length - int(np.argmax(outside)) > RUNAWAY_STEPS:
+        if started_inside and outside.any() and e.length - int(np.argmax(outside)) > RUNAWAY_STEPS:
             count += 1
     return count
 

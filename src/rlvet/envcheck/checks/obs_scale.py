@@ -16,7 +16,7 @@ from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["check_obs_scale"]
 
-SPREAD_RATIO_WARNING = 300.0  # healthy classic-control envs stay below ~100 (MountainCar ~50)
+SPREAD_RATIO_WARNING = 100.0  # healthy classic-control envs measure 5-40 (MountainCar ~40)
 MAGNITUDE_WARNING = 1e4  # raw values this large saturate tanh/relu nets at initialisation
 MAX_DIMS = 4096  # image observations: per-pixel scale is not the question here
 _REMEDY = (
@@ -26,7 +26,7 @@ _REMEDY = (
 
 
 def check_obs_scale(ev: ProbeEvidence) -> list[Finding]:
-    """Spread ratio across continuous dimensions, and raw magnitude."""
+    """Ratio of typical magnitudes (RMS) across moving dimensions, and raw magnitude."""
     if ev.api.obs_kind != "box":
         return []
     rows = [e.obs for e in ev.random_a if e.obs.ndim == 2 and e.obs.shape[0]]
@@ -37,6 +37,7 @@ def check_obs_scale(ev: ProbeEvidence) -> list[Finding]:
     if obs.shape[0] < 10:
         return []
     std, mean = obs.std(axis=0), obs.mean(axis=0)
+    rms = np.sqrt(mean**2 + std**2)  # typical magnitude: an offset dimension counts too
     moving = std > 0
     evidence = {
         "mean": mean.round(6).tolist()[:64],
@@ -45,20 +46,18 @@ def check_obs_scale(ev: ProbeEvidence) -> list[Finding]:
     }
     magnitude = float(np.max(np.abs(obs)))
     if moving.sum() >= 2:
-        ratio = float(std[moving].max() / std[moving].min())
-        evidence["spread_ratio"] = ratio
+        ratio = float(rms[moving].max() / rms[moving].min())
+        evidence["scale_ratio"] = ratio
         if ratio >= SPREAD_RATIO_WARNING:
-            big, small = (
-                int(np.argmax(np.where(moving, std, -1))),
-                int(np.argmin(np.where(moving, std, np.inf))),
-            )
+            big = int(np.argmax(np.where(moving, rms, -1)))
+            small = int(np.argmin(np.where(moving, rms, np.inf)))
             return [
                 env_finding(
                     "obs_scale",
                     Category.OBS_SCALE,
                     Severity.WARNING,
-                    f"observation dim {big} spreads {ratio:.3g}x more than dim {small} "
-                    f"(std {std[big]:.3g} vs {std[small]:.3g}): normalise before training",
+                    f"observation dim {big} is {ratio:.3g}x larger than dim {small} "
+                    f"(RMS {rms[big]:.3g} vs {rms[small]:.3g}): normalise before training",
                     evidence=evidence,
                     remedy=_REMEDY,
                 )

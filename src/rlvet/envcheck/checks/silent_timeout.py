@@ -23,7 +23,8 @@ MIN_CUT_LENGTH = 10  # short fixed lengths are often real (a one-step bandit, a 
 MIN_TERMINATED_EPISODES = 5
 STALL_RATIO = 50.0  # a step 50x slower than the median step is a stall, not jitter
 STALL_FLOOR_S = 0.05  # ... and it must cost real time (GC pauses stay well below)
-MIN_STALLS = 2  # one slow step can be the machine; two are the env
+MIN_STALLS = 2  # one slow step can be the machine; two are the env ...
+SINGLE_STALL_S = 0.5  # ... unless that one step blocked for half a second
 _TIMEOUT_REMEDY = (
     "end time-limited episodes with truncated=True (gymnasium TimeLimit) and "
     "keep terminated=True for true terminal states"
@@ -90,7 +91,7 @@ def _stalls(ev: ProbeEvidence) -> Finding | None:
     median = float(np.median(pooled))
     threshold = max(STALL_RATIO * median, STALL_FLOOR_S)
     slow = pooled[pooled > threshold]
-    if slow.size < MIN_STALLS:
+    if slow.size < MIN_STALLS and not (slow.size and slow.max() >= SINGLE_STALL_S):
         return None
     return env_finding(
         "silent_timeout",
