@@ -179,6 +179,9 @@ class EnvHarness:
                 return outcome
 
     def _died(self) -> ProbeCrash:
-        code = self._proc.exitcode if self._proc is not None else None
+        code = None
+        if self._proc is not None:
+            self._proc.join(timeout=2)  # the pipe can close before the exit is reaped
+            code = self._proc.exitcode
         self._kill()
         return ProbeCrash(f"the env process died (exit code {code})")
