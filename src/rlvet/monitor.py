@@ -116,15 +116,18 @@ class Monitor:
         return signals_from_raws([raw], source=self._source, checkpoints=self._checkpoints)[0]
 
     def verdict(self) -> MonitorDecision:
-        """Diagnose the run so far: continue, or stop/rollback on an error first break."""
+        """Diagnose the run so far: continue, or stop/rollback when any error was found."""
         d = diagnose(self.signals(), reward_metric=self._reward_metric,
                      eval_metric=self._eval_metric)
-        fb = d.first_break
-        if fb is None or fb.severity != Severity.ERROR:
-            return MonitorDecision(Action.CONTINUE, fb, None, d)
+        errors = [f for f in d.findings if f.severity == Severity.ERROR]
+        if not errors:
+            return MonitorDecision(Action.CONTINUE, d.first_break, None, d)
+        # act on the earliest error; roll back to before the first break (which may be an
+        # earlier warning), the last state the doctor calls healthy
+        worst = min(errors, key=lambda f: -1 if f.step is None else f.step)
         if self._on_error is Action.ROLLBACK and d.rollback_checkpoint is not None:
-            return MonitorDecision(Action.ROLLBACK, fb, d.rollback_checkpoint, d)
-        return MonitorDecision(Action.STOP, fb, None, d)
+            return MonitorDecision(Action.ROLLBACK, worst, d.rollback_checkpoint, d)
+        return MonitorDecision(Action.STOP, worst, None, d)
 
     def close(self) -> None:
         """Close the JSONL file (everything was flushed already)."""

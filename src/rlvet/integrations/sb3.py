@@ -5,7 +5,7 @@ dumps (``train/approx_kl``, ``rollout/ep_rew_mean``, ``eval/mean_reward`` from a
 EvalCallback, ...) at SB3's own cadence, under SB3's own names -- no reading of the loop's
 ``self.locals``. Each dump is appended to rlvet JSONL through a ``Monitor``; at the next
 step the Monitor's verdict is taken (no more often than keeps it under 1% of training wall
-time) and, with ``stop_on_error``, training stops on an error first break (SB3 stops when
+time) and, with ``stop_on_error``, training stops once an error is found (SB3 stops when
 ``_on_step`` returns False).
 
 Example:
@@ -52,7 +52,7 @@ class _MonitorFormat(KVWriter):
 
 
 class RlvetCallback(BaseCallback):
-    """Feed the Monitor from SB3's logger; optionally stop training on an error first break.
+    """Feed the Monitor from SB3's logger; optionally stop training once an error is found.
 
     Args:
         path: rlvet JSONL file for the metrics (None: in memory only).
