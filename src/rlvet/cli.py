@@ -165,6 +165,76 @@ def doctor_command(
         raise _bad_input(str(exc)) from None
 
 
+@app.command("train")
+def train_command(
+    env_id: Annotated[str, typer.Argument(help="Gymnasium id (Box observations; Discrete or Box actions), e.g. CartPole-v1.")],
+    total_steps: Annotated[int, typer.Option(min=1, help="Environment steps to train for (all actors together).")] = 100_000,
+    actors: Annotated[int, typer.Option(min=1, help="Actor processes, each stepping its own vector env.")] = 2,
+    envs_per_actor: Annotated[int, typer.Option(min=1, help="Envs per actor, batched through one policy forward pass.")] = 4,
+    max_lag: Annotated[int, typer.Option(min=0, help="Oldest data trained on, in policy versions (one per update).")] = 2,
+    lag_mode: Annotated[str, typer.Option(help="Rollouts older than --max-lag: drop, or correct (V-trace).")] = "drop",
+    on_break: Annotated[str, typer.Option(help="On an error first break from the live doctor: warn, stop, or rollback.")] = "warn",
+    chaos: Annotated[str, typer.Option(help="Fault injection per rollout for testing, e.g. crash=0.05,kill=0.01,hang=0.02.")] = "",
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from checkpoints/last.pt.")] = False,
+    out: Annotated[Path, typer.Option(help="Run directory: metrics.jsonl, checkpoints/, tb/.")] = Path("runs/train"),
+    seed: Annotated[int, typer.Option(help="Base seed (networks, actors, evaluation).")] = 0,
+    lr: Annotated[float, typer.Option(min=0.0, help="Adam learning rate (annealed linearly to 0).")] = 2.5e-4,
+    eval_every: Annotated[int, typer.Option(min=0, help="Steps between evaluations on the nominal env (0: start and end only).")] = 10_000,
+    real_env_kwargs: Annotated[str | None, typer.Option(help="JSON object: a shifted-dynamics 'real' variant to evaluate, e.g. '{\"length\": 0.8}'.")] = None,
+    randomize: Annotated[str | None, typer.Option(help="JSON object of parameter ranges to randomise, e.g. '{\"length\": [0.25, 1.0]}'.")] = None,
+    buckets: Annotated[int, typer.Option(min=1, help="Buckets the --randomize ranges are split into.")] = 2,
+    backend: Annotated[str, typer.Option(help="local (actor processes), sync (one in-process actor, bit-reproducible), or ray.")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address for --backend ray (default: start Ray locally).")] = None,
+    tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Also write TensorBoard scalars to OUT/tb.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
+    html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
+) -> None:
+    """Train PPO with lag-aware actors, fault isolation and live guardrails; report what broke."""
+    from rlvet.pipeline.args import TrainArgs
+    from rlvet.pipeline.command import run_train
+
+    try:
+        ranges = {k: tuple(v) if isinstance(v, list) else v
+                  for k, v in _parse_json_object(randomize, "--randomize").items()}
+        args = TrainArgs(
+            env_id=env_id, total_steps=total_steps, actors=actors, envs_per_actor=envs_per_actor,
+            max_lag=max_lag, lag_mode=lag_mode, on_break=on_break, chaos=chaos, resume=resume,
+            out=out, seed=seed, lr=lr, eval_every=eval_every,
+            real_env_kwargs=_parse_json_object(real_env_kwargs, "--real-env-kwargs"),
+            randomize=ranges, buckets=buckets, backend=backend, ray_address=ray_address,
+            tensorboard=tensorboard,
+        )
+        result = run_train(args, progress=not as_json)
+
+        def figures() -> list:
+            from rlvet.doctor.command import doctor_figures, run_doctor
+
+            return doctor_figures(run_doctor([out]))
+
+        emit(result, as_json=as_json, html=html, figures=figures)
+    except RlvetInputError as exc:
+        raise _bad_input(str(exc)) from None
+
+
+@app.command("reward")
+def reward_command(
+    samples: Annotated[Path, typer.Argument(help="Samples JSONL: one scored sample or trajectory per line (id, step, reward; optional prompt, response, group, components, eval_score, human_score, tool_calls, claimed_success, final_state_ok, baseline_response).")],
+    baseline: Annotated[Path | None, typer.Option(help="A baseline run's samples JSONL (e.g. the SFT model's) to compare length, repetition, format and tool use with.")] = None,
+    spot_check: Annotated[Path | None, typer.Option(help="Write the latest step's highest-reward, lowest-reward and random samples here (JSONL) for review.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random spot-check picks; same seed, same picks.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
+    html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
+) -> None:
+    """Audit a reward from scored samples: shape, hacking (length, repetition, format, tools, pseudo-success), judge agreement, GRPO groups."""
+    from rlvet.reward.command import reward_figures, run_reward
+
+    try:
+        outcome = run_reward(samples, baseline=baseline, spot_check=spot_check, seed=seed)
+        emit(outcome.result, as_json=as_json, html=html, figures=lambda: reward_figures(outcome))
+    except RlvetInputError as exc:
+        raise _bad_input(str(exc)) from None
+
+
 @app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option(help="Directory for the demo's outputs.")] = Path(

@@ -1,0 +1,173 @@
+"""What every reward detector reads: the samples' columns, the baselines, the key trends.
+
+Contents:
+    AuditContext -- the frozen inputs of one audit (built once, shared by all detectors).
+    build_context(samples, baseline) -- columns, baselines, reward and quality trends.
+    make_finding(...) -- a reward-stage Finding with its check name and remedy filled.
+    onset_step(table, name, level, rising) -- first step a per-step mean crossed a level.
+    REMEDIES -- category -> what to do, in the words of the field.
+
+The "true objective" is ``eval_score`` when it is logged on enough steps to show a trend,
+else ``human_score``: the reward is the proxy, the reference is what the proxy stands for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.reward.samples import Sample
+from rlvet.reward.table import EVAL, HUMAN, REWARD, SampleTable, baseline_table, build_table
+from rlvet.reward.trend import Trend, quality_direction, reward_up, trend
+
+__all__ = [
+    "REMEDIES",
+    "AuditContext",
+    "build_context",
+    "make_finding",
+    "onset_step",
+]
+
+REMEDIES: Mapping[Category, str] = MappingProxyType({
+    Category.REWARD_SPARSITY: "add partial credit or a shaped/dense term, start from an easier "
+    "curriculum, or sample more completions per prompt so some succeed",
+    Category.REWARD_TOO_LOOSE: "tighten the verifier (exact match, unit tests, stricter judge "
+    "rubric) or add harder prompts, so the reward separates good from bad samples",
+    Category.REWARD_LONG_TAIL: "clip or rank-normalise rewards (or advantages per group) and "
+    "inspect the outlier samples for a scoring bug",
+    Category.REWARD_DIRECTION: "check the reward's sign and the judge's scale direction (is "
+    "lower better?); verify that a known-good sample scores above a known-bad one",
+    Category.REWARD_HACKING: "stop and read the spot-check samples; remove or cap the exploited "
+    "term, add a held-out check of the true objective, raise the KL penalty, and roll back to "
+    "a checkpoint before the divergence",
+    Category.LENGTH_INFLATION: "add a length penalty or length-normalised reward, compare "
+    "rewards at matched length, or debias the reward model for length",
+    Category.REPETITION: "penalise repeated n-grams, lower the maximum completion length, and "
+    "check the reward model on looping completions",
+    Category.FORMAT_HACKING: "pay the format only together with a correct answer (gate, not "
+    "add), and score the content inside the markers",
+    Category.TOOL_HACKING: "charge per tool call or cap calls per episode, deduplicate "
+    "identical calls, and reward the task outcome rather than tool use",
+    Category.PSEUDO_SUCCESS: "reward the verified final state, never the agent's own claim; "
+    "check the environment state before paying success",
+    Category.JUDGE_DISAGREEMENT: "recalibrate the judge or reward model on human-labelled "
+    "pairs, use a stronger judge or rubric, and monitor agreement on a labelled subset",
+    Category.NO_LEARNING_SIGNAL: "filter prompts that are all-solved or all-failed (dynamic "
+    "sampling), sample more completions per prompt, or add partial credit",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class AuditContext:
+    """Inputs of one reward audit.
+
+    Attributes:
+        table: the run's samples as columns.
+        baseline: a baseline run's samples (``--baseline``), or None.
+        inline_baseline: side metrics of the ``baseline_response`` fields, or None.
+        reward: the reward's trend over steps (None with too few steps).
+        quality_name: the true-objective column (``eval_score`` / ``human_score``) or None.
+        quality: its trend (None when unknown).
+    """
+
+    table: SampleTable
+    baseline: SampleTable | None
+    inline_baseline: SampleTable | None
+    reward: Trend | None
+    quality_name: str | None
+    quality: Trend | None
+
+    @property
+    def reward_up(self) -> bool:
+        """The reward rose materially over the run."""
+        return reward_up(self.reward)
+
+    @property
+    def quality_direction(self) -> str:
+        """``"up"``, ``"flat"``, ``"down"`` or ``"unknown"``."""
+        return quality_direction(self.quality)
+
+    @property
+    def first_step(self) -> int:
+        """The first step sampled: where a static property of the reward starts to matter."""
+        return int(self.table.steps.min())
+
+    def trend(self, name: str) -> Trend | None:
+        """The trend of any column (computed on demand: detectors ask for few)."""
+        return trend(self.table, name)
+
+    def baseline_level(self, name: str) -> float | None:
+        """Mean of a column over the baseline run, else over the inline baseline responses."""
+        for table in (self.baseline, self.inline_baseline):
+            if table is not None and table.has(name):
+                col = table.get(name)
+                return float(np.nanmean(col))
+        return None
+
+    def late_level(self, name: str) -> float | None:
+        """Mean of a column over the last third of the steps (the latest step for short
+        runs); None when the column is unknown."""
+        steps, _ = self.table.per_step(name)
+        if steps.size == 0:
+            return None
+        late = steps[-max(1, steps.size // 3):]
+        col = self.table.get(name)
+        keep = np.isin(self.table.steps, late) & np.isfinite(col)
+        return float(col[keep].mean())
+
+
+def _quality(table: SampleTable) -> tuple[str | None, Trend | None]:
+    for name in (EVAL, HUMAN):
+        t = trend(table, name)
+        if t is not None:
+            return name, t
+    for name in (EVAL, HUMAN):  # known, but on too few steps for a trend
+        if table.has(name):
+            return name, None
+    return None, None
+
+
+def build_context(samples: Sequence[Sample], baseline: Sequence[Sample] | None = None
+                  ) -> AuditContext:
+    """Columns, baselines and the reward and quality trends of one run."""
+    table = build_table(samples)
+    quality_name, quality = _quality(table)
+    return AuditContext(
+        table=table,
+        baseline=build_table(baseline) if baseline else None,
+        inline_baseline=baseline_table(samples),
+        reward=trend(table, REWARD),
+        quality_name=quality_name,
+        quality=quality,
+    )
+
+
+def make_finding(check: str, category: Category, severity: Severity, message: str,
+                 evidence: Mapping[str, Any], step: int | None) -> Finding:
+    """A reward-stage finding; ``check`` is prefixed with ``reward.``."""
+    return Finding(check=f"reward.{check}", category=category, stage=Stage.REWARD,
+                   severity=severity, message=message, evidence=dict(evidence), step=step,
+                   remedy=REMEDIES.get(category, ""))
+
+
+def onset_step(table: SampleTable, name: str, level: float, *, rising: bool = True) -> int:
+    """First step whose per-step mean crossed ``level`` and held it at the next step too.
+
+    Why "and the next": one noisy batch crossing half-way is not an onset. Falls back to
+    the first crossing, then to the first step.
+    """
+    steps, means = table.per_step(name)
+    if steps.size == 0:
+        return int(table.steps.min())
+    past = means >= level if rising else means <= level
+    held = past[:-1] & past[1:]
+    if held.any():
+        return int(steps[int(np.argmax(held))])
+    if past.any():
+        return int(steps[int(np.argmax(past))])
+    return int(steps[0])
