@@ -1,0 +1,34 @@
+"""``rlvet doctor``: detectors over a run's signals, first-break ordering and remedies.
+
+Contents:
+    diagnose(run, ...) -> Diagnosis -- run every detector, order the findings, name the first
+        break, the last healthy step and the checkpoint to roll back to.
+    Diagnosis -- the result.
+    DetectContext, Detector, Registry, DETECTORS, default_registry -- the detector contract
+        and the category -> detector table, for adding or replacing a detector.
+    REMEDIES -- category -> what to do, in the field's words.
+
+One module per link of the loop: ``policy_update`` (kl_spike, clip_saturation),
+``exploration`` (entropy_collapse, entropy_stuck), ``critic`` (critic_failure),
+``numerics`` (numerical_instability), ``reward`` (reward_direction, sparse_reward,
+no_learning_signal, reward_hacking, plateau), ``freshness`` (stale_data), ``throughput``
+(throughput_drop), ``evaluation`` (eval_protocol_change); ``onset`` holds the robust
+statistics they share.
+"""
+
+from __future__ import annotations
+
+from rlvet.doctor.diagnose import Diagnosis, diagnose
+from rlvet.doctor.registry import DETECTORS, DetectContext, Detector, Registry, default_registry
+from rlvet.doctor.remedies import REMEDIES
+
+__all__ = [
+    "DETECTORS",
+    "REMEDIES",
+    "DetectContext",
+    "Detector",
+    "Diagnosis",
+    "Registry",
+    "default_registry",
+    "diagnose",
+]

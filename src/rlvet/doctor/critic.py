@@ -1,0 +1,177 @@
+"""The critic link: does the value function fit the returns it is trained on?
+
+Contents:
+    detect_critic_failure(run, ctx) -- explained variance stays at ~0 while the value loss
+        does not come down (an untrained critic, or returns on a scale it cannot reach), or
+        the value error is larger than the returns themselves.
+
+Why: the critic is the baseline that makes policy gradients usable; a critic that explains
+none of the return variance leaves advantages as noisy as raw returns, and learning slows,
+stalls or destabilises (Andrychowicz et al. 2021, sec. 3; SB3 issue #2240 shows users
+asking about exactly ``explained_variance`` ~0). Explained variance alone is not enough:
+once a policy is good, returns barely vary (CartPole at 500) and SB3's A2C logs values
+near 0 with a critic that fits well, so a failing critic must also fail to bring its
+loss down. Unnormalised returns in the 1e4-1e5 range (a reward scaled by 1e4) are out of
+reach of a critic that starts at O(1), and its loss then dominates the clipped gradient it
+shares with the policy, freezing both (SB3 rl-zoo normalises rewards for this reason). A
+value loss whose square root exceeds the largest return ever seen means the critic's
+predictions are off by more than the whole return scale: it diverged.
+
+SB3 logs ``explained_variance`` as NaN when the returns have zero variance (nothing to
+explain, e.g. a reward that is always 0); those points are skipped here, and are evidence
+for ``sparse_reward`` instead.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rlvet.doctor import onset
+from rlvet.doctor.numerics import dead_critic_onset, explosion_onset
+from rlvet.doctor.policy_update import policy_frozen
+from rlvet.doctor.remedies import prescribe
+from rlvet.findings import Category, Finding, Severity
+from rlvet.signals import names
+from rlvet.signals.series import RunSignals
+
+if TYPE_CHECKING:
+    from rlvet.doctor.registry import DetectContext
+
+__all__ = [
+    "EV_CAPABLE",
+    "EV_FAIL",
+    "FAILING_SHARE",
+    "VALUE_LOSS_IMPROVED",
+    "VALUE_RMSE_LIMIT",
+    "VALUE_RMSE_OVER_RETURN",
+    "WARMUP_FRACTION",
+    "detect_critic_failure",
+]
+
+EV_FAIL = 0.03  # explained variance an untrained critic reaches: (2 Cov(y, v) - Var(v)) /
+# Var(y) for random outputs v is 0 up to chance correlations of +-0.03 (SB3 PPO with
+# vf_coef 0 logs -0.04..+0.025 on CartPole and Acrobot)
+EV_CAPABLE = 0.3  # a critic that explained 30% of the return variance at any point can fit;
+# its ~0 elsewhere is returns with nothing to explain (a solved task, CleanRL at 500)
+WARMUP_FRACTION = 0.1  # every critic starts at EV ~0: judge only after the first 10% of updates
+FAILING_SHARE = 0.6  # and only if it is still failing on 60% of the updates after warm-up,
+# so a late dip (returns saturating at the time limit) does not count
+VALUE_LOSS_IMPROVED = 0.5  # a critic that is learning halves its loss from the early level
+VALUE_RMSE_OVER_RETURN = 1.0  # sqrt(value loss) above the largest |return| seen: diverged
+RETURN_FLOOR = 1e-6  # |return| below this everywhere: the divergence rule has no scale
+VALUE_RMSE_LIMIT = 1e3  # value error of 1e3+ return units: a fresh critic outputs O(1) and
+# Adam moves each weight ~lr per step, so unnormalised returns this large are out of its
+# reach for the whole run; its loss also swamps a shared, clipped gradient (max_grad_norm)
+# and freezes the policy, which is why this case is not left to ``plateau``
+
+
+def _failing_stretch(ev: np.ndarray) -> int | None:
+    """Start of the failing stretch that outlasts warm-up, or None (also when the critic
+    showed it can fit at some point)."""
+    warm = max(onset.MIN_BASELINE_POINTS, int(round(WARMUP_FRACTION * ev.size)))
+    level = onset.rolling_median(ev)
+    failing = level <= EV_FAIL
+    if ev.size <= warm or failing[warm:].mean() < FAILING_SHARE:
+        return None
+    if float(np.max(level[warm:])) >= EV_CAPABLE:
+        return None
+    i = onset.persistent_onset(failing[warm:])
+    if i is None:
+        return None
+    i += warm
+    while i > 0 and failing[i - 1]:
+        i -= 1  # the stretch began before warm-up ended: date it from its start
+    return i
+
+
+def _loss_ratio(run: RunSignals) -> float | None:
+    """Late / early median of the value loss (None without a value loss)."""
+    _, loss = onset.finite(run.get(names.VALUE_LOSS))
+    if loss.size < 2 * onset.MIN_BASELINE_POINTS:
+        return None
+    k = onset.baseline_size(loss.size)
+    early, late = float(np.median(loss[:k])), float(np.median(loss[-k:]))
+    return late / max(early, onset.SCALE_FLOOR)
+
+
+def _value_rmse(run: RunSignals) -> float | None:
+    """Median sqrt(value loss) over the run (None without a value loss)."""
+    _, loss = onset.finite(run.get(names.VALUE_LOSS))
+    return float(np.sqrt(np.median(np.abs(loss)))) if loss.size else None
+
+
+def _unexplained(run: RunSignals) -> Finding | None:
+    """Explained variance stuck near 0 with a value loss that does not come down.
+
+    A frozen policy (KL ~0) with a modest value loss is a learner that does not train at
+    all: left to ``plateau``. With a value error of ``VALUE_RMSE_LIMIT`` or more the critic
+    is the cause of the freeze, not a bystander. A critic that worked and then went to
+    exactly 0 died numerically and is left to ``doctor.numerics``.
+    """
+    steps, ev = onset.finite(run.get(names.EXPLAINED_VARIANCE))
+    if ev.size < onset.PERSIST_WINDOW:
+        return None
+    i = _failing_stretch(ev)
+    if dead_critic_onset(ev) is not None:
+        return None  # exactly 0 after having worked: dead units, doctor.numerics
+    ratio, rmse = _loss_ratio(run), _value_rmse(run)
+    unscaled = rmse is not None and rmse >= VALUE_RMSE_LIMIT
+    if i is None or (ratio is not None and ratio < VALUE_LOSS_IMPROVED):
+        return None
+    if not unscaled and policy_frozen(run) is not None:
+        return None
+    med = float(np.median(ev[i:]))
+    evidence = {
+        "onset_step": int(steps[i]), "median_explained_variance": med,
+        "threshold": EV_FAIL, "failing_share_after_warmup": float(
+            np.mean(onset.rolling_median(ev)[i:] <= EV_FAIL)),
+        "value_loss_late_over_early": ratio, "value_rmse": rmse,
+        "value_rmse_limit": VALUE_RMSE_LIMIT,
+    }
+    cause = (f"the returns are on a scale it cannot fit (value RMSE {rmse:.3g}); normalise "
+             "or scale the reward" if unscaled else "most likely it is not trained (vf_coef "
+             "0, no value gradient) or its learning rate is far too low")
+    loss_note = "" if ratio is None else f", value loss at {ratio:.2g}x its early level"
+    message = (
+        f"explained variance stayed near {med:.2g} from step {steps[i]} (threshold {EV_FAIL})"
+        f"{loss_note}: the critic predicts the returns no better than their mean; {cause}"
+    )
+    return prescribe(Category.CRITIC_FAILURE, severity=Severity.ERROR, message=message,
+                     evidence=evidence, step=int(steps[i]))
+
+
+def _diverged(run: RunSignals, ctx: DetectContext) -> Finding | None:
+    """Value-loss RMSE above the largest absolute training return, persistently.
+
+    A value loss that also grew by orders of magnitude is an overflow in the making and is
+    left to ``doctor.numerics``.
+    """
+    steps, loss = onset.finite(run.get(names.VALUE_LOSS))
+    _, reward = onset.finite(run.get(ctx.reward) if ctx.reward else None)
+    scale = float(np.max(np.abs(reward))) if reward.size else 0.0
+    if loss.size < onset.PERSIST_TAIL or scale <= RETURN_FLOOR:
+        return None  # no return scale to compare with (a reward that is always 0)
+    rmse = np.sqrt(np.abs(loss))
+    i = onset.persistent_onset(rmse > VALUE_RMSE_OVER_RETURN * scale)
+    if i is None or explosion_onset(loss) is not None:
+        return None  # none, or orders of magnitude on the way to inf: doctor.numerics
+    evidence = {"onset_step": int(steps[i]), "value_rmse": float(rmse[i]),
+                "peak_value_loss": float(np.max(loss[i:])), "max_abs_return": scale}
+    message = (
+        f"value loss reached {loss[i]:.3g} at step {steps[i]} (RMSE {rmse[i]:.3g}, larger "
+        f"than any return seen, max {scale:.3g}): the critic has diverged"
+    )
+    return prescribe(Category.CRITIC_FAILURE, severity=Severity.ERROR, message=message,
+                     evidence=evidence, step=int(steps[i]))
+
+
+def detect_critic_failure(run: RunSignals, ctx: DetectContext) -> list[Finding]:
+    """The critic explains no return variance, or its error exceeds the return scale.
+
+    A frozen learner (KL ~0) with a modest value loss is left to ``plateau``: nothing
+    trains, not just the critic.
+    """
+    found = [f for f in (_unexplained(run), _diverged(run, ctx)) if f is not None]
+    return sorted(found, key=lambda f: f.step or 0)[:1]

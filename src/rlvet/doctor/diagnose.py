@@ -1,0 +1,185 @@
+"""Run every detector over one run and say where the loop broke first.
+
+Contents:
+    Diagnosis -- findings, the first break, the last healthy step and the checkpoint to
+        roll back to, plus a summary of the signals that were read.
+    diagnose(run, ...) -- the entry point ``rlvet doctor``, the Monitor and the SB3 callback
+        call.
+    EXCLUSION_CATEGORIES -- categories that only stand when nothing else explains them.
+
+First break (ARCHITECTURE.md section 1): among error and warning findings, the earliest
+onset step; ties go to the stage met first walking the loop outside in (environment ->
+evaluation -> reward -> freshness -> policy_update / critic / exploration / numerics ->
+resources, ``rlvet.findings.STAGE_ORDER``), then to registry order. Later anomalies are
+usually consequences: a KL spike is followed by an entropy collapse and a falling return.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rlvet.doctor.registry import DetectContext, Registry, default_registry
+from rlvet.errors import RlvetInputError
+from rlvet.findings import STAGE_ORDER, Category, Finding, Severity, exit_code, verdict
+from rlvet.signals import names
+from rlvet.signals.aliases import lookup
+from rlvet.signals.series import Checkpoint, RunSignals
+
+__all__ = ["EXCLUSION_CATEGORIES", "Diagnosis", "diagnose", "pick_first_break"]
+
+EXCLUSION_CATEGORIES = frozenset({Category.PLATEAU})
+"""A plateau is "healthy mechanics, no learning": when another detector found a warning or
+an error, the flat return is that break's symptom and the plateau finding becomes info."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Diagnosis:
+    """What ``diagnose`` concluded about one run.
+
+    Attributes:
+        findings: every finding, in registry (loop) order; ``step`` is the onset step.
+        first_break: the finding to read first, or None for a healthy run.
+        last_healthy_step: the last logged step strictly before the first break's onset.
+        rollback_checkpoint: the latest checkpoint at or before ``last_healthy_step``.
+        metrics: which signals were read and a summary of each (JSON-serialisable).
+    """
+
+    findings: tuple[Finding, ...]
+    first_break: Finding | None
+    last_healthy_step: int | None
+    rollback_checkpoint: Checkpoint | None
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        """``"fail"``, ``"warn"`` or ``"pass"`` (``rlvet.findings.verdict``)."""
+        return verdict(self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        """1 with an error finding, else 0."""
+        return exit_code(self.findings)
+
+
+def _resolve(run: RunSignals, name: str | None, default: str) -> str | None:
+    """Series key for a user-given metric name (canonical or raw), else the default if logged."""
+    if name is None:
+        return default if run.get(default) is not None else None
+    key = lookup(run, name)
+    if key is None:
+        raise RlvetInputError(
+            f"{run.source}: no metric {name!r}; it logged: {', '.join(run.names()) or 'nothing'}"
+        )
+    return key
+
+
+def pick_first_break(findings: tuple[Finding, ...]) -> Finding | None:
+    """Earliest onset among errors and warnings; ties by STAGE_ORDER, then list order.
+
+    A finding without a step (a static fact about the run) counts as present from the start.
+    """
+    candidates = [f for f in findings if f.severity != Severity.INFO]
+    if not candidates:
+        return None
+
+    def key(f: Finding) -> tuple[float, int]:
+        return (-1.0 if f.step is None else float(f.step), STAGE_ORDER.index(f.stage))
+
+    return min(candidates, key=key)  # min keeps the first of equal keys: registry order
+
+
+def _demote_exclusions(findings: list[Finding]) -> list[Finding]:
+    """Turn ``EXCLUSION_CATEGORIES`` findings into info when anything else is wrong."""
+    others = any(f.severity != Severity.INFO and f.category not in EXCLUSION_CATEGORIES
+                 for f in findings)
+    if not others:
+        return findings
+    return [dataclasses.replace(f, severity=Severity.INFO)
+            if f.category in EXCLUSION_CATEGORIES else f for f in findings]
+
+
+def _last_step_before(run: RunSignals, step: int) -> int | None:
+    """The last step any signal was logged at, strictly before ``step``."""
+    before = [int(s.steps[s.steps < step].max()) for s in run.series.values()
+              if len(s) and (s.steps < step).any()]
+    return max(before) if before else None
+
+
+def _rollback(run: RunSignals, last_healthy: int | None) -> Checkpoint | None:
+    """The latest checkpoint saved at or before the last healthy step."""
+    if last_healthy is None:
+        return None
+    usable = [c for c in run.checkpoints if c.step <= last_healthy]
+    return max(usable, key=lambda c: c.step) if usable else None
+
+
+def _summary(run: RunSignals, name: str) -> dict[str, Any]:
+    """Points, step range, non-finite count and the finite values' median/min/max/last."""
+    s = run.series[name]
+    ok = np.isfinite(s.values)
+    vals = s.values[ok]
+    out: dict[str, Any] = {
+        "raw_name": run.raw_names.get(name, name), "points": len(s),
+        "first_step": int(s.steps[0]) if len(s) else None,
+        "last_step": int(s.steps[-1]) if len(s) else None,
+        "nonfinite": int((~ok).sum()),
+    }
+    if vals.size:
+        out |= {"median": float(np.median(vals)), "min": float(vals.min()),
+                "max": float(vals.max()), "last": float(vals[-1])}
+    return out
+
+
+def diagnose(
+    run: RunSignals,
+    *,
+    reward_metric: str | None = None,
+    eval_metric: str | None = None,
+    registry: Registry | None = None,
+) -> Diagnosis:
+    """Run every registered detector over ``run`` and order what they found.
+
+    Args:
+        run: the signals of one run (``rlvet.signals.discover.read_run``).
+        reward_metric: the training reward to judge (the proxy the agent optimises), by
+            canonical or logged name; default ``reward`` when logged.
+        eval_metric: the true / held-out metric, likewise; default ``eval_return``.
+        registry: the detectors to run; default ``default_registry()``.
+
+    Returns:
+        The Diagnosis; a healthy run has no error finding and ``first_break`` None.
+
+    Raises:
+        RlvetInputError: ``reward_metric`` or ``eval_metric`` names nothing the run logged.
+
+    Example:
+        >>> from rlvet.signals.series import RunSignals, Series
+        >>> flat = [20.0 + (i % 3) for i in range(20)]
+        >>> run = RunSignals(source="demo",
+        ...                  series={"reward": Series.from_lists(range(0, 2000, 100), flat)})
+        >>> d = diagnose(run)
+        >>> (str(d.first_break.category), d.verdict)
+        ('plateau', 'warn')
+    """
+    ctx = DetectContext(reward=_resolve(run, reward_metric, names.REWARD),
+                        eval=_resolve(run, eval_metric, names.EVAL_RETURN))
+    reg = registry if registry is not None else default_registry()
+    found: list[Finding] = []
+    for _, detect in reg.items():
+        found.extend(detect(run, ctx))
+    findings = tuple(_demote_exclusions(found))
+    first = pick_first_break(findings)
+    last_healthy = None if first is None or first.step is None else _last_step_before(
+        run, first.step)
+    metrics = {
+        "reward_metric": ctx.reward, "eval_metric": ctx.eval, "detectors": reg.names(),
+        "checkpoints": [c.step for c in run.checkpoints],
+        "signals": {name: _summary(run, name) for name in run.names()},
+    }
+    return Diagnosis(findings=findings, first_break=first, last_healthy_step=last_healthy,
+                     rollback_checkpoint=_rollback(run, last_healthy), metrics=metrics)

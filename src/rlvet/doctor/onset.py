@@ -1,0 +1,296 @@
+"""Robust statistics for finding *when* a training signal went wrong.
+
+Contents:
+    finite(series) -- the finite points of a series, as ``(steps, values)`` arrays.
+    Baseline, early_baseline(values) -- median and MAD of the run's own early window.
+    robust_z(values, baseline) -- distance from the baseline in robust standard deviations.
+    rolling_median(values, window), trailing_median(values, window) -- local levels.
+    persistent_onset(mask) -- first index of an exceedance that lasts, not a one-point blip.
+    change_point(values) -- the single most likely mean shift (CUSUM).
+    Trend, trend(steps, values) -- Spearman rank correlation and Theil-Sen slope.
+    Progress, progress(steps, values) -- start, best and end level and relative gain.
+    sample_at(steps, values, at) -- a signal read at another signal's steps (last value so far).
+
+Why robust statistics: training curves are heavy-tailed (one bad minibatch, one lucky
+evaluation), logged at cadences from every update to every few thousand steps, and on
+scales from SB3's ``approx_kl`` (~1e-3) to a reward summed over 10^4 steps. Medians and
+MADs are not dragged by the outliers they are meant to find, and every rule below compares
+a run with *itself*, so no threshold depends on the library's units alone.
+
+Arrays are 1-D, shape ``(n,)``; indices returned are positions in those arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from rlvet.signals.series import Series
+
+__all__ = [
+    "BASELINE_FRACTION",
+    "EDGE_FRACTION",
+    "MAD_TO_SIGMA",
+    "MATERIAL_GAIN",
+    "MIN_BASELINE_POINTS",
+    "PERSIST_HITS",
+    "PERSIST_TAIL",
+    "PERSIST_WINDOW",
+    "SCALE_FLOOR",
+    "Baseline",
+    "Progress",
+    "Trend",
+    "baseline_size",
+    "change_point",
+    "edge_window",
+    "early_baseline",
+    "finite",
+    "persistent_onset",
+    "progress",
+    "robust_z",
+    "rolling_median",
+    "sample_at",
+    "trailing_median",
+    "trend",
+]
+
+MAD_TO_SIGMA = 1.4826  # MAD x 1.4826 estimates the standard deviation of a normal sample
+BASELINE_FRACTION = 0.2  # the first fifth of a run is "before": long enough to be typical
+MIN_BASELINE_POINTS = 3  # a median of fewer than 3 points is just one of them
+MAX_BASELINE_POINTS = 20  # beyond 20 updates the "early" window would average in the break
+PERSIST_HITS = 3  # an onset needs 3 exceedances ...
+PERSIST_WINDOW = 5  # ... within 5 consecutive points: one noisy update is not a pathology
+PERSIST_TAIL = 2  # at the very end of a run, 2 points in a row are all the evidence left
+SCALE_FLOOR = 1e-12  # MAD of a constant series; keeps z-scores finite
+EDGE_FRACTION = 0.05  # the first / last 5% of a run's steps: the untrained and the final policy
+MATERIAL_GAIN = 0.25  # a curve "improved" when its best level is 25% of its own scale above
+# its start: a random-policy return wanders by ~10% (SB3's 100-episode mean), learning moves
+# it by 2-25x on CartPole and by 50-90% on negative-return tasks (Acrobot -500 -> -100)
+
+
+def finite(series: Series | None) -> tuple[np.ndarray, np.ndarray]:
+    """The finite points of ``series`` as ``(steps, values)``, both shape (m,).
+
+    NaN and inf are evidence for ``doctor.numerics``; every other detector reads the
+    finite part only, so one NaN does not hide a KL spike logged before it.
+    """
+    if series is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    keep = np.isfinite(series.values)
+    return series.steps[keep], series.values[keep]
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Where a signal sat early in the run: median, scaled MAD and the window used."""
+
+    median: float
+    mad: float
+    n_points: int
+
+    def to_evidence(self) -> dict[str, float | int]:
+        """The numbers for a finding's evidence dict."""
+        return {"baseline_median": self.median, "baseline_mad": self.mad,
+                "baseline_points": self.n_points}
+
+
+def baseline_size(n: int, fraction: float = BASELINE_FRACTION) -> int:
+    """How many leading points form the early window of an n-point series."""
+    size = max(MIN_BASELINE_POINTS, int(round(fraction * n)))
+    return min(n, MAX_BASELINE_POINTS, size) if n else 0
+
+
+def early_baseline(values: np.ndarray, fraction: float = BASELINE_FRACTION) -> Baseline:
+    """Median and MAD (x1.4826) of the first ``fraction`` of ``values`` (shape (n,)).
+
+    Example:
+        >>> b = early_baseline(np.array([1.0, 1.1, 0.9, 5.0, 5.0, 5.0]))
+        >>> round(b.median, 2)
+        1.0
+    """
+    head = values[: baseline_size(len(values), fraction)]
+    if head.size == 0:
+        return Baseline(float("nan"), float("nan"), 0)
+    med = float(np.median(head))
+    mad = MAD_TO_SIGMA * float(np.median(np.abs(head - med)))
+    return Baseline(med, mad, int(head.size))
+
+
+def robust_z(values: np.ndarray, base: Baseline, *, rel_floor: float = 0.05) -> np.ndarray:
+    """``(values - median) / scale`` with the scale floored at ``rel_floor * |median|``.
+
+    The floor matters for smooth series (SB3's 100-episode reward mean, a frozen entropy)
+    whose MAD is ~0: without it every tiny wobble would be an infinite z-score.
+    """
+    scale = max(base.mad, rel_floor * abs(base.median), SCALE_FLOOR)
+    return (values - base.median) / scale
+
+
+def rolling_median(values: np.ndarray, window: int = 5) -> np.ndarray:
+    """Centred running median of width ``window``; the window shrinks at the edges.
+
+    Edges are neither repeated nor mirrored: either would let one lucky first or last
+    evaluation count twice and become the curve's "peak".
+
+    Example:
+        >>> rolling_median(np.array([500.0, 130.0, 145.0, 82.0]), 3).tolist()
+        [315.0, 145.0, 130.0, 113.5]
+    """
+    half = window // 2
+    if values.size == 0 or half == 0:
+        return values.astype(float, copy=True)
+    padded = np.concatenate([np.full(half, np.nan), values.astype(float), np.full(half, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    return np.nanmedian(windows, axis=1)
+
+
+def trailing_median(values: np.ndarray, window: int = 10) -> np.ndarray:
+    """``out[i]`` = median of the ``window`` points *before* i (``out[0]`` = ``values[0]``).
+
+    A trailing reference does not include the point it judges, so a jump is measured
+    against what the run was doing just before it; a slow drift moves the reference with it.
+    """
+    out = np.empty_like(values)
+    for i in range(values.size):
+        lo = max(0, i - window)
+        out[i] = np.median(values[lo:i]) if i > 0 else values[0]
+    return out
+
+
+def persistent_onset(
+    mask: np.ndarray,
+    *,
+    hits: int = PERSIST_HITS,
+    window: int = PERSIST_WINDOW,
+    tail: int = PERSIST_TAIL,
+) -> int | None:
+    """First index i where the exceedance starting at i persists.
+
+    Persistence means ``mask[i]`` is True and at least ``hits`` of the ``window`` points
+    from i on are True; near the end of the series, where fewer than ``window`` points are
+    left, ``min(hits, left)`` of them must be True and at least ``tail`` must be left.
+
+    Args:
+        mask: shape (n,), True where the signal is beyond its threshold.
+
+    Returns:
+        The onset index, or None if no exceedance lasts.
+
+    Example:
+        >>> persistent_onset(np.array([0, 1, 0, 0, 0, 1, 1, 0, 1], dtype=bool))
+        5
+    """
+    for i in np.flatnonzero(mask):
+        span = mask[i : i + window]
+        needed = hits if span.size >= window else min(hits, span.size)
+        if span.size >= tail and int(span.sum()) >= needed:
+            return int(i)
+    return None
+
+
+def change_point(values: np.ndarray) -> int | None:
+    """Index where the mean shifts most (CUSUM): the first point of the "after" segment.
+
+    ``S_k = sum_{j<k} (x_j - mean)``; the largest ``|S_k|`` splits the series into the two
+    segments whose means differ most for their sizes (Page 1954). Returns None for fewer
+    than 4 points or a constant series.
+    """
+    if values.size < 4 or np.ptp(values) == 0:
+        return None
+    cusum = np.cumsum(values - values.mean())
+    k = int(np.argmax(np.abs(cusum[:-1]))) + 1
+    return k
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """Monotone trend of a signal over steps."""
+
+    rho: float  # Spearman rank correlation with the step, -1..1
+    p_value: float
+    slope: float  # Theil-Sen slope, value units per step
+
+
+def trend(steps: np.ndarray, values: np.ndarray) -> Trend:
+    """Spearman rho (is it monotone?) and Theil-Sen slope (how fast?), both outlier-robust."""
+    if values.size < 3 or np.ptp(values) == 0 or np.ptp(steps) == 0:
+        return Trend(0.0, 1.0, 0.0)
+    res = stats.spearmanr(steps, values)
+    slope = stats.theilslopes(values, steps)[0]
+    return Trend(float(res.statistic), float(res.pvalue), float(slope))
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a "higher is better" curve got: start level, best level, and gain.
+
+    ``rel_gain`` is the gain over the curve's own scale, ``max(|start|, |peak|)``, so it is
+    the same for a return of 20 -> 200 and for 0.02 -> 0.2, and a negative-return env
+    (-500 -> -100) gains 0.8.
+    """
+
+    start: float
+    peak: float
+    end: float
+    peak_index: int
+    rel_gain: float
+
+    @property
+    def scale(self) -> float:
+        """The curve's own scale, ``max(|start|, |peak|)``."""
+        return max(abs(self.start), abs(self.peak), SCALE_FLOOR)
+
+    @property
+    def improved(self) -> bool:
+        """Whether the curve gained at least ``MATERIAL_GAIN`` of its scale."""
+        return self.rel_gain >= MATERIAL_GAIN
+
+    def at(self, value: float) -> float:
+        """Fraction of the way from start to peak that ``value`` represents."""
+        span = self.peak - self.start
+        return 1.0 if span <= 0 else (value - self.start) / span
+
+
+def edge_window(steps: np.ndarray, fraction: float = EDGE_FRACTION) -> int:
+    """How many leading points cover the first ``fraction`` of the run's steps (at least 3)."""
+    if steps.size == 0:
+        return 0
+    span = float(steps[-1] - steps[0])
+    inside = int(np.searchsorted(steps, steps[0] + fraction * span, side="right"))
+    return min(steps.size, max(MIN_BASELINE_POINTS, inside))
+
+
+def progress(steps: np.ndarray, values: np.ndarray, *, window: int = 5) -> Progress:
+    """Start, peak and end of a curve (both arrays shape (n,)).
+
+    Start and end are medians over the first and last ``EDGE_FRACTION`` of the steps (at
+    least 3 points): the first rows of a run are the untrained policy, and a fast learner
+    (a sign-flipped CartPole reward is "solved" in 3 updates) leaves the start behind
+    within a few percent of the run. The peak is the top of the running median.
+    """
+    smooth = rolling_median(values, window)
+    head = edge_window(steps)
+    tail = edge_window(steps[-1] - steps[::-1])
+    start = float(np.median(values[:head]))
+    end = float(np.median(values[values.size - tail :]))
+    k = int(np.argmax(smooth))
+    peak = float(smooth[k])
+    scale = max(abs(start), abs(peak), SCALE_FLOOR)
+    return Progress(start, peak, end, k, (peak - start) / scale)
+def sample_at(steps: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``values`` as they stood at each step of ``at`` (the last point at or before it).
+
+    Signals come at different cadences (SB3: train/* per rollout, eval/* every N steps);
+    comparing them means reading one at the other's steps. NaN before the first point.
+
+    Example:
+        >>> sample_at(np.array([10, 20]), np.array([1.0, 2.0]), np.array([5, 10, 15, 25]))
+        array([nan,  1.,  1.,  2.])
+    """
+    idx = np.searchsorted(steps, at, side="right") - 1
+    out = np.full(at.shape, np.nan)
+    ok = idx >= 0
+    out[ok] = values[idx[ok]]
+    return out

@@ -1,0 +1,180 @@
+"""The policy-update link: is each update a small step inside the trust region?
+
+Contents:
+    detect_kl_spike(run, ctx) -- the KL between consecutive policies jumps and stays high.
+    detect_clip_saturation(run, ctx) -- most samples hit PPO's clip boundary, update after update.
+    policy_frozen(run) -- whether the policy is not moving at all (KL ~0 or a constant entropy).
+
+Why these signals: PPO's guarantee is a bounded policy change per update. The KL between
+the old and new policy measures that change directly; when it jumps an order of magnitude
+above the run's own level and above any common ``target_kl``, the update overshot, and
+returns typically collapse a few updates later (Schulman et al. 2017; Engstrom et al.
+2020). The clip fraction is the indirect measure: when most samples are clipped, the
+surrogate has no gradient for them and the optimiser is pushing against the boundary.
+
+Scales: SB3's ``approx_kl`` (mean of the last epoch) sits at 1e-3..3e-2 in healthy runs,
+CleanRL's (last minibatch) is noisier, TRL's ``kl`` to the reference grows slowly from 0.
+The rules compare a run with its own trailing level (a jump, not a drift) and require an
+absolute bound as well, so all three read correctly.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rlvet.doctor import onset
+from rlvet.doctor.remedies import prescribe
+from rlvet.findings import Category, Finding, Severity
+from rlvet.signals import names
+from rlvet.signals.series import RunSignals
+
+if TYPE_CHECKING:
+    from rlvet.doctor.registry import DetectContext
+
+__all__ = [
+    "CLIP_SATURATED",
+    "CLIP_SUSTAINED",
+    "KL_BOUND",
+    "KL_FROZEN",
+    "KL_JUMP_RATIO",
+    "detect_clip_saturation",
+    "detect_kl_spike",
+    "policy_frozen",
+]
+
+KL_BOUND = 0.1  # nats per update: 3-10x the usual target_kl (0.01-0.03); beyond it PPO's
+# surrogate no longer approximates the true objective (Schulman et al. 2017, sec. 4)
+KL_JUMP_RATIO = 5.0  # x the recent median: an order-of-magnitude change in step size,
+# far above the ~2x scatter of minibatch KL estimates between healthy updates
+KL_TRAILING = 10  # updates in the "recent" reference: long enough to ignore one outlier
+KL_FROZEN = 1e-6  # median KL below this: action probabilities move by ~0.1% per update,
+# i.e. the optimiser is not changing the policy (lr ~0, zero gradients)
+ENTROPY_FROZEN = 1e-5  # relative spread of entropy below this: bit-identical policies
+CLIP_SATURATED = 0.3  # clip fraction: above 0.3 PPO brakes on most samples; healthy runs
+# sit at 0.02-0.2 (Engstrom et al. 2020; SB3 rl-zoo CartPole logs 0.05-0.2)
+CLIP_SMOOTHING = 5  # running-median width: judge the level, not single updates
+CLIP_SUSTAINED = 0.5  # saturated on half the updates from the onset on: a regime, not an
+# episode (an oversized early step that PPO's clipping then contained)
+
+
+def _label(run: RunSignals, name: str) -> str:
+    """The name the user logged a canonical signal under, for messages."""
+    return run.raw_names.get(name, name)
+
+
+def _kl_exceedance(kl: np.ndarray) -> np.ndarray:
+    """Mask of updates whose KL is above the bound and far above the run's recent level.
+
+    A run whose *early* KL is already above the bound broke from the first update (a
+    learning rate 50x too high, no clipping); there is no healthy level to jump from, so
+    the bound alone decides. KL to a reference policy starts at 0 and never takes this path.
+    Once spiking, the spike lasts while the KL stays above the bound (the trailing median
+    has caught up with it by then) or drops to ~0: that is not recovery but a dead policy
+    (deterministic, saturated: it cannot move any more).
+    """
+    high = kl > KL_BOUND
+    if onset.early_baseline(kl).median > KL_BOUND:
+        return high
+    ref = onset.trailing_median(kl, KL_TRAILING)
+    ref[0] = 0.0  # the first update has no history: the bound alone judges it
+    spike = high & (kl > KL_JUMP_RATIO * ref)
+    still = high | (kl <= KL_FROZEN)
+    for i in range(1, spike.size):
+        spike[i] |= spike[i - 1] and still[i]
+    return spike
+
+
+def _kl_onset(run: RunSignals) -> int | None:
+    """Index of the first persistent KL exceedance, or None."""
+    _, kl = onset.finite(run.get(names.KL))
+    if kl.size < onset.PERSIST_TAIL:
+        return None
+    return onset.persistent_onset(_kl_exceedance(kl))
+
+
+def detect_kl_spike(run: RunSignals, ctx: DetectContext) -> list[Finding]:
+    """KL between consecutive policies jumps above ``KL_BOUND`` and stays there.
+
+    Needs ``kl``; silent for algorithms that do not log it (A2C, DQN, SAC).
+    """
+    steps, kl = onset.finite(run.get(names.KL))
+    if kl.size < onset.PERSIST_TAIL:
+        return []
+    above = _kl_exceedance(kl)
+    i = onset.persistent_onset(above)
+    if i is None:
+        return []
+    base = onset.early_baseline(kl)
+    window = above[i : i + onset.PERSIST_WINDOW]
+    peak = float(np.max(kl[i:]))
+    label = _label(run, names.KL)
+    evidence = {
+        "onset_step": int(steps[i]), "value_at_onset": float(kl[i]), "peak": peak,
+        "bound": KL_BOUND, "jump_ratio": KL_JUMP_RATIO,
+        "exceeding_in_window": int(window.sum()), "window": int(window.size),
+        "robust_z": float(onset.robust_z(kl[i : i + 1], base)[0]), **base.to_evidence(),
+    }
+    message = (
+        f"{label} jumped to {kl[i]:.3g} at step {steps[i]} and peaked at {peak:.3g} "
+        f"(early median {base.median:.2g}, bound {KL_BOUND}): each update moves the policy "
+        f"far outside the trust region, most likely a learning rate or epoch count too high"
+    )
+    return [prescribe(Category.KL_SPIKE, severity=Severity.ERROR, message=message,
+                      evidence=evidence, step=int(steps[i]))]
+
+
+def detect_clip_saturation(run: RunSignals, ctx: DetectContext) -> list[Finding]:
+    """PPO's clip fraction stays above ``CLIP_SATURATED`` (running median) for several updates.
+
+    A warning, not an error: clipping is PPO's brake working as designed. Saturation must
+    be a regime (``CLIP_SUSTAINED`` of the updates from its onset on), and when the KL
+    itself spikes the KL finding is the diagnosis and the clip fraction its symptom.
+    """
+    steps, clip = onset.finite(run.get(names.CLIP_FRACTION))
+    if clip.size < onset.PERSIST_TAIL:
+        return []
+    level = onset.rolling_median(clip, CLIP_SMOOTHING)
+    i = onset.persistent_onset(level > CLIP_SATURATED)
+    if i is None or _kl_onset(run) is not None:
+        return []  # no saturation, or the KL itself left the trust region: doctor.kl_spike
+    stretch = level[i:] > CLIP_SATURATED
+    if stretch.mean() < CLIP_SUSTAINED:
+        return []  # an episode of heavy clipping that PPO recovered from
+    median_after = float(np.median(clip[i:][stretch]))
+    base = onset.early_baseline(clip)
+    label = _label(run, names.CLIP_FRACTION)
+    evidence = {
+        "onset_step": int(steps[i]), "median_while_saturated": median_after,
+        "peak": float(np.max(clip[i:])), "threshold": CLIP_SATURATED,
+        "saturated_updates": int(stretch.sum()), "updates": int(clip.size),
+        **base.to_evidence(),
+    }
+    message = (
+        f"{label} stayed above {CLIP_SATURATED} from step {steps[i]} (median "
+        f"{median_after:.2f} over {int(stretch.sum())} updates, early median "
+        f"{base.median:.2f}): most samples hit the clip boundary, so the step size is too "
+        f"large for the trust region"
+    )
+    return [prescribe(Category.CLIP_SATURATION, severity=Severity.WARNING, message=message,
+                      evidence=evidence, step=int(steps[i]))]
+
+
+def policy_frozen(run: RunSignals) -> dict[str, float] | None:
+    """Evidence that the policy does not change at all, or None if it does (or is unknown).
+
+    Why: with a learning rate of ~0 every learner signal is flat, which looks like a
+    failing critic and a stuck entropy at once; the honest diagnosis is "not learning"
+    (``plateau``), and those detectors stay silent.
+    """
+    _, kl = onset.finite(run.get(names.KL))
+    if kl.size >= onset.MIN_BASELINE_POINTS:
+        med = float(np.median(np.abs(kl)))
+        return {"median_kl": med} if med < KL_FROZEN else None
+    _, ent = onset.finite(run.get(names.ENTROPY))
+    if ent.size >= onset.MIN_BASELINE_POINTS:
+        spread = float(np.ptp(ent)) / max(abs(float(np.median(ent))), onset.SCALE_FLOOR)
+        return {"entropy_relative_spread": spread} if spread < ENTROPY_FROZEN else None
+    return None
+

@@ -1,0 +1,494 @@
+"""The reward link: does the training reward carry signal, and does it point at the goal?
+
+Contents:
+    detect_reward_direction(run, ctx) -- the training return and the true metric have
+        opposite signs while the agent optimises the one and not the other: a negated reward.
+    detect_sparse_reward(run, ctx) -- the training return sits at one floor value for most
+        of the run: no episode ever scores differently, so there is nothing to learn from.
+    detect_no_learning_signal(run, ctx) -- GRPO-style groups whose rewards do not differ
+        (``frac_reward_zero_std`` high, ``reward_std`` ~0): advantages are ~0.
+    detect_reward_hacking(run, ctx) -- the training return rises while the true metric falls
+        (or gives back what it had gained); as warnings, gains that never reach the true
+        metric, that track response length or come from one reward component at another's
+        expense.
+    detect_plateau(run, ctx) -- the training return never improved materially (a warning:
+        "has not learned (yet)", not a pathology; diagnose() keeps it only when nothing
+        else explains it).
+
+Why: the reward is the only thing the optimiser sees. A proxy that rises while the true
+objective falls is reward hacking (Skalse et al. 2022; TRL issue #322, rewards up while
+outputs degrade); a proxy of the opposite sign is a negated objective; a reward that never
+varies gives policy gradients nothing but noise (Andrychowicz et al. 2017 on sparse goals).
+``ctx.reward`` is the proxy the agent optimises, ``ctx.eval`` the true metric (SB3's
+EvalCallback on the unmodified env, an eval split for LLMs).
+
+Evaluations are few (10-20 per run) and noisy: a deterministic CartPole policy scores
+anywhere from 9 to 500, and healthy DQN evaluations swing between the two. Every rule that
+reads the true metric therefore asks for a significant trend, a fall that outlasts the
+evaluation's own point-to-point noise, and a proxy that still holds its gains.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import stats
+
+from rlvet.doctor import onset
+from rlvet.doctor.policy_update import policy_frozen
+from rlvet.doctor.remedies import prescribe
+from rlvet.findings import Category, Finding, Severity
+from rlvet.signals import names
+from rlvet.signals.series import RunSignals
+
+if TYPE_CHECKING:
+    from rlvet.doctor.registry import DetectContext
+
+__all__ = [
+    "AGREE",
+    "HACK_DROP",
+    "HACK_GIVEBACK",
+    "HACK_NOISE",
+    "LENGTH_INFLATION",
+    "MIN_CURVE_POINTS",
+    "PROXY_KEPT",
+    "SIGN_SHARE",
+    "SPARSE_SHARE",
+    "TREND_P",
+    "TREND_RHO",
+    "ZERO_STD_ERROR",
+    "ZERO_STD_WARNING",
+    "detect_no_learning_signal",
+    "detect_plateau",
+    "detect_reward_direction",
+    "detect_reward_hacking",
+    "detect_sparse_reward",
+    "run_start",
+]
+
+MIN_CURVE_POINTS = 5  # a trend needs 5 points; SB3's EvalCallback default gives ~10-20
+TREND_MIN_POINTS = 8  # evaluations needed before opposite trends mean anything
+TREND_RHO = 0.5  # Spearman rho of the proxy with the step: a monotone climb, not a wobble
+TREND_P = 0.05  # and significant at 5% over the evaluation steps
+SIGN_SHARE = 0.8  # proxy and true metric of opposite sign on 80% of evaluations (a negated
+# reward: CartPole's +1 per step logged as -1, Pendulum's cost logged as a gain)
+EVAL_SMOOTHING = 3  # running median over evaluations: one unlucky 5-episode eval is noise
+HACK_DROP = 0.3  # the true metric ended 30% of its scale below its start ...
+HACK_GIVEBACK = 0.5  # ... or gave back half of what it had gained, while the proxy held
+HACK_NOISE = 4.0  # and the fall is 4x the evaluation's point-to-point noise: healthy DQN
+# evaluations swing 16 <-> 500 between checkpoints, and a near-uniform CartPole policy's
+# deterministic evaluation scores 500 by luck before training pulls it down; a hacked
+# policy's evaluations settle low and stay there
+PROXY_KEPT = 0.8  # the proxy ended with 80% of its gain: it is still being maximised, so a
+# fall of both (a collapse, which the mechanical detectors explain) is not hacking
+AGREE = 0.25  # proxy and true metric ending within 25% of each other measure the same thing
+HACK_MIN_AFTER = 3  # evaluations after the true metric's peak: fewer cannot tell a fall
+HACK_SHARE_AFTER = 2 / 3  # from noise; and 2 in 3 of them must sit below the give-back line
+SPARSE_SHARE = 0.8  # return at its floor value on 80% of the logged points: almost no
+# episode scored differently from the worst one
+SPARSE_WARNING_SHARE = 0.5  # half the run at the floor: a long sparse phase before learning
+FLOOR_TOLERANCE = 1e-6  # relative: "the same value" for a mean of identical returns
+ZERO_STD_ERROR = 0.9  # 90% of groups with identical rewards: ~all advantages are 0
+ZERO_STD_WARNING = 0.5  # half of the batch carries no gradient
+REWARD_STD_ZERO = 1e-6  # relative to the reward level: no spread within groups
+LENGTH_INFLATION = 2.0  # response length doubled while the reward tracked it (rho >= 0.8)
+TRACKING_RHO = 0.8  # rank correlation at which one curve "tracks" another
+
+
+def _curve(run: RunSignals, key: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Finite ``(steps, values)`` of a signal, empty when absent."""
+    return onset.finite(run.get(key) if key else None)
+
+
+def _label(run: RunSignals, key: str | None) -> str:
+    return run.raw_names.get(key, key) if key else "?"
+
+
+def run_start(run: RunSignals) -> int:
+    """The first step anything was logged at: where a property of the reward itself (its
+    sign, its sparsity) starts to matter, even if the return is first logged later."""
+    return min((int(s.steps[0]) for s in run.series.values() if len(s)), default=0)
+
+
+def _paired(run: RunSignals, ctx: DetectContext) -> tuple[np.ndarray, ...] | None:
+    """``(eval_steps, eval, proxy_at_eval)``: both curves at the evaluation steps."""
+    r_steps, proxy = _curve(run, ctx.reward)
+    e_steps, true = _curve(run, ctx.eval)
+    if proxy.size < MIN_CURVE_POINTS or true.size < MIN_CURVE_POINTS or ctx.reward == ctx.eval:
+        return None
+    at = onset.sample_at(r_steps, proxy, e_steps)
+    ok = np.isfinite(at)
+    if ok.sum() < MIN_CURVE_POINTS:
+        return None
+    return e_steps[ok], true[ok], at[ok]
+
+
+def _opposite_share(true: np.ndarray, proxy: np.ndarray) -> float:
+    """Share of evaluations where proxy and true metric have strictly opposite signs."""
+    return float(np.mean(np.sign(proxy) * np.sign(true) < 0))
+
+
+def _noise(values: np.ndarray) -> float:
+    """Point-to-point noise of a curve: std of its first differences / sqrt(2).
+
+    Deliberately not a robust estimate: the occasional 16 <-> 500 swing *is* the noise of
+    a healthy DQN evaluation, and a MAD would discount exactly that.
+    """
+    return float(np.std(np.diff(values))) / np.sqrt(2.0) if values.size > 2 else 0.0
+
+
+def _proxy_kept(run: RunSignals, ctx: DetectContext, true_end: float) -> bool:
+    """Whether the training reward improved, ended with ``PROXY_KEPT`` of its gain, and
+    ended away from the true metric.
+
+    Hacking needs the proxy and the objective to disagree. When the training return ends
+    where the evaluation ends (within ``AGREE`` of their scale, as for an unwrapped env),
+    the two measure the same thing, and earlier high evaluations were not earned: a
+    near-uniform policy's deterministic evaluation scoring by luck.
+    """
+    steps, proxy = _curve(run, ctx.reward)
+    prog = onset.progress(steps, proxy)
+    return prog.improved and prog.at(prog.end) >= PROXY_KEPT and not _agree(prog.end, true_end)
+
+
+def _agree(a: float, b: float) -> bool:
+    """Whether two levels are within ``AGREE`` of their common scale."""
+    return abs(a - b) <= AGREE * max(abs(a), abs(b))
+
+
+# ---------------------------------------------------------------------------- direction
+
+
+def detect_reward_direction(run: RunSignals, ctx: DetectContext) -> list[Finding]:
+    """Proxy and true metric of opposite sign on ``SIGN_SHARE`` of the evaluations, the
+    proxy no worse at the end than at the start, the true metric never improving.
+
+    That is a negated objective: maximising the logged reward minimises the goal (a
+    CartPole agent trained on -1 per step learns to fall in 9 steps). A shaped reward with
+    a negative offset also has the opposite sign, but its true metric improves, so it is
+    left alone. Dated at the start of the run: the reward was wrong from step 0.
+    """
+    pair = _paired(run, ctx)
+    if pair is None:
+        return []
+    e_steps, true, proxy_at = pair
+    r_steps, proxy = _curve(run, ctx.reward)
+    proxy_prog = onset.progress(r_steps, proxy)
+    true_prog = onset.progress(e_steps, true, window=EVAL_SMOOTHING)
+    opposite = _opposite_share(true, proxy_at)
+    if opposite < SIGN_SHARE or true_prog.improved or proxy_prog.end <= proxy_prog.start:
+        return []
+    step = run_start(run)
+    evidence = {"onset_step": step, "opposite_sign_share": opposite,
+                "proxy_start": proxy_prog.start, "proxy_end": proxy_prog.end,
+                "true_start": true_prog.start, "true_end": true_prog.end}
+    message = (
+        f"{_label(run, ctx.reward)} went from {proxy_prog.start:.3g} to {proxy_prog.end:.3g} "
+        f"while {_label(run, ctx.eval)} stayed at {true_prog.end:.3g} with the opposite sign "
+        f"on {opposite:.0%} of evaluations: the training reward is the negated objective, so "
+        f"the agent learns the opposite of the goal"
+    )
+    return [prescribe(Category.REWARD_DIRECTION, severity=Severity.ERROR, message=message,
+                      evidence=evidence, step=step)]
+
+
+# ---------------------------------------------------------------------------- sparse
+
+
+def detect_sparse_reward(run: RunSignals, ctx: DetectContext) -> list[Finding]:
+    """The training return equals its floor value on most logged points.
+
+    SB3 logs the mean of the last 100 episode returns, so a goal-only reward that is never
+    reached logs exactly 0 (or -200 on MountainCar's time-out) at every point. Error at
+    ``SPARSE_SHARE`` of the run, warning at ``SPARSE_WARNING_SHARE`` when the run started
+    there (a long sparse phase). Dated at the start of the run.
+    """
+    steps, reward = _curve(run, ctx.reward)
+    if reward.size < MIN_CURVE_POINTS:
+        return []
+    floor = float(np.min(reward))
+    at_floor = np.abs(reward - floor) <= FLOOR_TOLERANCE * max(1.0, abs(floor))
+    share = float(at_floor.mean())
+    if share < SPARSE_WARNING_SHARE or not at_floor[0]:
+        return []
+    raw_ev = run.get(names.EXPLAINED_VARIANCE)
+    undefined_ev = raw_ev is not None and len(raw_ev) > 0 and not np.isfinite(raw_ev.values).any()
+    step = run_start(run)
+    evidence = {"onset_step": step, "floor": floor, "share_at_floor": share,
+                "points": int(reward.size), "explained_variance_undefined": undefined_ev}
+    message = (
+        f"{_label(run, ctx.reward)} sat at {floor:.4g} on {share:.0%} of {reward.size} points: "
+        f"almost no episode scored differently, so the policy gradient has no signal; the "
+        f"reward is too sparse for this exploration"
+    )
+    severity = Severity.ERROR if share >= SPARSE_SHARE else Severity.WARNING
+    return [prescribe(Category.SPARSE_REWARD, severity=severity, message=message,
+                      evidence=evidence, step=step)]
+
+
+# ---------------------------------------------------------------------------- GRPO signal
+
+
+def _zero_std_finding(run: RunSignals) -> Finding | None:
+    """``frac_reward_zero_std`` persistently at or above ``ZERO_STD_WARNING``."""
+    steps, frac = onset.finite(run.get(names.ZERO_STD_FRACTION))
+    if frac.size < onset.PERSIST_TAIL:
+        return None
+    level = onset.rolling_median(frac)
+    i = onset.persistent_onset(level >= ZERO_STD_WARNING)
+    if i is None:
+        return None
+    severe = onset.persistent_onset(level[i:] >= ZERO_STD_ERROR) is not None
+    message = (
+        f"{_label(run, names.ZERO_STD_FRACTION)} reached {level[i]:.0%} at step {steps[i]} "
+        f"(median {np.median(frac[i:]):.0%} after): in most groups every completion got the "
+        f"same reward, so the group-relative advantages are ~0 and the batch teaches nothing"
+    )
+    evidence = {"onset_step": int(steps[i]), "value_at_onset": float(level[i]),
+                "median_after": float(np.median(frac[i:])), "warning": ZERO_STD_WARNING,
+                "error": ZERO_STD_ERROR}
+    return prescribe(Category.NO_LEARNING_SIGNAL,
+                     severity=Severity.ERROR if severe else Severity.WARNING,
+                     message=message, evidence=evidence, step=int(steps[i]))
+
+
+def _zero_spread_finding(run: RunSignals, ctx: DetectContext) -> Finding | None:
+    """``reward_std`` persistently ~0 relative to the reward level."""
+    steps, spread = onset.finite(run.get(names.REWARD_STD))
+    _, reward = _curve(run, ctx.reward)
+    if spread.size < onset.PERSIST_TAIL:
+        return None
+    level = max(1.0, float(np.median(np.abs(reward)))) if reward.size else 1.0
+    i = onset.persistent_onset(np.abs(spread) <= REWARD_STD_ZERO * level)
+    if i is None:
+        return None
+    message = (
+        f"{_label(run, names.REWARD_STD)} was {spread[i]:.2g} from step {steps[i]}: rewards "
+        f"within a group do not differ, so every advantage is ~0"
+    )
+    return prescribe(Category.NO_LEARNING_SIGNAL, severity=Severity.ERROR, message=message,
+                     evidence={"onset_step": int(steps[i]), "reward_std": float(spread[i]),
+                               "tolerance": REWARD_STD_ZERO * level},
+                     step=int(steps[i]))
+
+
+def detect_no_learning_signal(run: RunSignals, ctx: DetectContext) -> list[Finding]:
+    """Groups whose rewards do not differ (GRPO, RLOO): the earliest of the two signs."""
+    found = [f for f in (_zero_std_finding(run), _zero_spread_finding(run, ctx)) if f]
+    return sorted(found, key=lambda f: f.step or 0)[:1]
+
+
+# ---------------------------------------------------------------------------- hacking
+
+
+def _diverging(run: RunSignals, ctx: DetectContext) -> Finding | None:
+    """Proxy trending up significantly while the true metric ends well below its start.
+
+    Covers the exploit found before the first evaluation: the true metric's rise is never
+    seen, only its fall from the first evaluations while the proxy keeps climbing. The fall
+    is judged by size (``HACK_DROP`` of the scale, ``HACK_NOISE`` x the point-to-point
+    noise), not by a rank test: "fell, then flat" is a real fall with a weak Spearman rho.
+    """
+    pair = _paired(run, ctx)
+    if pair is None or pair[0].size < TREND_MIN_POINTS:
+        return None
+    e_steps, true, proxy_at = pair
+    up, down = onset.trend(e_steps, proxy_at), onset.trend(e_steps, true)
+    prog = onset.progress(e_steps, true, window=EVAL_SMOOTHING)
+    drop = prog.start - prog.end
+    if (up.rho < TREND_RHO or up.p_value > TREND_P or down.rho >= 0
+            or drop < HACK_DROP * prog.scale
+            or drop < HACK_NOISE * _noise(true) or _opposite_share(true, proxy_at) >= SIGN_SHARE
+            or not _proxy_kept(run, ctx, prog.end)):
+        return None
+    i = onset.persistent_onset(true < prog.start - drop / 2, hits=2, window=3)
+    if i is None:
+        return None
+    evidence = {"onset_step": int(e_steps[i]), "true_start": prog.start, "true_end": prog.end,
+                "rho_true": down.rho, "p_true": down.p_value, "rho_proxy": up.rho,
+                "p_proxy": up.p_value, "eval_noise": _noise(true),
+                "proxy_start": float(proxy_at[0]), "proxy_end": float(proxy_at[-1])}
+    message = (
+        f"{_label(run, ctx.eval)} fell from {prog.start:.3g} to {prog.end:.3g} (below "
+        f"{prog.start - drop / 2:.3g} from step {e_steps[i]}) while {_label(run, ctx.reward)} "
+        f"rose from {proxy_at[0]:.3g} to {proxy_at[-1]:.3g}: the policy is exploiting the "
+        f"training reward at the expense of the objective"
+    )
+    return prescribe(Category.REWARD_HACKING, severity=Severity.ERROR, message=message,
+                     evidence=evidence, step=int(e_steps[i]))
+
+
+def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
+    """The true metric rose, then gave back ``HACK_GIVEBACK`` of its gain while the proxy
+    stayed near its best.
+
+    The fall must hold on the raw evaluations to the end of the run (``HACK_MIN_AFTER``
+    of them, ``HACK_SHARE_AFTER`` below the line) and exceed ``HACK_NOISE`` times the
+    evaluation's own point-to-point noise.
+    """
+    pair = _paired(run, ctx)
+    if pair is None:
+        return None
+    e_steps, true, proxy_at = pair
+    prog = onset.progress(e_steps, true, window=EVAL_SMOOTHING)
+    k = prog.peak_index
+    limit = prog.peak - HACK_GIVEBACK * (prog.peak - prog.start)
+    after = true[k + 1 :] < limit
+    if not prog.improved or after.size < HACK_MIN_AFTER or after.mean() < HACK_SHARE_AFTER:
+        return None
+    j = onset.persistent_onset(after, hits=2, window=3)
+    if (j is None or true[-1] >= limit or not _proxy_kept(run, ctx, prog.end)
+            or prog.peak - prog.end < HACK_NOISE * _noise(true)):
+        return None
+    i = k + 1 + j
+    evidence = {"onset_step": int(e_steps[i]), "true_start": prog.start, "true_peak": prog.peak,
+                "true_peak_step": int(e_steps[k]), "true_end": prog.end,
+                "eval_noise": _noise(true), "proxy_at_true_peak": float(proxy_at[k]),
+                "proxy_end": float(proxy_at[-1]), "giveback": HACK_GIVEBACK}
+    message = (
+        f"{_label(run, ctx.eval)} fell from {prog.peak:.3g} (step {e_steps[k]}) to "
+        f"{true[i]:.3g} at step {e_steps[i]} and stayed low while {_label(run, ctx.reward)} "
+        f"held its gains ({proxy_at[k]:.3g} -> {proxy_at[-1]:.3g}): the policy is exploiting "
+        f"the training reward at the expense of the objective"
+    )
+    return prescribe(Category.REWARD_HACKING, severity=Severity.ERROR, message=message,
+                     evidence=evidence, step=int(e_steps[i]))
+
+
+def _no_transfer(run: RunSignals, ctx: DetectContext) -> Finding | None:
+    """The proxy improved materially, the true metric never did, and they end far apart.
+
+    A warning, not an error: the true metric may not have improved because an early
+    deterministic evaluation scored high by luck (CartPole's argmax policy at initialisation
+    often balances for 500 steps). Info only unless the proxy ends above the true metric by
+    more than ``AGREE``: a proxy that ends where the true metric ends measures the same
+    thing, and one that ends below it claims no gain the objective lacks.
+    """
+    pair = _paired(run, ctx)
+    if pair is None:
+        return None
+    e_steps, true, proxy_at = pair
+    proxy_prog = onset.progress(e_steps, proxy_at)
+    true_prog = onset.progress(e_steps, true, window=EVAL_SMOOTHING)
+    if (not proxy_prog.improved or true_prog.improved
+            or _opposite_share(true, proxy_at) >= SIGN_SHARE):
+        return None  # learning transfers, or the reward is negated (doctor.reward_direction)
+    reached = proxy_at >= proxy_prog.start + onset.MATERIAL_GAIN * proxy_prog.scale
+    i = int(np.argmax(reached))
+    apart = proxy_prog.end > true_prog.end and not _agree(proxy_prog.end, true_prog.end)
+    evidence = {"onset_step": int(e_steps[i]), "proxy_relative_gain": proxy_prog.rel_gain,
+                "true_relative_gain": true_prog.rel_gain, "true_start": true_prog.start,
+                "true_peak": true_prog.peak, "proxy_end": proxy_prog.end,
+                "true_end": true_prog.end, "proxy_ends_above": apart}
+    message = (
+        f"{_label(run, ctx.reward)} improved {proxy_prog.rel_gain:.0%} to {proxy_prog.end:.3g} "
+        f"but {_label(run, ctx.eval)} did not ({true_prog.start:.3g} -> {true_prog.end:.3g}): "
+        f"the training reward's gains do not transfer to the objective"
+    )
+    return prescribe(Category.REWARD_HACKING,
+                     severity=Severity.WARNING if apart else Severity.INFO,
+                     message=message, evidence=evidence, step=int(e_steps[i]))
+
+
+def _length_tracking(run: RunSignals, ctx: DetectContext) -> Finding | None:
+    """Response length at least doubled and the reward tracked it (LLM length hacking)."""
+    l_steps, length = _curve(run, names.RESPONSE_LENGTH)
+    r_steps, reward = _curve(run, ctx.reward)
+    if length.size < MIN_CURVE_POINTS or reward.size < MIN_CURVE_POINTS:
+        return None
+    at = onset.sample_at(r_steps, reward, l_steps)
+    ok = np.isfinite(at)
+    grow = onset.progress(l_steps, length)
+    if ok.sum() < MIN_CURVE_POINTS or grow.peak < LENGTH_INFLATION * max(grow.start, 1.0):
+        return None
+    rho = float(stats.spearmanr(length[ok], at[ok]).statistic)
+    if not onset.progress(r_steps, reward).improved or not rho >= TRACKING_RHO:
+        return None
+    i = int(np.argmax(onset.rolling_median(length) >= LENGTH_INFLATION * grow.start))
+    message = (
+        f"{_label(run, names.RESPONSE_LENGTH)} grew from {grow.start:.4g} to {grow.peak:.4g} "
+        f"and the reward tracked it (rank correlation {rho:.2f}): the reward may be paying "
+        f"for length rather than quality"
+    )
+    return prescribe(Category.REWARD_HACKING, severity=Severity.WARNING, message=message,
+                     evidence={"onset_step": int(l_steps[i]), "length_start": grow.start,
+                               "length_peak": grow.peak, "rho_length_vs_reward": rho},
+                     step=int(l_steps[i]))
+
+
+def _decline(steps: np.ndarray, values: np.ndarray) -> float:
+    """How far a curve ended below its start, over its own scale (0 if it did not)."""
+    prog = onset.progress(steps, values)
+    return max(0.0, prog.start - prog.end) / max(abs(prog.start), abs(prog.end),
+                                                 onset.SCALE_FLOOR)
+
+
+def _component_tradeoff(run: RunSignals, ctx: DetectContext) -> Finding | None:
+    """The total reward rose while one ``reward/<component>`` rose and another fell."""
+    r_steps, reward = _curve(run, ctx.reward)
+    parts = {k: _curve(run, k) for k in run.series if k.startswith(names.REWARD_COMPONENT_PREFIX)}
+    parts = {k: v for k, v in parts.items() if v[1].size >= MIN_CURVE_POINTS and k != ctx.reward}
+    if (len(parts) < 2 or reward.size < MIN_CURVE_POINTS
+            or not onset.progress(r_steps, reward).improved):
+        return None
+    gains = {k: onset.progress(*v).rel_gain for k, v in parts.items()}
+    losses = {k: _decline(*v) for k, v in parts.items()}
+    up, down = max(gains, key=gains.__getitem__), max(losses, key=losses.__getitem__)
+    if up == down or gains[up] < onset.MATERIAL_GAIN or losses[down] < onset.MATERIAL_GAIN:
+        return None
+    steps = parts[down][0]
+    message = (
+        f"the reward rose through {_label(run, up)} (+{gains[up]:.0%}) while "
+        f"{_label(run, down)} fell ({losses[down]:.0%} of its scale): the policy trades one "
+        f"part of the objective for another"
+    )
+    return prescribe(Category.REWARD_HACKING, severity=Severity.WARNING, message=message,
+                     evidence={"onset_step": int(steps[0]), "rising": up, "falling": down,
+                               "rising_gain": gains[up], "falling_loss": losses[down]},
+                     step=int(steps[0]))
+
+
+def detect_reward_hacking(run: RunSignals, ctx: DetectContext) -> list[Finding]:
+    """Proxy up while the true metric falls or gives back its gains (errors); gains that
+    do not transfer, track response length or trade one reward component for another
+    (warnings). Returns the most severe, then earliest, one.
+    """
+    found = [f for f in (_diverging(run, ctx), _giveback(run, ctx), _no_transfer(run, ctx),
+                         _length_tracking(run, ctx), _component_tradeoff(run, ctx)) if f]
+    rank = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    return sorted(found, key=lambda f: (rank[f.severity], f.step or 0))[:1]
+
+
+# ---------------------------------------------------------------------------- plateau
+
+
+def detect_plateau(run: RunSignals, ctx: DetectContext) -> list[Finding]:
+    """The training return never rose ``MATERIAL_GAIN`` above its start (a warning).
+
+    Dated at the start of the run. ``diagnose`` demotes it to info when any other
+    detector found a warning or error: a plateau explained by a mechanical break is that
+    break's symptom, not a finding of its own.
+    """
+    key = ctx.reward if ctx.reward else ctx.eval
+    steps, reward = _curve(run, key)
+    if reward.size < 2 * MIN_CURVE_POINTS:
+        return []
+    prog = onset.progress(steps, reward)
+    if prog.improved:
+        return []
+    frozen = policy_frozen(run)
+    cause = ("the policy is not changing at all (KL ~0): the learning rate is ~0 or the "
+             "gradients vanish" if frozen else "no mechanical fault is visible, so it may "
+             "just need more steps or another learning rate")
+    message = (
+        f"{_label(run, key)} went from {prog.start:.4g} to at best {prog.peak:.4g} over "
+        f"{steps[-1] - steps[0]} steps ({prog.rel_gain:.0%} gain, below "
+        f"{onset.MATERIAL_GAIN:.0%}): {cause}"
+    )
+    step = run_start(run)
+    evidence = {"onset_step": step, "start": prog.start, "peak": prog.peak,
+                "end": prog.end, "relative_gain": prog.rel_gain,
+                "material_gain": onset.MATERIAL_GAIN, **(frozen or {})}
+    return [prescribe(Category.PLATEAU, severity=Severity.WARNING, message=message,
+                      evidence=evidence, step=step)]

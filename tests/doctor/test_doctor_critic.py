@@ -1,0 +1,95 @@
+"""critic_failure: a value function that explains nothing, or diverges."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rlvet.doctor import critic
+from rlvet.doctor.registry import DetectContext
+from rlvet.findings import Category, Severity, Stage
+
+CTX = DetectContext(reward="reward", eval="eval_return")
+
+
+def _noise_around(level: float, scale: float, seed: int = 3):
+    def apply(values: np.ndarray) -> np.ndarray:
+        return level + np.random.default_rng(seed).normal(0, scale, values.size)
+    return apply
+
+
+def test_healthy_ppo_has_no_critic_finding(ppo):
+    for seed in range(5):
+        assert critic.detect_critic_failure(ppo(seed=seed), CTX) == []
+
+
+def test_untrained_critic_is_an_error_from_the_start(ppo):
+    # vf_coef = 0: the value net stays random, EV sits a little below 0, the loss stays put.
+    run = ppo(explained_variance=_noise_around(-0.03, 0.02),
+              value_loss=_noise_around(15.0, 1.0))
+    [f] = critic.detect_critic_failure(run, CTX)
+    assert f.category == Category.CRITIC_FAILURE and f.stage == Stage.CRITIC
+    assert f.severity == Severity.ERROR
+    assert f.step == int(run.get("explained_variance").steps[0])
+
+
+def test_ev_near_zero_with_a_falling_value_loss_is_a_fitted_critic(ppo):
+    # SB3's A2C logs EV ~0 on near-constant returns while its value loss drops 10x.
+    run = ppo(explained_variance=_noise_around(0.0, 0.01),
+              value_loss=lambda v: np.geomspace(20.0, 1.0, v.size))
+    assert critic.detect_critic_failure(run, CTX) == []
+
+
+def test_slow_but_learning_critic_is_not_a_failure(ppo):
+    # CleanRL at lr 2.5e-4: EV 0.02-0.1 for the whole run, the return still climbs.
+    run = ppo(explained_variance=_noise_around(0.04, 0.015),
+              value_loss=_noise_around(55.0, 8.0))
+    assert critic.detect_critic_failure(run, CTX) == []
+
+
+def test_frozen_learner_with_modest_value_loss_is_left_to_plateau(ppo):
+    run = ppo(explained_variance=_noise_around(0.0, 0.02), value_loss=_noise_around(14.0, 0.5),
+              kl=lambda v: np.full_like(v, 1.4e-8))
+    assert critic.detect_critic_failure(run, CTX) == []
+
+
+def test_unscaled_returns_freeze_the_policy_and_are_a_critic_failure(ppo):
+    # reward x 1e4: value loss ~1e9, EV ~0, and the clipped gradient leaves the policy KL ~1e-8.
+    run = ppo(explained_variance=lambda v: np.zeros_like(v),
+              value_loss=_noise_around(1.4e9, 5e7), kl=lambda v: np.full_like(v, 1.5e-8),
+              reward=lambda v: v * 1e4)
+    [f] = critic.detect_critic_failure(run, CTX)
+    assert f.evidence["value_rmse"] > critic.VALUE_RMSE_LIMIT
+
+
+def test_value_error_larger_than_any_return_is_divergence(ppo):
+    def drift_up(values: np.ndarray) -> np.ndarray:
+        out = np.full_like(values, 100.0)
+        out[100:] = 3e5  # RMSE ~550 > the largest return (~480), 3000x the early level
+        return out
+    [f] = critic.detect_critic_failure(ppo(value_loss=drift_up), CTX)
+    assert f.step == int(ppo().get("value_loss").steps[100])
+
+
+def test_value_loss_exploding_by_orders_of_magnitude_is_left_to_numerics(ppo):
+    def blow_up(values: np.ndarray) -> np.ndarray:
+        out = values.copy()
+        out[100:] = 1e12
+        return out
+    assert critic.detect_critic_failure(ppo(value_loss=blow_up), CTX) == []
+
+
+def test_undefined_explained_variance_is_skipped(ppo):
+    # SB3 logs NaN when the returns do not vary (a reward that is always 0).
+    run = ppo(explained_variance=lambda v: np.full_like(v, np.nan),
+              value_loss=lambda v: np.full_like(v, 1e-5), reward=lambda v: np.zeros_like(v))
+    assert critic.detect_critic_failure(run, CTX) == []
+
+
+def test_a_critic_that_fit_well_at_some_point_is_not_untrained(ppo):
+    # CleanRL defaults: EV ~0.01 while returns sit at 500, 0.9 once they vary again.
+    def late(values: np.ndarray) -> np.ndarray:
+        out = np.full_like(values, 0.01)
+        out[-30:] = 0.9
+        return out
+    run = ppo(explained_variance=late, value_loss=_noise_around(55.0, 8.0))
+    assert critic.detect_critic_failure(run, CTX) == []

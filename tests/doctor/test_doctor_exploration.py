@@ -1,0 +1,100 @@
+"""entropy_collapse and entropy_stuck: the pace at which a policy loses its randomness."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rlvet.doctor import exploration
+from rlvet.doctor.registry import DetectContext
+from rlvet.findings import Category, Severity, Stage
+
+CTX = DetectContext(reward="reward", eval="eval_return")
+NO_REWARD = DetectContext()
+
+
+def _collapse_at(i: int, floor: float = 0.02):
+    def apply(values: np.ndarray) -> np.ndarray:
+        out = values.copy()
+        out[i:] = floor
+        return out
+    return apply
+
+
+def _flat_reward(values: np.ndarray) -> np.ndarray:
+    return 22.0 + np.random.default_rng(2).normal(0, 1.0, values.size)
+
+
+def test_healthy_ppo_has_no_exploration_finding(ppo):
+    for seed in range(5):
+        run = ppo(seed=seed)
+        assert exploration.detect_entropy_collapse(run, CTX) == []
+        assert exploration.detect_entropy_stuck(run, CTX) == []
+
+
+def test_early_collapse_is_an_error_at_the_collapse(ppo):
+    run = ppo(entropy=_collapse_at(20), reward=_flat_reward)
+    [f] = exploration.detect_entropy_collapse(run, CTX)
+    assert f.category == Category.ENTROPY_COLLAPSE and f.stage == Stage.EXPLORATION
+    assert f.severity == Severity.ERROR
+    assert f.step == int(run.get("entropy").steps[20])
+
+
+def test_collapse_after_the_return_peaked_is_convergence(ppo):
+    run = ppo(entropy=_collapse_at(180))  # the healthy return is at its top by then
+    assert exploration.detect_entropy_collapse(run, CTX) == []
+
+
+def test_collapse_without_a_return_to_judge_is_a_warning(ppo):
+    run = ppo(entropy=_collapse_at(20))
+    [f] = exploration.detect_entropy_collapse(run, NO_REWARD)
+    assert f.severity == Severity.WARNING
+
+
+def test_collapse_under_way_by_the_first_log_row_still_counts_from_the_max(ppo):
+    def fast(values: np.ndarray) -> np.ndarray:
+        out = np.full_like(values, 0.01)
+        out[0] = 0.6
+        return out
+    run = ppo(entropy=fast, reward=_flat_reward)
+    [f] = exploration.detect_entropy_collapse(run, CTX)
+    assert f.evidence["start"] == 0.6
+
+
+def test_entropy_declining_slowly_while_learning_is_healthy(ppo):
+    # rl-zoo PPO on CartPole a third of the way in: still at ~85% of ln 2, return climbing.
+    run = ppo(entropy=lambda v: np.maximum(0.69 - 0.01 * np.arange(v.size), 0.59)
+              + 0.005 * np.sin(np.arange(v.size)))
+    assert exploration.detect_entropy_stuck(run, CTX) == []
+
+
+def test_entropy_pinned_at_its_start_without_learning_is_a_warning(ppo):
+    run = ppo(entropy=lambda v: np.full_like(v, 0.693) + 1e-4 * np.sin(np.arange(v.size)),
+              reward=_flat_reward)
+    [f] = exploration.detect_entropy_stuck(run, CTX)
+    assert f.severity == Severity.WARNING
+
+
+def test_a_frozen_policy_is_not_stuck_entropy(ppo):
+    run = ppo(entropy=lambda v: np.full_like(v, 0.6931), kl=lambda v: np.full_like(v, 1e-8),
+              reward=_flat_reward)
+    assert exploration.detect_entropy_stuck(run, CTX) == []
+
+
+def test_not_learned_yet_and_not_pinned_is_left_to_plateau(ppo):
+    run = ppo(entropy=lambda v: np.linspace(0.69, 0.6, v.size), reward=_flat_reward)
+    assert exploration.detect_entropy_stuck(run, CTX) == []
+
+
+def test_gaussian_entropy_below_zero_is_left_alone(ppo):
+    run = ppo(entropy=lambda v: np.linspace(-0.5, -3.0, v.size), reward=_flat_reward)
+    assert exploration.detect_entropy_collapse(run, CTX) == []
+    assert exploration.detect_entropy_stuck(run, CTX) == []
+
+
+def test_entropy_pinned_by_a_huge_bonus_while_the_return_creeps_up_is_an_error(ppo):
+    # ent_coef 5: entropy within 1% of ln 2, KL ~1e-4, the return still rises a little.
+    run = ppo(entropy=lambda v: 0.686 + 0.001 * np.sin(np.arange(v.size)),
+              kl=lambda v: np.full_like(v, 2e-4),
+              reward=lambda v: np.linspace(20.0, 32.0, v.size))
+    [f] = exploration.detect_entropy_stuck(run, CTX)
+    assert f.severity == Severity.ERROR

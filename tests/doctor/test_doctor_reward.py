@@ -1,0 +1,189 @@
+"""The reward link: direction, sparsity, GRPO signal, hacking, plateau."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conftest import healthy_ppo, logistic, to_run
+from rlvet.doctor import reward
+from rlvet.doctor.registry import DetectContext
+from rlvet.findings import Category, Severity, Stage
+
+CTX = DetectContext(reward="reward", eval="eval_return")
+E_STEPS = np.arange(5000, 51_201, 5000)  # the synthetic run's evaluation steps
+
+
+def _flat(level: float, noise: float = 1.0, seed: int = 4):
+    def apply(values: np.ndarray) -> np.ndarray:
+        return level + np.random.default_rng(seed).normal(0, noise, values.size)
+    return apply
+
+
+# ---------------------------------------------------------------------------- direction
+
+
+def test_healthy_runs_have_no_reward_finding(ppo, dqn):
+    for run in (ppo(seed=0), ppo(seed=1), dqn(seed=0), dqn(seed=1)):
+        for detect in (reward.detect_reward_direction, reward.detect_sparse_reward,
+                       reward.detect_no_learning_signal, reward.detect_plateau):
+            assert detect(run, CTX) == []
+        assert all(f.severity == Severity.INFO for f in reward.detect_reward_hacking(run, CTX))
+
+
+def test_negated_reward_is_a_direction_error_from_the_start(ppo):
+    # CartPole trained on -1 per step: the return climbs -20 -> -9, the true return sits at 9.
+    run = ppo(reward=lambda v: -logistic(np.arange(v.size), 20.0, 9.0, 5, 2),
+              eval_return=_flat(9.0, 0.4))
+    [f] = reward.detect_reward_direction(run, CTX)
+    assert f.category == Category.REWARD_DIRECTION and f.stage == Stage.REWARD
+    assert f.severity == Severity.ERROR and f.step == reward.run_start(run)
+
+
+def test_shaped_reward_with_a_negative_offset_is_not_a_direction_error(ppo):
+    # reward = true return - time penalty: opposite sign, but the true metric improves.
+    run = ppo(reward=lambda v: v - 600.0)
+    assert reward.detect_reward_direction(run, CTX) == []
+
+
+# ---------------------------------------------------------------------------- sparse
+
+
+def test_return_stuck_at_zero_is_a_sparse_reward_error(ppo):
+    run = ppo(reward=lambda v: np.zeros_like(v),
+              explained_variance=lambda v: np.full_like(v, np.nan))
+    [f] = reward.detect_sparse_reward(run, CTX)
+    assert f.category == Category.SPARSE_REWARD and f.severity == Severity.ERROR
+    assert f.evidence["explained_variance_undefined"] is True
+
+
+def test_a_long_sparse_phase_that_ends_is_a_warning(ppo):
+    def late(values: np.ndarray) -> np.ndarray:
+        out = np.full_like(values, -200.0)
+        out[130:] = np.linspace(-190.0, -110.0, values.size - 130)
+        return out
+    [f] = reward.detect_sparse_reward(ppo(reward=late), CTX)
+    assert f.severity == Severity.WARNING
+
+
+def test_return_pinned_at_its_maximum_is_not_sparse(ppo):
+    def solved(values: np.ndarray) -> np.ndarray:
+        out = np.full_like(values, 500.0)
+        out[:10] = np.linspace(20.0, 480.0, 10)
+        return out
+    assert reward.detect_sparse_reward(ppo(reward=solved), CTX) == []
+
+
+# ---------------------------------------------------------------------------- GRPO
+
+
+def _grpo(**extra: np.ndarray):
+    steps = np.arange(1, 101)
+    data = {"reward": (steps, np.linspace(0.1, 0.3, 100))}
+    data |= {k: (steps, v) for k, v in extra.items()}
+    return to_run(data), steps
+
+
+def test_groups_without_reward_spread_are_no_learning_signal():
+    frac = np.full(100, 0.2)
+    frac[30:] = 0.95
+    run, steps = _grpo(frac_reward_zero_std=frac)
+    [f] = reward.detect_no_learning_signal(run, CTX)
+    assert f.category == Category.NO_LEARNING_SIGNAL and f.severity == Severity.ERROR
+    assert f.step == int(steps[30])
+
+
+def test_half_the_groups_flat_is_a_warning():
+    run, _ = _grpo(frac_reward_zero_std=np.full(100, 0.6))
+    [f] = reward.detect_no_learning_signal(run, CTX)
+    assert f.severity == Severity.WARNING
+
+
+def test_zero_reward_std_is_no_learning_signal():
+    std = np.full(100, 0.3)
+    std[50:] = 0.0
+    run, steps = _grpo(reward_std=std)
+    [f] = reward.detect_no_learning_signal(run, CTX)
+    assert f.step == int(steps[50])
+
+
+def test_healthy_grpo_spread_is_fine():
+    run, _ = _grpo(frac_reward_zero_std=np.full(100, 0.1), reward_std=np.full(100, 0.3))
+    assert reward.detect_no_learning_signal(run, CTX) == []
+
+
+# ---------------------------------------------------------------------------- hacking
+
+
+def test_true_metric_falling_while_proxy_climbs_is_hacking(ppo):
+    # The exploit is found before the first evaluation: the true return only falls.
+    def true(values: np.ndarray) -> np.ndarray:
+        return np.maximum(110.0, 310.0 - 70.0 * np.arange(values.size)) + np.sin(
+            np.arange(values.size))
+    run = ppo(eval_return=true, reward=lambda v: v * 3)
+    [f] = reward.detect_reward_hacking(run, CTX)
+    assert f.category == Category.REWARD_HACKING and f.severity == Severity.ERROR
+    assert f.step in E_STEPS and f.step > E_STEPS[0]
+
+
+def test_true_metric_giving_back_its_gains_while_proxy_holds_is_hacking(ppo):
+    rise_fall = np.array([30.0, 150, 320, 480, 500, 490, 300, 180, 120, 100])
+    run = ppo(eval_return=rise_fall)
+    [f] = reward.detect_reward_hacking(run, CTX)
+    assert f.severity == Severity.ERROR and f.step == int(E_STEPS[6])
+
+
+def test_both_curves_collapsing_is_not_hacking(ppo):
+    rise_fall = np.array([30.0, 150, 320, 480, 500, 490, 300, 180, 120, 100])
+    run = ppo(eval_return=rise_fall,
+              reward=lambda v: np.concatenate([v[:120], np.full(v.size - 120, 40.0)]))
+    assert all(f.severity == Severity.INFO for f in reward.detect_reward_hacking(run, CTX))
+
+
+def test_noisy_dqn_evaluations_are_not_hacking(dqn):
+    errors = [seed for seed in range(40) if any(
+        f.severity == Severity.ERROR for f in reward.detect_reward_hacking(dqn(seed=seed), CTX))]
+    assert len(errors) <= 1  # i.i.d. 16..500 evaluations: a decline by chance, at most
+
+
+def test_response_length_inflation_tracked_by_reward_is_a_warning():
+    steps = np.arange(1, 101)
+    length = np.linspace(120.0, 600.0, 100)
+    run = to_run({"reward": (steps, np.linspace(0.2, 0.9, 100)),
+                  "response_length": (steps, length)})
+    [f] = reward.detect_reward_hacking(run, DetectContext(reward="reward"))
+    assert f.severity == Severity.WARNING and "length" in f.message
+
+
+def test_one_component_rising_at_anothers_expense_is_a_warning():
+    steps = np.arange(1, 101)
+    run = to_run({"reward": (steps, np.linspace(0.5, 1.2, 100)),
+                  "reward/format": (steps, np.linspace(0.1, 1.0, 100)),
+                  "reward/accuracy": (steps, np.linspace(0.4, 0.2, 100))})
+    [f] = reward.detect_reward_hacking(run, DetectContext(reward="reward"))
+    assert f.evidence["rising"] == "reward/format" and f.evidence["falling"] == "reward/accuracy"
+
+
+# ---------------------------------------------------------------------------- plateau
+
+
+def test_flat_return_is_a_plateau_warning(ppo):
+    run = ppo(reward=_flat(22.0), kl=lambda v: np.full_like(v, 1e-8))
+    [f] = reward.detect_plateau(run, CTX)
+    assert f.category == Category.PLATEAU and f.severity == Severity.WARNING
+    assert "KL ~0" in f.message
+
+
+def test_negative_return_that_improves_is_not_a_plateau():
+    data = healthy_ppo(200, 0)
+    steps = data["reward"][0]
+    data["reward"] = (steps, np.linspace(-500.0, -90.0, steps.size))
+    assert reward.detect_plateau(to_run(data), CTX) == []
+
+
+def test_lucky_early_evaluations_of_an_unwrapped_env_are_not_hacking(ppo):
+    # A near-uniform CartPole policy's deterministic evaluation scores 500 by luck; training
+    # (same env, no proxy) then pulls it to where the training return is.
+    evals = np.array([142.0, 500, 450, 219, 166, 270, 118, 129, 141, 107])
+    run = ppo(eval_return=evals,
+              reward=lambda v: np.linspace(17.0, 120.0, v.size))
+    assert all(f.severity == Severity.INFO for f in reward.detect_reward_hacking(run, CTX))
