@@ -107,3 +107,16 @@ def test_kl_annealed_to_zero_at_the_end_is_not_a_spike(ppo):
         out[-20:] = 1e-8  # linear lr schedule reaching 0
         return out
     assert policy_update.detect_kl_spike(ppo(kl=annealed), CTX) == []
+
+
+def test_cleanrl_style_kl_swinging_above_the_bound_is_a_spike(ppo):
+    # Last-minibatch KL with lr 0.05: a jump, then values swinging 0.05 <-> 0.5 for good.
+    def swinging(v: np.ndarray) -> np.ndarray:
+        out = v.copy()
+        rng = np.random.default_rng(5)
+        out[60:] = np.where(rng.random(v.size - 60) < 0.6, rng.uniform(0.15, 0.6, v.size - 60),
+                            rng.uniform(0.02, 0.08, v.size - 60))
+        out[60] = 0.5
+        return out
+    [f] = policy_update.detect_kl_spike(ppo(kl=swinging), CTX)
+    assert f.step == int(ppo().get("kl").steps[60])

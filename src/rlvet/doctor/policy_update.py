@@ -70,9 +70,11 @@ def _kl_exceedance(kl: np.ndarray) -> np.ndarray:
     A run whose *early* KL is already above the bound broke from the first update (a
     learning rate 50x too high, no clipping); there is no healthy level to jump from, so
     the bound alone decides. KL to a reference policy starts at 0 and never takes this path.
-    Once spiking, the spike lasts while the KL stays above the bound (the trailing median
-    has caught up with it by then) or drops to ~0: that is not recovery but a dead policy
-    (deterministic, saturated: it cannot move any more).
+    Once spiking, the spike lasts while the KL, or its running level, stays above the bound
+    (the trailing median has caught up with it by then; CleanRL's last-minibatch KL swings
+    0.02 <-> 0.5 from one update to the next), or drops to ~0: that is not recovery but a
+    dead policy (deterministic, saturated: it cannot move any more). A KL that only drifts up
+    smoothly, as TRL's KL to the reference model does, never starts a spike.
     """
     high = kl > KL_BOUND
     if onset.early_baseline(kl).median > KL_BOUND:
@@ -80,7 +82,7 @@ def _kl_exceedance(kl: np.ndarray) -> np.ndarray:
     ref = onset.trailing_median(kl, KL_TRAILING)
     ref[0] = 0.0  # the first update has no history: the bound alone judges it
     spike = high & (kl > KL_JUMP_RATIO * ref)
-    still = high | (kl <= KL_FROZEN)
+    still = high | (onset.rolling_median(kl) > KL_BOUND) | (kl <= KL_FROZEN)
     for i in range(1, spike.size):
         spike[i] |= spike[i - 1] and still[i]
     return spike
