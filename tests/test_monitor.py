@@ -42,7 +42,8 @@ def test_monitor_appends_jsonl_and_agrees_with_offline_doctor(tmp_path: Path) ->
     offline = diagnose(read_run(path))
     live = decision.diagnosis
     assert [f.to_dict() for f in offline.findings] == [f.to_dict() for f in live.findings]
-    assert offline.first_break == live.first_break
+    assert offline.first_break is not None and live.first_break is not None
+    assert offline.first_break.to_dict() == live.first_break.to_dict()  # NaN-safe
 
 
 def test_monitor_continues_on_healthy_metrics() -> None:
