@@ -13,7 +13,7 @@ $(PY):
 # torch first, pinned: an unpinned resolve pulls a multi-GB CUDA build.
 venv: $(PY)
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[dev,tb,train]'
+	$(PIP) install --quiet -e '.[dev,tb,train,llm]'
 
 demo: $(PY)
 	$(PIP) install --quiet torch==2.13.0

@@ -140,9 +140,13 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
         f"entropy stayed at or above {lowest:.0%} of its start {start:.3g} {why}: the policy "
         f"is held at uniform, most likely an entropy bonus that outweighs the policy gradient"
     )
-    return [prescribe(Category.ENTROPY_STUCK,
-                      severity=Severity.ERROR if learned else Severity.WARNING,
-                      message=message, evidence=evidence, step=step)]
+    # An LLM's per-token entropy is not a max-entropy action distribution: it staying near
+    # its start while a reward that ignores token choice rises is expected (TRL's default
+    # entropy coefficient is 0), so language-model runs get a warning at most.
+    llm_run = run.get(names.RESPONSE_LENGTH) is not None
+    severity = Severity.ERROR if learned and not llm_run else Severity.WARNING
+    return [prescribe(Category.ENTROPY_STUCK, severity=severity, message=message,
+                      evidence={**evidence, "language_model_run": llm_run}, step=step)]
 
 
 def _learned_step(steps: np.ndarray, reward: np.ndarray, prog: onset.Progress) -> int:

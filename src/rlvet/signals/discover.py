@@ -129,6 +129,21 @@ def _first_line_is_object(path: Path) -> bool:
         return False
 
 
+_SAMPLE_KEYS = frozenset({"id", "reward"})  # rlvet reward's samples schema, not a metrics log
+_TEXT_KEYS = frozenset({"response", "prompt"})
+
+
+def _is_samples_file(path: Path) -> bool:
+    """A reward-samples JSONL (per-completion records) that must not be read as metrics."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            first = json.loads(f.readline(1 << 20))
+    except (OSError, ValueError):
+        return False
+    return isinstance(first, dict) and _SAMPLE_KEYS <= first.keys() and bool(
+        _TEXT_KEYS & first.keys())
+
+
 def detect_format(path: str | Path, *, strict: bool = True) -> str | None:
     """The format of one file, by its name; a ``.json``/``.csv`` of another name by content.
 
@@ -141,6 +156,11 @@ def detect_format(path: str | Path, *, strict: bool = True) -> str | None:
         RlvetInputError: ``strict`` and the format is unknown.
     """
     path = Path(path)
+    if path.suffix in {".jsonl", ".ndjson"} and _is_samples_file(path):
+        if strict:
+            raise RlvetInputError(f"{path}: this is a reward samples file (id, reward, "
+                                  "response); audit it with `rlvet reward`")
+        return None
     for pattern, fmt, sniff in _NAME_RULES:
         if pattern.fullmatch(path.name):
             return fmt if not sniff or _first_line_is_object(path) else None
