@@ -80,3 +80,9 @@ def test_old_gym_style_env_names_shimmy(tmp_path: Path, capsys) -> None:
         "def make():\n    return OldEnv()\n"))
     assert main(["env", f"{spec_file}:make"]) == 2
     assert "shimmy" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["doctor"], ["env", "CartPole-v1", "--bogus"], ["nope"]])
+def test_usage_errors_exit_two_without_traceback(args: list[str], capsys) -> None:
+    assert main(args) == 2
+    assert "Traceback" not in capsys.readouterr().err

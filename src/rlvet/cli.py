@@ -235,13 +235,52 @@ def reward_command(
         raise _bad_input(str(exc)) from None
 
 
+@app.command("eval")
+def eval_command(
+    protocol: Annotated[Path, typer.Argument(help="Protocol TOML: env id or factory, kwargs, attributes, max steps, seeds and splits, episodes per seed, deterministic or sampled, policy.")],
+    policy: Annotated[str | None, typer.Option(help="Policy SPEC overriding the protocol's [policy]: run.pt (rlvet checkpoint), model.zip or A2C:model.zip (SB3), module:callable.")] = None,
+    compare: Annotated[Path | None, typer.Option(help="An earlier eval_result.json: probability of improvement under the same protocol, an eval_protocol_change finding otherwise.")] = None,
+    sweep: Annotated[Path | None, typer.Option(help="Sweep TOML: dynamics attributes / make kwargs, observation and action noise, action delay, edge cases, real observations.")] = None,
+    split: Annotated[str | None, typer.Option(help="Split to evaluate: smoke, dev (default), public or private (every use is logged).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write eval_result.json (for --compare) and retrain_trigger.json here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
+    html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
+) -> None:
+    """Evaluate a policy under a frozen, hashed protocol: multi-seed CIs, robustness sweeps, sim-to-real shift, latency."""
+    from rlvet.evaluate.command import eval_figures, print_summary, run_eval
+
+    try:
+        outcome = run_eval(protocol, policy=policy, compare=compare, sweep=sweep, split=split,
+                           out=out, progress=not as_json)
+        if not as_json:
+            print_summary(outcome, Console())
+        emit(outcome.result, as_json=as_json, html=html, figures=lambda: eval_figures(outcome))
+    except RlvetInputError as exc:
+        raise _bad_input(str(exc)) from None
+
+
+@app.command("report")
+def report_command(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run directories (searched recursively) or result files: rlvet --json results, training logs, checkpoints, environment.json, deployment.toml.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
+    html: Annotated[Path | None, typer.Option(help="Write the self-contained stage-gate report (HTML) here.")] = None,
+) -> None:
+    """Stage-gate report: answer every gate question from what run directories hold; go / no-go."""
+    from rlvet.report.stagegate import emit_report, run_report
+
+    try:
+        raise typer.Exit(emit_report(run_report(run_dirs), as_json=as_json, html=html))
+    except RlvetInputError as exc:
+        raise _bad_input(str(exc)) from None
+
+
 @app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option(help="Directory for the demo's outputs.")] = Path(
         "rlvet-demo"
     ),
 ) -> None:
-    """The main job on embedded defaults: env QA of CartPole-v1 and of a faulty catalog env."""
+    """The main job end to end: env QA, training with guardrails, a broken run rolled back, evaluation with CIs, the stage-gate report."""
     from rlvet.demo import run_demo
 
     try:
@@ -259,14 +298,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except SystemExit as exc:  # pragma: no cover - click may still raise it
         return int(exc.code or 0)
-    except Exception as exc:  # click usage errors (bad option, missing argument)
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # usage errors (bad option, missing argument) from click
+        # typer >= 0.29 vendors click as typer._click: recognise its errors by shape
+        if type(exc).__name__ == "Abort":
+            return 130
+        if callable(getattr(exc, "show", None)) and hasattr(exc, "exit_code"):
             exc.show()
             return 2
-        if isinstance(exc, click.exceptions.Abort):
-            return 130
         raise
     return int(code or 0)
 

@@ -108,6 +108,10 @@ class Category(StrEnum):
     WORKER_HANG = "worker_hang"
     BUCKET_VARIANCE = "bucket_variance"
     SIM_TO_REAL_GAP = "sim_to_real_gap"
+    # evaluation and deployment
+    SPLIT_OVERUSE = "split_overuse"
+    LATENCY_BUDGET = "latency_budget"
+    OOD_FAILURE = "ood_failure"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

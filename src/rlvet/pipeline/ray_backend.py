@@ -16,15 +16,20 @@ Differences from the local backend, by construction:
       the learner (None), since the actor cannot write its fault time into shared memory;
     * there is no per-step heartbeat across machines: a hang is a rollout that has not
       returned after ``step_timeout`` x ``rollout_steps`` seconds, and the actor is
-      ``ray.kill``-ed and replaced.
+      ``ray.kill``-ed and replaced;
+    * whole rollouts a failing actor had already finished are kept (``_salvage``), as the
+      local backend keeps what a dead actor sent before dying;
+    * rollouts are copied out of Ray's object store on arrival (``_owned``): Ray hands
+      numpy arrays back as read-only zero-copy views.
 
-Status: written against Ray's documented actor API (``ray.remote``, ``ray.wait``,
-``ray.kill``); Ray is not installed in the development environment, so this backend has
-not been run by the test suite.
+Status: run on a local Ray 2.60 (2 actors, CartPole-v1, injected crashes and kills) by
+``tests/pipeline/test_pipeline_ray_real.py`` (skipped where Ray is not installed); the
+bookkeeping is also tested against a stand-in for Ray in ``test_pipeline_ray_backend.py``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +40,7 @@ from rlvet.errors import RlvetInputError
 from rlvet.pipeline.actors import ActorConfig, RolloutWorker, actor_seed, split_weights
 from rlvet.pipeline.agent import Agent, load_flat_weights
 from rlvet.pipeline.backends import ActorEvent, PollResult
+from rlvet.pipeline.rollout import Rollout
 
 __all__ = ["RayBackend"]
 
@@ -46,6 +52,17 @@ def _import_ray() -> Any:
         raise RlvetInputError("--backend ray needs Ray: install rlvet[ray] "
                               "(pip install 'rlvet[ray]')") from None
     return ray
+
+
+def _owned(rollout: Rollout) -> Rollout:
+    """The rollout with writable arrays of its own. Ray deserialises numpy arrays zero-copy
+    as read-only views of the object store, which torch warns about (writing to them would
+    be undefined) and which pin the store's memory for as long as the rollout is queued."""
+    copies = {f.name: np.array(getattr(rollout, f.name))
+              for f in dataclasses.fields(rollout)
+              if isinstance(getattr(rollout, f.name), np.ndarray)
+              and not getattr(rollout, f.name).flags.writeable}
+    return dataclasses.replace(rollout, **copies) if copies else rollout
 
 
 class _RolloutActor:
@@ -161,7 +178,7 @@ class RayBackend:
             return  # the slot was replaced while this result was in flight
         del state.inflight[ref]
         try:
-            out.rollouts.append(self.ray.get(ref))
+            out.rollouts.append(_owned(self.ray.get(ref)))
         except self.ray.exceptions.RayActorError as exc:
             self._fault(slot, out, "kill", f"actor died: {exc}")
             return
@@ -177,8 +194,23 @@ class RayBackend:
                 self._fault(slot, out, "hang",
                             f"no rollout for {self.rollout_timeout:.0f} s")
 
+    def _salvage(self, state: _RaySlot, out: PollResult) -> None:
+        """Keep the whole rollouts a failing actor had already finished: they are complete
+        and tagged, so a fault costs only the rollout in progress."""
+        refs = list(state.inflight)
+        state.inflight.clear()
+        if not refs:
+            return
+        ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
+        for ref in ready:
+            try:
+                out.rollouts.append(_owned(self.ray.get(ref)))
+            except (self.ray.exceptions.RayActorError, self.ray.exceptions.RayTaskError):
+                continue
+
     def _fault(self, slot: int, out: PollResult, kind: str, detail: str) -> None:
         state = self._slots.pop(slot)
+        self._salvage(state, out)
         self.ray.kill(state.handle, no_restart=True)
         restart = self._restarts < self.max_restarts
         out.events.append(ActorEvent(kind, slot, state.incarnation, detail, None, True,

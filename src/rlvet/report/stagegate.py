@@ -1,0 +1,159 @@
+"""``rlvet report RUN_DIR...``: gather, answer the gates, decide, and shape one result.
+
+Contents:
+    ReportOutcome -- the ``CommandResult`` plus the evidence, gate answers and decision.
+    run_summary(run) -- one training run's column of the side-by-side table.
+    run_report(paths) -- the Python API behind the CLI command.
+    emit_report(outcome, as_json=, html=, console=) -- HTML file, then JSON or terminal;
+        returns the exit code (the report's own ``emit``: its views are not the generic ones).
+
+The result's findings are every error and warning gathered (the doctor's fresh diagnosis of
+each run, then the stored results' findings, duplicates dropped), then a ``gate_failed``
+error for each gate that fails on evidence alone; its metrics hold the decision, the gate
+table (``metrics["gates"]``), the runs side by side (``metrics["runs"]``, each with its
+first break) and what was read. Exit code 1 means an error finding blocks go; a no-go for
+missing evidence alone exits 0 -- gate deployment on ``metrics.decision``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from rlvet.findings import CommandResult, Finding, Severity
+from rlvet.report.collect import Evidence, TrainingRun, collect
+from rlvet.report.documents import ResultDoc
+from rlvet.report.eval_evidence import protocol_hashes
+from rlvet.report.gates import Decision, GateAnswer, answer_gates, decide, gate_findings
+
+__all__ = ["ReportOutcome", "emit_report", "run_report", "run_summary"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOutcome:
+    """What ``rlvet report`` concluded, and from what."""
+
+    result: CommandResult
+    evidence: Evidence
+    answers: tuple[GateAnswer, ...]
+    decision: Decision
+
+
+def _finding_brief(f: Finding | None) -> dict[str, Any] | None:
+    if f is None:
+        return None
+    return {"category": str(f.category), "stage": str(f.stage), "severity": str(f.severity),
+            "step": f.step, "message": f.message, "remedy": f.remedy}
+
+
+def _last_step(run: TrainingRun) -> int | None:
+    ends = [int(s.steps[-1]) for s in run.signals.series.values() if len(s)]
+    return max(ends) if ends else None
+
+
+def _train_facts(run: TrainingRun) -> dict[str, Any]:
+    doc = run.train_doc
+    m = doc.metrics if doc is not None else {}
+    rollbacks = [{k: r.get(k) for k in ("step", "checkpoint_step", "checkpoint", "lr_before",
+                                        "lr_after", "category")}
+                 for r in m.get("rollbacks") or [] if isinstance(r, dict)]
+    return {"seed": run.args.get("seed"), "learning_rate": run.args.get("lr"),
+            "stop_reason": m.get("stop_reason"), "best_eval_return": m.get("best_eval_return"),
+            "rollbacks": rollbacks, "train_result": None if doc is None else str(doc.path)}
+
+
+def run_summary(run: TrainingRun) -> dict[str, Any]:
+    """One run's column: what it is, where it broke first, where to roll back to."""
+    d = run.diagnosis
+    ckpt = d.rollback_checkpoint
+    return {
+        "run": run.name, "env_id": run.env_id, "formats": list(run.signals.formats),
+        "steps": _last_step(run), "verdict": d.verdict,
+        "first_break": _finding_brief(d.first_break),
+        "last_healthy_step": d.last_healthy_step,
+        "rollback_checkpoint": None if ckpt is None else {"step": ckpt.step, "path": ckpt.path},
+        "final_eval_return": run.final_eval,
+        "checkpoints": [str(p) for p in run.models],
+        **_train_facts(run),
+    }
+
+
+def _result_summary(doc: ResultDoc) -> dict[str, Any]:
+    return {"file": str(doc.path), "command": doc.command, "target": doc.target,
+            "verdict": doc.verdict, "first_break": _finding_brief(doc.first_break),
+            "protocol_hash": next(iter(protocol_hashes(doc)), None)}
+
+
+def _environment(ev: Evidence) -> dict[str, Any] | None:
+    if not ev.environments:
+        return None
+    path, record = ev.environments[0]
+    return {"file": str(path), "python": record.get("python"),
+            "platform": record.get("platform"), "key_packages": record.get("key_packages"),
+            "packages": len(record.get("packages") or {})}
+
+
+def _metrics(ev: Evidence, answers: tuple[GateAnswer, ...], decision: Decision
+             ) -> dict[str, Any]:
+    hashes = [h for d in ev.results for h in protocol_hashes(d)]
+    return {
+        **decision.to_dict(),
+        "gates": [a.to_dict() for a in answers],
+        "runs": [run_summary(r) for r in ev.runs],
+        "results": [_result_summary(d) for d in ev.results],
+        "protocol_hashes": list(dict.fromkeys(hashes)),
+        "environment": _environment(ev),
+        "deployment": {str(p): dict(v) for p, v in ev.deployment},
+        "notes": list(ev.notes),
+    }
+
+
+def run_report(paths: Iterable[str | os.PathLike[str]]) -> ReportOutcome:
+    """Gather the evidence under ``paths``, answer every gate, and decide.
+
+    Raises:
+        RlvetInputError: a path that does not exist (damaged files inside are listed in
+            ``metrics["notes"]`` instead).
+
+    Example:
+        >>> outcome = run_report(["rlvet-demo"])  # doctest: +SKIP
+        >>> outcome.result.metrics["decision"], outcome.result.metrics["stages"]  # doctest: +SKIP
+        ('no-go', {'pre_training': 'no-go', ...})
+    """
+    ev = collect(paths)
+    gathered = tuple(f for f in ev.findings() if f.severity != Severity.INFO)
+    answers = answer_gates(ev, gathered)
+    findings = (*gathered, *gate_findings(answers, gathered))
+    decision = decide(answers, findings)
+    result = CommandResult(command="report", target=", ".join(str(p) for p in ev.roots),
+                           findings=findings, metrics=_metrics(ev, answers, decision))
+    return ReportOutcome(result=result, evidence=ev, answers=answers, decision=decision)
+
+
+def emit_report(outcome: ReportOutcome, *, as_json: bool, html: Path | None,
+                console: Console | None = None) -> int:
+    """Write the HTML report if asked, then print JSON or the terminal view.
+
+    Returns:
+        The exit code: 1 with an error finding, else 0 (ARCHITECTURE.md section 2).
+    """
+    from rlvet.report.gate_html import render_report_html
+    from rlvet.report.gate_terminal import render_report_terminal
+    from rlvet.report.html import write_html
+
+    if html is not None:
+        write_html(html, render_report_html(outcome))
+    if as_json:
+        sys.stdout.write(outcome.result.to_json() + "\n")
+    else:
+        out = console or Console()
+        render_report_terminal(outcome.result, out)
+        if html is not None:
+            out.print(f"HTML report: {html}", markup=False, highlight=False)
+    return outcome.result.exit_code
