@@ -102,56 +102,24 @@ def _stored_crcs(data: np.ndarray, at: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(data[at[:, None] + np.arange(4)]).view("<u4").ravel()
 
 
-SPECULATE_MIN = 8  # records left before trying a run of equal-length records at once
-SPECULATE_MAX = 4096  # records checked per vectorised step
-
-
-def _equal_length_run(data: np.ndarray, pos: int, stride: int, size: int) -> np.ndarray:
-    """Starts of the records from ``pos`` on that all have the length of the one at ``pos``.
-
-    Scalar events of one tag usually serialise to records of one size, so after reading one
-    length the next few thousand starts can be guessed and confirmed with one numpy read of
-    their length fields: the same positions the sequential walk would find, found in bulk.
-    """
-    count = min((size - pos) // stride, SPECULATE_MAX)
-    guess = pos + stride * np.arange(count, dtype=np.int64)
-    lengths = np.ascontiguousarray(data[guess[:, None] + np.arange(8)]).view("<i8").ravel()
-    differs = np.flatnonzero(lengths != stride - _HEADER - _FOOTER)
-    return guess[: differs[0]] if differs.size else guess
-
-
 def _frame(buf: bytes) -> tuple[np.ndarray, np.ndarray, int]:
     """Offsets and data lengths of the complete records in ``buf``, and where they end.
 
     The one sequential step of the reader (each length says where the next record
-    starts), so the loop body is kept to an unpack, an add and an append -- and runs of
-    equal-length records are framed in bulk (``_equal_length_run``).
+    starts), so the loop body is kept to an unpack, an add and an append.
     """
-    parts: list[np.ndarray] = []
     starts: list[int] = []
     append = starts.append
     unpack = _LENGTH.unpack_from
-    data = np.frombuffer(buf, dtype=np.uint8)
-    size = len(buf)
-    pos, last = 0, size - _HEADER - _FOOTER  # a record needs at least 16 bytes
+    pos, last = 0, len(buf) - _HEADER - _FOOTER  # a record needs at least 16 bytes
     while pos <= last:
-        stride = _HEADER + _FOOTER + unpack(buf, pos)[0]
-        following = pos + stride
+        following = pos + _HEADER + _FOOTER + unpack(buf, pos)[0]
         if following > last + _HEADER + _FOOTER:
             break
-        if (size - pos) // stride >= SPECULATE_MIN:
-            run = _equal_length_run(data, pos, stride, size)
-            if run.size > 1:
-                parts.append(np.asarray(starts, dtype=np.int64))
-                parts.append(run)
-                starts = []
-                append = starts.append
-                pos = int(run[-1]) + stride
-                continue
         append(pos)
         pos = following
-    parts.append(np.asarray(starts, dtype=np.int64))
-    at = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    at = np.asarray(starts, dtype=np.int64)
+    data = np.frombuffer(buf, dtype=np.uint8)
     lengths = np.ascontiguousarray(data[at[:, None] + np.arange(8)]).view("<i8").ravel()
     return at, lengths, pos
 
