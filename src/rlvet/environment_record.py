@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rlvet import __version__
+from rlvet.atomic import write_text_atomic
 from rlvet.errors import RlvetInputError
 
 __all__ = [
@@ -101,15 +101,7 @@ def record_environment(directory: str | os.PathLike[str]) -> Path:
     folder = Path(directory)
     target = folder / ENVIRONMENT_FILE
     text = json.dumps(environment_snapshot(), indent=2) + "\n"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{ENVIRONMENT_FILE}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise RlvetInputError(f"{target}: cannot write the environment record "
-                              f"({exc.strerror})") from None
+    write_text_atomic(target, text, what="environment record")
     return target
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from rlvet.atomic import write_text_atomic
 from rlvet.envcheck.spec import validate_env
 from rlvet.errors import RlvetInputError
 from rlvet.evaluate.compare import compare_results, load_result
@@ -292,15 +292,7 @@ def _comparison(inputs: _Inputs, metrics: dict[str, Any]) -> list[Finding]:
 
 def _write_outputs(out: Path, result: CommandResult, trigger: dict[str, Any]) -> None:
     """``eval_result.json`` and ``retrain_trigger.json``, each via a temp file and rename."""
-    target = out / RESULT_NAME
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{RESULT_NAME}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(result.to_json() + "\n")
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise RlvetInputError(f"{target}: cannot write the result ({exc.strerror})") from None
+    write_text_atomic(out / RESULT_NAME, result.to_json() + "\n", what="result")
     write_trigger(out / TRIGGER_NAME, trigger)
 
 

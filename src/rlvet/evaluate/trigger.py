@@ -25,15 +25,13 @@ Trigger document::
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rlvet.errors import RlvetInputError
+from rlvet.atomic import write_text_atomic
 from rlvet.evaluate.stats import aggregate_iqm
 from rlvet.findings import Category, Finding, Severity, Stage
 
@@ -82,16 +80,8 @@ def build_trigger(*, protocol_hash: str, split: str, policy: str, iqm: Mapping[s
 
 def write_trigger(path: str | Path, trigger: Mapping[str, Any]) -> Path:
     """Write JSON via a temp file and rename (never half a trigger file)."""
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(trigger, fh, indent=2, allow_nan=False)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise RlvetInputError(f"{target}: cannot write the trigger file ({exc.strerror})") from None
-    return target
+    return write_text_atomic(path, json.dumps(trigger, indent=2, allow_nan=False),
+                             what="trigger file")
 
 
 def ks_to_quantiles(sample: np.ndarray, probs: np.ndarray, values: np.ndarray) -> float:

@@ -8,15 +8,13 @@ is inserted as markup.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from rlvet.errors import RlvetInputError
+from rlvet.atomic import write_text_atomic
 from rlvet.findings import STAGE_ORDER, CommandResult, Severity
 
 __all__ = ["Figure", "render_html", "write_html"]
@@ -60,12 +58,4 @@ def render_html(result: CommandResult, figures: Sequence[Figure] = ()) -> str:
 
 def write_html(path: str | os.PathLike[str], html: str) -> None:
     """Write atomically (temp file + rename) so a crash never leaves half a report."""
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise RlvetInputError(f"{target}: cannot write HTML report ({exc.strerror})") from exc
+    write_text_atomic(path, html, what="HTML report")

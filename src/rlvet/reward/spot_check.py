@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rlvet.errors import RlvetInputError
+from rlvet.atomic import write_text_atomic
 from rlvet.reward import text
 from rlvet.reward.samples import Sample
 from rlvet.reward.table import SIDE_METRICS, SampleTable
@@ -131,13 +129,5 @@ def write_spot_check(path: str | Path, records: Sequence[dict[str, Any]]) -> Non
         RlvetInputError: the file cannot be written.
     """
     target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for r in records:
-                fh.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise RlvetInputError(f"{target}: cannot write the spot-check file ({exc.strerror})"
-                              ) from exc
+    body = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+    write_text_atomic(target, body, what="spot-check file")
