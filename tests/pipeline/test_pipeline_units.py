@@ -15,7 +15,7 @@ import torch
 from rlvet.errors import RlvetInputError
 from rlvet.findings import Category, Severity
 from rlvet.pipeline.actors import ActorConfig, SharedBlock, plan_fault
-from rlvet.pipeline.agent import ActionSpec
+from rlvet.pipeline.agent import ActionSpec, Agent, NumpyPolicy
 from rlvet.pipeline.args import ChaosSpec, TrainArgs, parse_chaos
 from rlvet.pipeline.backends import make_backend
 from rlvet.pipeline.checkpoints import (
@@ -268,3 +268,39 @@ def test_guardrails_map_on_break_and_wait_for_warmup() -> None:
     warn = Guardrails("warn", budget=1.0)
     _feed(warn, 20, kl_from=None)
     assert warn.check(0).action == "continue" and warn.findings() == []
+
+
+@pytest.mark.parametrize("action", [ActionSpec(discrete=True, size=3),
+                                    ActionSpec(discrete=False, size=2,
+                                               low=-np.ones(2, np.float32),
+                                               high=np.ones(2, np.float32))])
+def test_numpy_policy_matches_the_torch_agent(action: ActionSpec) -> None:
+    torch.manual_seed(0)
+    agent = Agent(4, action, 64)
+    for p in agent.parameters():  # move off the near-uniform initial policy
+        p.data.add_(0.3 * torch.randn_like(p))
+    policy = NumpyPolicy(agent)
+    obs = np.random.default_rng(1).normal(size=(64, 4)).astype(np.float32)
+    actions, logp, values = policy.act(obs, np.random.default_rng(2))
+    with torch.no_grad():
+        t_logp, _, t_values = agent.evaluate(torch.from_numpy(obs), torch.from_numpy(actions))
+        t_greedy = agent.greedy(torch.from_numpy(obs)).numpy()
+    np.testing.assert_allclose(logp, t_logp.numpy(), atol=1e-5)
+    np.testing.assert_allclose(values, t_values.numpy(), atol=1e-5)
+    np.testing.assert_allclose(policy.greedy(obs), t_greedy, atol=1e-5)
+    again = policy.act(obs, np.random.default_rng(2))  # same generator state, same draw
+    assert all(np.array_equal(a, b) for a, b in zip((actions, logp, values), again,
+                                                    strict=True))
+
+
+def test_numpy_policy_samples_the_categorical_distribution() -> None:
+    torch.manual_seed(0)
+    agent = Agent(4, ActionSpec(discrete=True, size=3), 64)
+    for p in agent.actor.parameters():
+        p.data.add_(0.5 * torch.randn_like(p))
+    obs = np.zeros((20_000, 4), np.float32)
+    actions, _, _ = NumpyPolicy(agent).act(obs, np.random.default_rng(0))
+    with torch.no_grad():
+        probs = torch.softmax(agent.actor(torch.zeros(1, 4)), -1)[0].numpy()
+    freq = np.bincount(actions, minlength=3) / actions.size
+    np.testing.assert_allclose(freq, probs, atol=0.015)

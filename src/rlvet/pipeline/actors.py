@@ -41,7 +41,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlvet.pipeline.agent import ActionSpec, Agent, load_flat_weights
+from rlvet.pipeline.agent import ActionSpec, Agent, NumpyPolicy, load_flat_weights
 from rlvet.pipeline.args import ChaosSpec
 from rlvet.pipeline.domain_rand import Bucket, bucket_of, make_env
 from rlvet.pipeline.normalization import EPSILON, OBS_CLIP, DiscountedReturn, Moments
@@ -238,7 +238,7 @@ class RolloutWorker:
         self.disc = DiscountedReturn(cfg.envs, cfg.gamma)
         self.ep_ret = np.zeros(cfg.envs)
         self.ep_len = np.zeros(cfg.envs, dtype=np.int64)
-        self.generator = torch.Generator().manual_seed(int(seeds[-2]))
+        self.action_rng = np.random.default_rng(int(seeds[-2]))
         self.chaos_rng = np.random.default_rng(int(seeds[-1]))
 
     def _normalize(self, obs: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
@@ -257,12 +257,12 @@ class RolloutWorker:
         self.ep_ret[done] = 0.0
         self.ep_len[done] = 0
 
-    def collect(self, agent: Agent, version: int, obs_mean: np.ndarray, obs_var: np.ndarray,
-                hooks: WorkerHooks | None = None) -> Rollout:
-        """Run ``rollout_steps`` vector steps with ``agent`` (the weights of ``version``).
+    def collect(self, policy: NumpyPolicy, version: int, obs_mean: np.ndarray,
+                obs_var: np.ndarray, hooks: WorkerHooks | None = None) -> Rollout:
+        """Run ``rollout_steps`` vector steps with ``policy`` (the weights of ``version``).
 
         Args:
-            agent: the behaviour policy.
+            policy: the behaviour policy.
             version: its version, recorded in the rollout.
             obs_mean, obs_var: (n_obs,) observation statistics of that version.
             hooks: heartbeat / fault reporting.
@@ -278,12 +278,10 @@ class RolloutWorker:
             if plan is not None and plan.at == t:
                 _inject(plan, hooks)
             norm = self._normalize(self.obs, obs_mean, obs_var)
-            with torch.inference_mode():
-                a, lp, v = agent.act(torch.from_numpy(norm), self.generator)
-            actions = a.numpy()
+            actions, lp, v = policy.act(norm, self.action_rng)
             next_obs, r, term, trunc, _ = self.envs.step(self.cfg.action.to_env(actions))
             valid = ~self.prev_done
-            buf.put(t, norm, actions, lp.numpy(), v.numpy(), r, term, trunc, valid)
+            buf.put(t, norm, actions, lp, v, r, term, trunc, valid)
             buf.raw_obs.append(self.obs[valid])
             done = term | trunc
             buf.returns.append(self.disc.step(np.where(valid, r, 0.0), done)[valid])
@@ -301,15 +299,15 @@ class RolloutWorker:
         Needs a picklable env (Gymnasium's classic-control and MuJoCo-free envs are).
         """
         state = {k: getattr(self, k) for k in ("envs", "obs", "prev_done", "disc", "ep_ret",
-                                                "ep_len", "chaos_rng", "incarnation")}
-        state["generator"] = self.generator.get_state()
+                                                "ep_len", "chaos_rng", "action_rng",
+                                                "incarnation")}
         return pickle.dumps(state)
 
     def restore(self, blob: bytes) -> None:
         """Load a ``snapshot`` (replacing the envs built by the constructor)."""
         state = pickle.loads(blob)
         self.envs.close()
-        self.generator.set_state(state.pop("generator"))
+        state.pop("generator", None)  # a torch action generator, before NumpyPolicy
         for key, value in state.items():
             setattr(self, key, value)
 
@@ -422,6 +420,7 @@ def actor_main(cfg: ActorConfig, slot: int, incarnation: int, seed: int, conn: C
     try:
         worker = RolloutWorker(cfg, slot, incarnation, seed)
         agent = Agent(cfg.n_obs, cfg.action, cfg.hidden)
+        policy = NumpyPolicy(agent)
         flat = np.zeros_like(shared.view("weights"))
         version, sent = -1, 0
         while shared.version() < 0 and not shared.stopping:  # the learner publishes first
@@ -431,7 +430,8 @@ def actor_main(cfg: ActorConfig, slot: int, incarnation: int, seed: int, conn: C
                 version = shared.read(flat)
                 params, obs_mean, obs_var = split_weights(flat, cfg.n_obs)
                 load_flat_weights(agent, params)
-            rollout = worker.collect(agent, version, obs_mean, obs_var, hooks)
+                policy = NumpyPolicy(agent)
+            rollout = worker.collect(policy, version, obs_mean, obs_var, hooks)
             hooks.set_state(SENDING)
             conn.send(rollout)
             sent += 1

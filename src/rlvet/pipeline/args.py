@@ -128,10 +128,16 @@ class TrainArgs:
     """Vector steps per rollout; a rollout is the unit that is version-tagged and sent."""
     rollouts_per_update: int | None = None
     """Rollouts in one learner batch; None: one per actor."""
-    actor_inflight: int = 2
+    actor_inflight: int = 1
     """Rollouts an actor may have sent that the learner has not received yet. The bound on
-    the queue, and so on lag: 1 makes actors idle during every update, 2 lets them collect
-    while the learner updates and keeps lag at 1-2 versions."""
+    the queue, and so on lag. The learner receives (drains) at the start of an update, so
+    with 1 an actor already collects its next rollout while the learner updates on the last
+    one: lag 1, and an actor idles only when its rollout is faster than the update. 2 adds a
+    second rollout that waits through a whole update and arrives 2 versions old, or 3 and is
+    dropped: measured on CartPole (benchmarks/train_cartpole.py, learner-bound), 2 trained
+    at lag 2 and dropped 24% of all rollouts as stale, collection paid for on 2 shared
+    cores and thrown away; 1 dropped none. Raise it when rollouts are much slower than
+    updates and vary (many actors, slow envs)."""
     max_lag: int = 2
     """Oldest data the learner trains on, in policy versions (one version per update).
     Sample Factory's ``max_policy_lag`` counts SGD steps; rlvet counts updates."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import time
 from dataclasses import dataclass, field
+from multiprocessing import forkserver
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
@@ -46,7 +47,7 @@ from rlvet.pipeline.actors import (
     actor_seed,
     split_weights,
 )
-from rlvet.pipeline.agent import Agent, load_flat_weights
+from rlvet.pipeline.agent import Agent, NumpyPolicy, load_flat_weights
 from rlvet.pipeline.args import TrainArgs
 from rlvet.pipeline.rollout import ActorFailure, Rollout
 
@@ -155,6 +156,10 @@ class LocalBackend:
         self._ctx = mp.get_context(start_method)
         if start_method == "forkserver":
             self._ctx.set_forkserver_preload(["rlvet.pipeline.actors"])
+            # start it now (it lives as long as this process): the server's imports (torch,
+            # gymnasium; ~2 s on a loaded 2-core machine) overlap the learner's setup
+            # instead of delaying the first actor in ``start``
+            forkserver.ensure_running()
         self._shared: SharedBlock | None = None
         self._slots: dict[int, _Slot] = {}
         self._restarts = 0
@@ -314,6 +319,7 @@ class SyncBackend:
     def __init__(self, cfg: ActorConfig, seed: int, max_restarts: int = 100) -> None:
         self.cfg, self.seed, self.max_restarts = cfg, seed, max_restarts
         self.agent = Agent(cfg.n_obs, cfg.action, cfg.hidden)
+        self.policy = NumpyPolicy(self.agent)
         self.worker: RolloutWorker | None = None
         self._version = -1
         self._stats: tuple[np.ndarray, np.ndarray] | None = None
@@ -339,6 +345,7 @@ class SyncBackend:
         """Load the weights into the in-process agent (same float32 round trip as actors)."""
         params, mean, var = split_weights(weights, self.cfg.n_obs)
         load_flat_weights(self.agent, params)
+        self.policy = NumpyPolicy(self.agent)
         self._version, self._stats = version, (mean, var)
 
     def poll(self, timeout: float) -> PollResult:
@@ -347,7 +354,7 @@ class SyncBackend:
         if self.worker is None or self._stats is None:
             return out
         try:
-            out.rollouts.append(self.worker.collect(self.agent, self._version, *self._stats))
+            out.rollouts.append(self.worker.collect(self.policy, self._version, *self._stats))
         except Exception as exc:  # an injected crash or an env bug: contained, counted
             incarnation = self.worker.incarnation + 1
             self.worker.close()

@@ -26,10 +26,9 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
 
 from rlvet.findings import Category, Finding, Severity, Stage
-from rlvet.pipeline.agent import Agent
+from rlvet.pipeline.agent import Agent, NumpyPolicy
 from rlvet.pipeline.domain_rand import make_env
 from rlvet.pipeline.normalization import EPSILON, OBS_CLIP
 
@@ -82,13 +81,12 @@ def evaluate_policy(agent: Agent, obs_mean: np.ndarray, obs_var: np.ndarray, *, 
         obs, _ = envs.reset(seed=[seed + EVAL_SEED_OFFSET + i for i in range(episodes)])
         returns, lengths = np.zeros(episodes), np.zeros(episodes, dtype=np.int64)
         running = np.ones(episodes, dtype=bool)
-        spec = agent.action
+        spec, policy = agent.action, NumpyPolicy(agent)  # numpy: see NumpyPolicy
         for _ in range(MAX_EVAL_STEPS):
             x = obs.reshape(episodes, -1).astype(np.float64)
             if norm_obs:
                 x = np.clip((x - obs_mean) / np.sqrt(obs_var + EPSILON), -OBS_CLIP, OBS_CLIP)
-            with torch.inference_mode():
-                actions = agent.greedy(torch.from_numpy(x.astype(np.float32))).numpy()
+            actions = policy.greedy(x.astype(np.float32))
             obs, r, term, trunc, _ = envs.step(spec.to_env(actions))
             returns += np.where(running, r, 0.0)
             lengths += running

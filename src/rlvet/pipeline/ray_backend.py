@@ -38,7 +38,7 @@ import numpy as np
 
 from rlvet.errors import RlvetInputError
 from rlvet.pipeline.actors import ActorConfig, RolloutWorker, actor_seed, split_weights
-from rlvet.pipeline.agent import Agent, load_flat_weights
+from rlvet.pipeline.agent import Agent, NumpyPolicy, load_flat_weights
 from rlvet.pipeline.backends import ActorEvent, PollResult
 from rlvet.pipeline.rollout import Rollout
 
@@ -75,6 +75,7 @@ class _RolloutActor:
         self.cfg = cfg
         self.worker = RolloutWorker(cfg, slot, incarnation, seed)
         self.agent = Agent(cfg.n_obs, cfg.action, cfg.hidden)
+        self.policy = NumpyPolicy(self.agent)
         self.version = -1
         self.stats: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -83,9 +84,10 @@ class _RolloutActor:
         if version != self.version:
             params, mean, var = split_weights(weights, self.cfg.n_obs)
             load_flat_weights(self.agent, params)
+            self.policy = NumpyPolicy(self.agent)
             self.version, self.stats = version, (mean, var)
         assert self.stats is not None
-        return self.worker.collect(self.agent, version, *self.stats)
+        return self.worker.collect(self.policy, version, *self.stats)
 
 
 @dataclass(slots=True)
