@@ -15,9 +15,10 @@ own peak" is tracemalloc's peak minus those arrays, from one more (traced) read:
 should not grow with the file. "Peak RSS growth" is the OS view (ru_maxrss after the
 read minus VmRSS before it), allocator slack included.
 
-The event file's records are framed with rlvet's vectorised ``masked_crc32c`` (tensorboard's
-``EventFileWriter`` checksums in pure Python, ~20 s per million events); its first records
-are read back with tensorboard's own ``EventFileLoader`` to prove the file is valid.
+The event file's records are framed with rlvet's ``masked_crc32c`` (google-crc32c;
+tensorboard's ``EventFileWriter`` checksums in pure Python, ~20 s per million events); its
+first records are read back with tensorboard's own ``EventFileLoader`` to prove the file is
+valid.
 """
 
 from __future__ import annotations
