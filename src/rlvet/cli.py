@@ -274,6 +274,29 @@ def report_command(
         raise _bad_input(str(exc)) from None
 
 
+resources_app = typer.Typer(no_args_is_help=True, help="Memory plan before training (resource signals during it come from Monitor and rlvet train).")
+app.add_typer(resources_app, name="resources")
+
+
+@resources_app.command("plan")
+def resources_plan_command(
+    config: Annotated[Path, typer.Argument(help="TOML: [[models]] (role, shape or params, dtype, trainable, lora_rank), [training], [generation], [hardware]; see docs/resources.md.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
+) -> None:
+    """Per-GPU memory by source (weights, optimizer, gradients, activations, logits, KV cache, rollouts), the verdict against the GPU, and the cheapest changes that make it fit."""
+    from rlvet.resources.command import render_plan, run_plan
+
+    try:
+        outcome = run_plan(config)
+    except RlvetInputError as exc:
+        raise _bad_input(str(exc)) from None
+    if as_json:
+        sys.stdout.write(outcome.result.to_json() + "\n")
+    else:
+        render_plan(outcome, Console())
+    raise typer.Exit(outcome.result.exit_code)
+
+
 @app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option(help="Directory for the demo's outputs.")] = Path(

@@ -100,6 +100,7 @@ class Category(StrEnum):
     PSEUDO_SUCCESS = "pseudo_success"
     JUDGE_DISAGREEMENT = "judge_disagreement"
     # resources and infrastructure
+    MEMORY_BUDGET = "memory_budget"  # the memory plan's peak does not fit the GPU
     MEMORY_GROWTH = "memory_growth"
     FRAGMENTATION = "fragmentation"
     ENV_BOUND = "env_bound"
