@@ -29,7 +29,9 @@ both see the same machine load):
     2 x 4 envs x 256 steps, 10 epochs of 32 minibatches), until the mean return reaches
     -200 or ``--pendulum-cap`` steps; one seed.
 
-torch runs with one thread in every process (rlvet sets it itself; SB3 is set here).
+torch runs with one thread in every process (rlvet sets it itself; SB3 is set here). torch is
+imported inside the functions, not at the top: rlvet's actor processes start from a
+forkserver that also imports this (main) module, and rlvet's actors do not use torch.
 """
 
 from __future__ import annotations
@@ -47,7 +49,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
 
 TARGET = 475.0
 PENDULUM_TARGET = -200.0
@@ -73,6 +74,7 @@ def _eval_sb3(model: Any, seed: int) -> float:
 
 def run_sb3(seed: int, cap: int, eval_every: int) -> dict[str, Any]:
     """SB3 PPO, rl-zoo CartPole-v1 hyperparameters, until eval mean >= 475 or the cap."""
+    import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
@@ -185,6 +187,7 @@ def main() -> None:
     command = "$ .venv/bin/python benchmarks/train_cartpole.py " + " ".join(sys.argv[1:])
     print(command.rstrip())
     import stable_baselines3
+    import torch
 
     print(f"\n{platform.platform()}, python {platform.python_version()}, torch "
           f"{torch.__version__}, SB3 {stable_baselines3.__version__}, gymnasium "

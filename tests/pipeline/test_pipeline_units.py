@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import multiprocessing as mp
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,7 @@ import torch
 from rlvet.errors import RlvetInputError
 from rlvet.findings import Category, Severity
 from rlvet.pipeline.actors import ActorConfig, SharedBlock, plan_fault
-from rlvet.pipeline.agent import ActionSpec, Agent, NumpyPolicy
+from rlvet.pipeline.agent import ActionSpec, Agent
 from rlvet.pipeline.args import ChaosSpec, TrainArgs, parse_chaos
 from rlvet.pipeline.backends import make_backend
 from rlvet.pipeline.checkpoints import (
@@ -35,6 +37,7 @@ from rlvet.pipeline.evaluation import EvalResult, GapTracker
 from rlvet.pipeline.guardrails import GUARD_MIN_UPDATES, Guardrails
 from rlvet.pipeline.learner import LagLedger, admit, gae, stale_findings, vtrace
 from rlvet.pipeline.normalization import Moments, RunningMeanStd
+from rlvet.pipeline.numpy_policy import param_shapes
 from rlvet.pipeline.rollout import Rollout
 
 
@@ -279,7 +282,7 @@ def test_numpy_policy_matches_the_torch_agent(action: ActionSpec) -> None:
     agent = Agent(4, action, 64)
     for p in agent.parameters():  # move off the near-uniform initial policy
         p.data.add_(0.3 * torch.randn_like(p))
-    policy = NumpyPolicy(agent)
+    policy = agent.numpy_policy()
     obs = np.random.default_rng(1).normal(size=(64, 4)).astype(np.float32)
     actions, logp, values = policy.act(obs, np.random.default_rng(2))
     with torch.no_grad():
@@ -299,8 +302,20 @@ def test_numpy_policy_samples_the_categorical_distribution() -> None:
     for p in agent.actor.parameters():
         p.data.add_(0.5 * torch.randn_like(p))
     obs = np.zeros((20_000, 4), np.float32)
-    actions, _, _ = NumpyPolicy(agent).act(obs, np.random.default_rng(0))
+    actions, _, _ = agent.numpy_policy().act(obs, np.random.default_rng(0))
     with torch.no_grad():
         probs = torch.softmax(agent.actor(torch.zeros(1, 4)), -1)[0].numpy()
     freq = np.bincount(actions, minlength=3) / actions.size
     np.testing.assert_allclose(freq, probs, atol=0.015)
+
+
+def test_numpy_policy_layout_is_the_agents_and_actors_never_import_torch() -> None:
+    for action in (ActionSpec(discrete=True, size=2),
+                   ActionSpec(discrete=False, size=3, low=-np.ones(3, np.float32),
+                              high=np.ones(3, np.float32))):
+        shapes = [tuple(p.shape) for p in Agent(5, action, 32).parameters()]
+        assert shapes == param_shapes(5, action, 32)
+    # the forkserver preloads the actor module: torch there would add ~1 s to every start
+    code = ("import sys, rlvet.pipeline.actors; "
+            "sys.exit('torch' in sys.modules or 'scipy.stats' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -2,7 +2,9 @@
 
 Contents (one idea per module):
     args -- TrainArgs, the frozen arguments dataclass; the chaos spec.
+    spaces -- ActionSpec and obs_dim: the env interface the networks fit (torch-free).
     agent -- actor-critic networks (orthogonal init, discrete / Gaussian heads).
+    numpy_policy -- the networks' float32 numpy copy that actors and evaluation run.
     normalization -- running observation and return statistics.
     rollout -- the version-tagged Rollout actors send.
     actors -- the actor loop: vector env, batched inference, chaos, shared memory.
@@ -17,7 +19,9 @@ Contents (one idea per module):
     train -- the loop, ``train(args) -> TrainResult``.
     command -- ``run_train(args, progress) -> CommandResult`` for the CLI.
 
-Torch is imported by these modules; ``import rlvet`` never imports them.
+Torch is imported by the learner's modules (agent, learner, checkpoints, train); actor
+processes import only actors and its torch-free dependencies. ``import rlvet`` never imports
+any of them.
 """
 
 from __future__ import annotations

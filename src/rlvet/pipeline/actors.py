@@ -39,13 +39,13 @@ from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
-import torch
 
-from rlvet.pipeline.agent import ActionSpec, Agent, NumpyPolicy, load_flat_weights
 from rlvet.pipeline.args import ChaosSpec
 from rlvet.pipeline.domain_rand import Bucket, bucket_of, make_env
 from rlvet.pipeline.normalization import EPSILON, OBS_CLIP, DiscountedReturn, Moments
+from rlvet.pipeline.numpy_policy import NumpyPolicy
 from rlvet.pipeline.rollout import ActorFailure, EpisodeStat, Rollout
+from rlvet.pipeline.spaces import ActionSpec
 
 __all__ = [
     "DONE",
@@ -86,7 +86,12 @@ class ActorConfig:
     norm_obs: bool
     buckets: tuple[Bucket, ...] = ()
     chaos: ChaosSpec = field(default_factory=ChaosSpec)
-    inflight: int = 2
+    inflight: int = 1
+
+    def policy(self, params: np.ndarray) -> NumpyPolicy:
+        """The acting networks for a parameter vector (``split_weights``' first part)."""
+        return NumpyPolicy.from_flat(params, n_obs=self.n_obs, action=self.action,
+                                     hidden=self.hidden)
 
 
 def actor_seed(base: int, slot: int, incarnation: int, start_version: int = 0) -> int:
@@ -412,15 +417,12 @@ def actor_main(cfg: ActorConfig, slot: int, incarnation: int, seed: int, conn: C
     Each rollout is collected with one fixed weights version (the newest published when it
     starts), so it carries exactly one version tag.
     """
-    torch.set_num_threads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the learner's to handle: it
     # stops the actors itself and saves last.pt, without a traceback from every actor
     hooks = _ProcessHooks(shared, slot)
     hooks.set_state(STARTING)
     try:
         worker = RolloutWorker(cfg, slot, incarnation, seed)
-        agent = Agent(cfg.n_obs, cfg.action, cfg.hidden)
-        policy = NumpyPolicy(agent)
         flat = np.zeros_like(shared.view("weights"))
         version, sent = -1, 0
         while shared.version() < 0 and not shared.stopping:  # the learner publishes first
@@ -429,8 +431,7 @@ def actor_main(cfg: ActorConfig, slot: int, incarnation: int, seed: int, conn: C
             if shared.version() != version:
                 version = shared.read(flat)
                 params, obs_mean, obs_var = split_weights(flat, cfg.n_obs)
-                load_flat_weights(agent, params)
-                policy = NumpyPolicy(agent)
+                policy = cfg.policy(params)
             rollout = worker.collect(policy, version, obs_mean, obs_var, hooks)
             hooks.set_state(SENDING)
             conn.send(rollout)

@@ -47,8 +47,8 @@ from rlvet.pipeline.actors import (
     actor_seed,
     split_weights,
 )
-from rlvet.pipeline.agent import Agent, NumpyPolicy, load_flat_weights
 from rlvet.pipeline.args import TrainArgs
+from rlvet.pipeline.numpy_policy import NumpyPolicy
 from rlvet.pipeline.rollout import ActorFailure, Rollout
 
 __all__ = ["NOISE_ERROR_PCT", "ActorBackend", "ActorEvent", "FaultLog", "LocalBackend",
@@ -140,8 +140,8 @@ class LocalBackend:
         startup_timeout: seconds an actor may take to start.
         max_restarts: restarts allowed over the run; after that a failed slot stays down.
         start_method: ``forkserver`` (the default where available: children fork from a
-            clean server that imported torch once, so restarts take milliseconds and never
-            fork a process with live threads), or ``spawn`` (Windows).
+            clean server that imported the actor code once, so restarts take milliseconds
+            and never fork a process with live threads), or ``spawn`` (Windows).
     """
 
     def __init__(self, cfg: ActorConfig, n_actors: int, seed: int, *, step_timeout: float,
@@ -155,10 +155,13 @@ class LocalBackend:
                 "spawn")
         self._ctx = mp.get_context(start_method)
         if start_method == "forkserver":
-            self._ctx.set_forkserver_preload(["rlvet.pipeline.actors"])
-            # start it now (it lives as long as this process): the server's imports (torch,
-            # gymnasium; ~2 s on a loaded 2-core machine) overlap the learner's setup
-            # instead of delaying the first actor in ``start``
+            # The server imports the main module once (otherwise every actor re-imports
+            # it on start) and the actor module, which is torch-free (see numpy_policy).
+            # Started now, it lives as long as this process, and its imports overlap the
+            # learner's setup instead of delaying the first actor in ``start``. Measured:
+            # first rollout 2.6-3.1 s after train() was called (the server importing
+            # torch and scipy, then every child the main module) -> 0.3 s.
+            self._ctx.set_forkserver_preload(["__main__", "rlvet.pipeline.actors"])
             forkserver.ensure_running()
         self._shared: SharedBlock | None = None
         self._slots: dict[int, _Slot] = {}
@@ -318,8 +321,7 @@ class SyncBackend:
 
     def __init__(self, cfg: ActorConfig, seed: int, max_restarts: int = 100) -> None:
         self.cfg, self.seed, self.max_restarts = cfg, seed, max_restarts
-        self.agent = Agent(cfg.n_obs, cfg.action, cfg.hidden)
-        self.policy = NumpyPolicy(self.agent)
+        self.policy: NumpyPolicy | None = None
         self.worker: RolloutWorker | None = None
         self._version = -1
         self._stats: tuple[np.ndarray, np.ndarray] | None = None
@@ -344,14 +346,13 @@ class SyncBackend:
     def publish(self, version: int, weights: np.ndarray) -> None:
         """Load the weights into the in-process agent (same float32 round trip as actors)."""
         params, mean, var = split_weights(weights, self.cfg.n_obs)
-        load_flat_weights(self.agent, params)
-        self.policy = NumpyPolicy(self.agent)
+        self.policy = self.cfg.policy(params)
         self._version, self._stats = version, (mean, var)
 
     def poll(self, timeout: float) -> PollResult:
         """Collect one rollout now (``timeout`` is irrelevant in-process)."""
         out = PollResult()
-        if self.worker is None or self._stats is None:
+        if self.worker is None or self._stats is None or self.policy is None:
             return out
         try:
             out.rollouts.append(self.worker.collect(self.policy, self._version, *self._stats))

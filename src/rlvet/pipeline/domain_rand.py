@@ -36,7 +36,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from scipy import stats as sstats
 
 from rlvet.errors import RlvetInputError
 from rlvet.findings import Category, Finding, Severity, Stage
@@ -228,6 +227,9 @@ def _effect(best: np.ndarray, worst: np.ndarray) -> tuple[float, float]:
     sd = float(np.sqrt((best.var(ddof=1) + worst.var(ddof=1)) / 2))
     if sd == 0.0:
         return (math.inf, 0.0) if gap > 0 else (0.0, 1.0)
+    from scipy import stats as sstats  # here: actor processes import this module, and
+    # scipy.stats takes ~0.7 s to import
+
     p = float(sstats.ttest_ind(best, worst, equal_var=False).pvalue)
     return gap / sd, p
 

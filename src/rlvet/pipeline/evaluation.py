@@ -28,7 +28,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlvet.findings import Category, Finding, Severity, Stage
-from rlvet.pipeline.agent import Agent, NumpyPolicy
+from rlvet.pipeline.agent import Agent
 from rlvet.pipeline.domain_rand import make_env
 from rlvet.pipeline.normalization import EPSILON, OBS_CLIP
 
@@ -81,7 +81,7 @@ def evaluate_policy(agent: Agent, obs_mean: np.ndarray, obs_var: np.ndarray, *, 
         obs, _ = envs.reset(seed=[seed + EVAL_SEED_OFFSET + i for i in range(episodes)])
         returns, lengths = np.zeros(episodes), np.zeros(episodes, dtype=np.int64)
         running = np.ones(episodes, dtype=bool)
-        spec, policy = agent.action, NumpyPolicy(agent)  # numpy: see NumpyPolicy
+        spec, policy = agent.action, agent.numpy_policy()  # see NumpyPolicy
         for _ in range(MAX_EVAL_STEPS):
             x = obs.reshape(episodes, -1).astype(np.float64)
             if norm_obs:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 __all__ = ["EPSILON", "OBS_CLIP", "DiscountedReturn", "Moments", "RunningMeanStd"]
 
@@ -90,6 +89,8 @@ class RunningMeanStd:
 
     def state_dict(self) -> dict[str, Any]:
         """Tensors and floats only, so checkpoints load with ``weights_only=True``."""
+        import torch  # here, not at the top: actor processes use this module without torch
+
         return {"mean": torch.from_numpy(self.mean.copy()),
                 "var": torch.from_numpy(self.var.copy()), "count": float(self.count)}
 

@@ -38,8 +38,8 @@ import numpy as np
 
 from rlvet.errors import RlvetInputError
 from rlvet.pipeline.actors import ActorConfig, RolloutWorker, actor_seed, split_weights
-from rlvet.pipeline.agent import Agent, NumpyPolicy, load_flat_weights
 from rlvet.pipeline.backends import ActorEvent, PollResult
+from rlvet.pipeline.numpy_policy import NumpyPolicy
 from rlvet.pipeline.rollout import Rollout
 
 __all__ = ["RayBackend"]
@@ -69,13 +69,9 @@ class _RolloutActor:
     """The body of a Ray actor: one RolloutWorker and its copy of the agent."""
 
     def __init__(self, cfg: ActorConfig, slot: int, incarnation: int, seed: int) -> None:
-        import torch
-
-        torch.set_num_threads(1)
         self.cfg = cfg
         self.worker = RolloutWorker(cfg, slot, incarnation, seed)
-        self.agent = Agent(cfg.n_obs, cfg.action, cfg.hidden)
-        self.policy = NumpyPolicy(self.agent)
+        self.policy: NumpyPolicy | None = None
         self.version = -1
         self.stats: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -83,10 +79,9 @@ class _RolloutActor:
         """One rollout with the weights of ``version`` (loaded only when they changed)."""
         if version != self.version:
             params, mean, var = split_weights(weights, self.cfg.n_obs)
-            load_flat_weights(self.agent, params)
-            self.policy = NumpyPolicy(self.agent)
+            self.policy = self.cfg.policy(params)
             self.version, self.stats = version, (mean, var)
-        assert self.stats is not None
+        assert self.stats is not None and self.policy is not None
         return self.worker.collect(self.policy, version, *self.stats)
 
 
