@@ -5,6 +5,9 @@ Contents:
     MonitorDecision -- the action, the finding behind it, the checkpoint to roll back to.
     Monitor -- ``log(step, **metrics)`` appends rlvet JSONL (flushed per record) and keeps
         the series in memory; ``verdict()`` runs ``rlvet.doctor.diagnose`` on them.
+        With ``resources=True`` (the default) every record also carries the process RSS,
+        CUDA allocated / reserved memory when CUDA is in use, and the share of wall time
+        spent in each ``with mon.phase("env"): ...`` block since the previous record.
 
 The same detector code serves live and offline use: ``verdict()`` builds the run's signals
 with the readers' own alias table and duplicate rules, so ``rlvet doctor`` on the JSONL file
@@ -13,6 +16,10 @@ afterwards reaches the same conclusion the live loop acted on.
 Example:
     >>> mon = Monitor("runs/a/metrics.jsonl")  # doctest: +SKIP
     >>> for update in range(100):  # doctest: +SKIP
+    ...     with mon.phase("env"):  # doctest: +SKIP
+    ...         batch = collect()
+    ...     with mon.phase("learner"):  # doctest: +SKIP
+    ...         approx_kl, ent = update(batch)
     ...     mon.log(update * 2048, kl=approx_kl, entropy=ent, reward=ep_return)
     ...     if mon.verdict().action is not Action.CONTINUE:
     ...         break
@@ -21,6 +28,8 @@ Example:
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -31,6 +40,7 @@ import numpy as np
 from rlvet.doctor.diagnose import Diagnosis, diagnose
 from rlvet.errors import RlvetInputError
 from rlvet.findings import Finding, Severity
+from rlvet.resources.sampler import PhaseTimer, memory_sample
 from rlvet.signals.discover import signals_from_raws
 from rlvet.signals.jsonl import RawLog
 from rlvet.signals.jsonl_writer import JsonlWriter
@@ -67,6 +77,7 @@ class Monitor:
             or ``rollback`` (rollback falls back to stop when no checkpoint precedes it).
         reward_metric, eval_metric: as for ``rlvet doctor``.
         fsync: sync every record to disk (survives power loss; costs a disk sync).
+        resources: add memory and phase time shares to every record (about 20-30 us).
     """
 
     def __init__(
@@ -77,6 +88,7 @@ class Monitor:
         reward_metric: str | None = None,
         eval_metric: str | None = None,
         fsync: bool = False,
+        resources: bool = True,
     ) -> None:
         self._writer = None if path is None else JsonlWriter(path, fsync=fsync)
         self._source = str(path) if path is not None else "<monitor>"
@@ -87,9 +99,19 @@ class Monitor:
         self._columns: dict[str, tuple[array, array]] = {}
         self._text: dict[str, list[tuple[int, str]]] = {}
         self._checkpoints: list[Checkpoint] = []
+        self._resources = resources
+        self._timer = PhaseTimer()
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time a block as phase ``name`` (env, inference, reward, learner, wait, ...)."""
+        with self._timer.phase(name):
+            yield
 
     def log(self, step: int, **metrics: float | int | str) -> None:
         """Record the metrics of one step (any names: SB3, CleanRL, TRL or canonical)."""
+        if self._resources:  # the caller's own values of these names win
+            metrics = {**memory_sample(), **self._timer.shares(), **metrics}
         if self._writer is not None:
             self._writer.write(step, metrics)
         for key, value in metrics.items():

@@ -21,10 +21,12 @@ from types import MappingProxyType
 from typing import Protocol
 
 from rlvet.doctor import (
+    bottleneck,
     critic,
     evaluation,
     exploration,
     freshness,
+    memory,
     numerics,
     policy_update,
     reward,
@@ -71,6 +73,10 @@ DETECTORS: Mapping[Category, Detector] = MappingProxyType(
         Category.ENTROPY_STUCK: exploration.detect_entropy_stuck,
         Category.NUMERICAL_INSTABILITY: numerics.detect_numerical_instability,
         Category.THROUGHPUT_DROP: throughput.detect_throughput_drop,
+        Category.MEMORY_GROWTH: memory.detect_memory_growth,
+        Category.FRAGMENTATION: memory.detect_fragmentation,
+        Category.ENV_BOUND: bottleneck.detect_env_bound,
+        Category.LEARNER_BOUND: bottleneck.detect_learner_bound,
     }
 )
 """Category -> detector, in outside-in loop order (environment ... resources)."""

@@ -39,6 +39,10 @@ STAGES: Mapping[Category, Stage] = MappingProxyType(
         Category.PLATEAU: Stage.REWARD,
         Category.STALE_DATA: Stage.FRESHNESS,
         Category.THROUGHPUT_DROP: Stage.RESOURCES,
+        Category.MEMORY_GROWTH: Stage.RESOURCES,
+        Category.FRAGMENTATION: Stage.RESOURCES,
+        Category.ENV_BOUND: Stage.RESOURCES,
+        Category.LEARNER_BOUND: Stage.RESOURCES,
         Category.EVAL_PROTOCOL_CHANGE: Stage.EVALUATION,
     }
 )
@@ -109,6 +113,27 @@ REMEDIES: Mapping[Category, str] = MappingProxyType(
             "steps per second fell: profile the env step and the learner update, look "
             "for a leaking or throttled simulator, growing buffers, logging or evaluation "
             "that grows with the run, and host contention"
+        ),
+        Category.MEMORY_GROWTH: (
+            "find what is kept across iterations: tensors appended to a list or log "
+            "without .detach()/.item(), losses summed with their graphs, a buffer or "
+            "episode history without a cap, an env that keeps renders; compare "
+            "tracemalloc or torch.cuda.memory_snapshot() between two iterations"
+        ),
+        Category.FRAGMENTATION: (
+            "the caching allocator holds memory it cannot reuse: pad or bucket sequence "
+            "lengths to a few shapes, set PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True, "
+            "and avoid torch.cuda.empty_cache() in the loop (it only hides the cause)"
+        ),
+        Category.ENV_BOUND: (
+            "add env workers or vectorised envs (AsyncVectorEnv, more actors), batch or "
+            "cache reward-model calls and score asynchronously, and profile the env step; "
+            "a faster learner will not help"
+        ),
+        Category.LEARNER_BOUND: (
+            "cut learner work per sample (fewer epochs, larger minibatches), use mixed "
+            "precision or another learner device; in a decoupled pipeline bound the "
+            "policy lag, since actors keep collecting with old weights"
         ),
         Category.EVAL_PROTOCOL_CHANGE: (
             "evaluation results before and after the change are not comparable: pin the "

@@ -9,6 +9,8 @@ from __future__ import annotations
 __all__ = [
     "CANONICAL",
     "CLIP_FRACTION",
+    "CUDA_ALLOCATED_MIB",
+    "CUDA_RESERVED_MIB",
     "ENTROPY",
     "EPISODE_LENGTH",
     "EVAL_PREFIX",
@@ -23,6 +25,8 @@ __all__ = [
     "POLICY_LAG",
     "POLICY_LOSS",
     "RESPONSE_LENGTH",
+    "RSS_MIB",
+    "TIME_SHARE_PREFIX",
     "REWARD",
     "REWARD_COMPONENT_PREFIX",
     "REWARD_STD",
@@ -49,12 +53,18 @@ NAN_COUNT = "nan_count"
 REWARD_STD = "reward_std"  # within-group reward spread (GRPO)
 ZERO_STD_FRACTION = "frac_reward_zero_std"  # share of GRPO groups with no reward spread
 REWARD_COMPONENT_PREFIX = "reward/"  # reward/<component>
+RSS_MIB = "rss_mib"  # resident memory of the training process (and its children), MiB
+CUDA_ALLOCATED_MIB = "cuda_allocated_mib"  # torch.cuda.memory_allocated: tensors in use
+CUDA_RESERVED_MIB = "cuda_reserved_mib"  # torch.cuda.memory_reserved: held by the caching allocator
+TIME_SHARE_PREFIX = "time_share/"  # time_share/<phase>: share of the interval's wall time
+# spent in env / inference / reward / learner / wait (rlvet.resources.PhaseTimer)
 EVAL_PREFIX = "eval/"  # eval/<canonical>: a training signal measured on held-out data (HF eval_*)
 
 CANONICAL: frozenset[str] = frozenset(
     {
         REWARD, EVAL_RETURN, EPISODE_LENGTH, KL, CLIP_FRACTION, ENTROPY, VALUE_LOSS,
         EXPLAINED_VARIANCE, POLICY_LOSS, GRAD_NORM, LEARNING_RATE, POLICY_LAG, FPS,
-        RESPONSE_LENGTH, LOSS, NAN_COUNT, REWARD_STD, ZERO_STD_FRACTION,
+        RESPONSE_LENGTH, LOSS, NAN_COUNT, REWARD_STD, ZERO_STD_FRACTION, RSS_MIB,
+        CUDA_ALLOCATED_MIB, CUDA_RESERVED_MIB,
     }
 )

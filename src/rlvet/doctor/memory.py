@@ -1,0 +1,117 @@
+"""The resources link, memory: does the process keep growing, is the GPU cache bloated?
+
+Contents:
+    detect_memory_growth(run, ctx) -- RSS or CUDA allocated memory rises steadily after
+        warm-up and is still rising at the end.
+    detect_fragmentation(run, ctx) -- the CUDA caching allocator reserves far more than the
+        tensors in use, for a sustained stretch.
+
+Why "after warm-up" and "still rising": every healthy run grows at first (the allocator's
+caches, a replay buffer filling, lazy initialisation, the first evaluation) and then stays
+flat. A leak (tensors kept in a list, a growing history of losses that still hold their
+graphs, an env that never frees its renders) grows in proportion to the iterations and
+never stops. So the trend is judged after the first ``WARMUP_FRACTION`` of the run, must
+be monotone (Spearman), must be material, and its last half must still climb at a good part
+of the whole stretch's rate, which a jump followed by a plateau does not.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rlvet.doctor import onset
+from rlvet.doctor.remedies import prescribe
+from rlvet.findings import Category, Finding, Severity
+from rlvet.signals import names
+from rlvet.signals.series import RunSignals
+
+if TYPE_CHECKING:
+    from rlvet.doctor.registry import DetectContext
+
+__all__ = ["detect_fragmentation", "detect_memory_growth"]
+
+WARMUP_FRACTION = 0.25  # the first quarter of the points: caches and buffers filling
+MIN_TREND_POINTS = 8  # a monotone trend over fewer points is a coincidence
+GROWTH_RHO = 0.8  # Spearman rank correlation with the step: rising, not wobbling
+GROWTH_MIN_FRACTION = 0.1  # grew by 10% of its post-warm-up level ...
+GROWTH_MIN_MIB = 16.0  # ... and by 16 MiB: below that, allocator and page-cache noise
+GROWTH_ERROR_FRACTION = 1.0  # doubled since warm-up and still growing: it will run out
+SUSTAINED_SLOPE = 0.5  # the last half climbs at >= half the whole stretch's rate
+FRAGMENT_RATIO = 1.5  # reserved >= 1.5x allocated ...
+FRAGMENT_MIN_MIB = 1024.0  # ... and >= 1 GiB unused in the cache: enough to cause an OOM
+# that the tensors alone would not
+
+
+def _growth(steps: np.ndarray, mib: np.ndarray) -> dict[str, float] | None:
+    """The trend evidence when ``mib`` leaks (None when it does not)."""
+    start = max(onset.MIN_BASELINE_POINTS, int(WARMUP_FRACTION * mib.size))
+    x, y = steps[start:], mib[start:]
+    if y.size < MIN_TREND_POINTS:
+        return None
+    whole = onset.trend(x, y)
+    half = y.size // 2
+    recent = onset.trend(x[half:], y[half:])
+    level = float(np.median(y[: onset.MIN_BASELINE_POINTS]))
+    grown = whole.slope * float(x[-1] - x[0])
+    if (whole.rho < GROWTH_RHO or recent.slope < SUSTAINED_SLOPE * whole.slope
+            or grown < max(GROWTH_MIN_MIB, GROWTH_MIN_FRACTION * level)):
+        return None
+    threshold = level + max(GROWTH_MIN_MIB, GROWTH_MIN_FRACTION * level) / 2
+    first = int(np.argmax(y >= threshold)) if (y >= threshold).any() else 0
+    return {"onset_step": int(x[first]), "level_after_warmup_mib": level,
+            "final_mib": float(y[-1]), "growth_mib": grown, "growth_fraction": grown / level,
+            "slope_mib_per_1k_steps": 1000 * whole.slope, "recent_slope_mib_per_1k_steps":
+            1000 * recent.slope, "spearman_rho": whole.rho, "warmup_points": start}
+
+
+def detect_memory_growth(run: RunSignals, ctx: DetectContext) -> list[Finding]:
+    """Sustained growth of process RSS or CUDA allocated memory (see module docstring)."""
+    found = []
+    for signal, what in ((names.CUDA_ALLOCATED_MIB, "CUDA allocated memory"),
+                         (names.RSS_MIB, "process RSS")):
+        steps, mib = onset.finite(run.get(signal))
+        ev = _growth(steps, mib)
+        if ev is None:
+            continue
+        severe = ev["growth_fraction"] >= GROWTH_ERROR_FRACTION
+        message = (
+            f"{what} grew from {ev['level_after_warmup_mib']:.0f} to {ev['final_mib']:.0f} MiB "
+            f"after warm-up ({ev['slope_mib_per_1k_steps']:.3g} MiB per 1k steps, rank "
+            f"correlation {ev['spearman_rho']:.2f}) and is still rising: a leak (tensors or "
+            "graphs kept across iterations, a growing buffer or history) that ends in an OOM")
+        found.append(prescribe(Category.MEMORY_GROWTH,
+                               severity=Severity.ERROR if severe else Severity.WARNING,
+                               message=message, evidence={"signal": signal, **ev},
+                               step=int(ev["onset_step"])))
+        break  # CUDA first: a GPU leak also shows in RSS only faintly, and one is enough
+    return found
+
+
+def detect_fragmentation(run: RunSignals, ctx: DetectContext) -> list[Finding]:
+    """CUDA reserved memory far above allocated, persistently (see module docstring)."""
+    s_alloc, alloc = onset.finite(run.get(names.CUDA_ALLOCATED_MIB))
+    s_res, reserved = onset.finite(run.get(names.CUDA_RESERVED_MIB))
+    if alloc.size < onset.PERSIST_WINDOW or reserved.size < onset.PERSIST_WINDOW:
+        return []
+    held = onset.sample_at(s_alloc, alloc, s_res)
+    ok = np.isfinite(held)
+    steps, reserved, held = s_res[ok], reserved[ok], held[ok]
+    idle = reserved - held
+    mask = (idle >= FRAGMENT_MIN_MIB) & (reserved >= FRAGMENT_RATIO * np.maximum(held, 1.0))
+    i = onset.persistent_onset(mask)
+    if i is None:
+        return []
+    tail = slice(i, None)
+    worst = int(np.argmax(idle[tail])) + i
+    message = (
+        f"the CUDA caching allocator holds {reserved[worst]:.0f} MiB for {held[worst]:.0f} MiB "
+        f"of tensors ({idle[worst]:.0f} MiB idle) from step {steps[i]}: fragmentation from "
+        "varying tensor shapes (sequence lengths, batch sizes) makes OOMs with free memory")
+    evidence = {"onset_step": int(steps[i]), "reserved_mib": float(reserved[worst]),
+                "allocated_mib": float(held[worst]), "idle_mib": float(idle[worst]),
+                "share_of_points": float(mask[tail].mean()), "ratio_threshold": FRAGMENT_RATIO,
+                "idle_threshold_mib": FRAGMENT_MIN_MIB}
+    return [prescribe(Category.FRAGMENTATION, severity=Severity.WARNING, message=message,
+                      evidence=evidence, step=int(steps[i]))]

@@ -1,0 +1,94 @@
+"""Resource signals a training loop can log: memory now, and where the wall time went.
+
+Contents:
+    PHASES -- env, inference, reward, learner, wait: the parts of an RL iteration.
+    memory_sample(children) -- process RSS (MiB) and, when torch already uses CUDA,
+        allocated and reserved CUDA memory (MiB), under canonical signal names.
+    PhaseTimer -- ``with timer.phase("env"): ...``; ``shares()`` gives each phase's share
+        of the wall time since the last call, under ``time_share/<phase>`` names.
+
+Why shares of wall time and not seconds: the env_bound / learner_bound question is "where
+does the time go", which must not depend on how often the loop logs. Time outside every
+phase is not reported; shares need not add up to 1.
+
+Why torch is never imported here: a loop that does not use torch must not pay for its
+import, and one that does has already imported it (``sys.modules``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psutil
+
+from rlvet.signals import names
+
+__all__ = ["PHASES", "PhaseTimer", "memory_sample"]
+
+PHASES = ("env", "inference", "reward", "learner", "wait")
+MIB = 2**20
+
+
+def _rss(process: psutil.Process, children: bool) -> int:
+    rss = process.memory_info().rss
+    if children:
+        for child in process.children(recursive=True):
+            try:
+                rss += child.memory_info().rss
+            except psutil.Error:  # exited between listing and reading
+                continue
+    return rss
+
+
+_PROCESS = psutil.Process()
+
+
+def memory_sample(children: bool = False) -> dict[str, float]:
+    """RSS of this process (plus its children when asked) and CUDA memory if in use."""
+    out = {names.RSS_MIB: _rss(_PROCESS, children) / MIB}
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        out[names.CUDA_ALLOCATED_MIB] = torch.cuda.memory_allocated() / MIB
+        out[names.CUDA_RESERVED_MIB] = torch.cuda.memory_reserved() / MIB
+    return out
+
+
+class PhaseTimer:
+    """Accumulates wall time per phase between two ``shares()`` calls.
+
+    Example:
+        >>> timer = PhaseTimer()
+        >>> with timer.phase("env"):
+        ...     pass
+        >>> sorted(timer.shares())
+        ['time_share/env']
+    """
+
+    def __init__(self) -> None:
+        self._spent: dict[str, float] = {}
+        self._since = time.perf_counter()
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time the block as part of phase ``name`` (one of PHASES, or any other name)."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - start)
+
+    def add(self, name: str, seconds: float) -> None:
+        """Count ``seconds`` measured elsewhere (another process's env time) for ``name``."""
+        self._spent[name] = self._spent.get(name, 0.0) + seconds
+
+    def shares(self) -> dict[str, float]:
+        """Each timed phase's share of the wall time since the last call; then reset."""
+        now = time.perf_counter()
+        wall, spent = now - self._since, self._spent
+        self._spent, self._since = {}, now
+        if wall <= 0 or not spent:
+            return {}
+        return {names.TIME_SHARE_PREFIX + k: v / wall for k, v in spent.items()}

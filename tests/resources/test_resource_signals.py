@@ -1,0 +1,132 @@
+"""Resource signals in real loops: a leaking loop gets memory_growth, a healthy one none;
+where the wall time goes (env_bound / learner_bound); fragmentation from CUDA counters."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from rlvet.doctor.diagnose import diagnose
+from rlvet.doctor.memory import (
+    GROWTH_MIN_FRACTION,
+    GROWTH_MIN_MIB,
+    MIN_TREND_POINTS,
+    WARMUP_FRACTION,
+)
+from rlvet.monitor import Monitor
+from rlvet.resources.sampler import PhaseTimer, memory_sample
+from rlvet.signals.discover import read_run
+
+torch = pytest.importorskip("torch")
+
+LEAK_MIB = 1.0  # the injected leak: one 1 MiB tensor kept per iteration
+
+
+def _categories(mon: Monitor) -> set[str]:
+    return {str(f.category) for f in diagnose(mon.signals()).findings}
+
+
+def _train_loop(mon: Monitor, iterations: int, *, leak: bool) -> int | None:
+    """A small regression network trained with Adam; returns the first iteration at which
+    the doctor reports memory_growth (None if never)."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.Tanh(), torch.nn.Linear(256, 1))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    kept = []
+    for it in range(iterations):
+        x = torch.randn(512, 64)
+        with mon.phase("learner"):
+            loss = (net(x) - x[:, :1]).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if leak:  # the classic: a history of tensors that is never trimmed
+            kept.append(torch.randn(int(LEAK_MIB * 2**20 / 4)))
+        mon.log(it, loss=loss.item())
+        if it >= 10 and it % 5 == 0 and "memory_growth" in _categories(mon):
+            return it
+    return None
+
+
+def test_leaking_loop_gets_memory_growth_within_the_bound(tmp_path: Path) -> None:
+    with Monitor(tmp_path / "leak.jsonl") as mon:
+        found_at = _train_loop(mon, 400, leak=True)
+    assert found_at is not None
+    rss = memory_sample()["rss_mib"]
+    # detection needs MIN_TREND_POINTS after warm-up and the growth threshold crossed
+    need_mib = max(GROWTH_MIN_MIB, GROWTH_MIN_FRACTION * rss)
+    bound = max(MIN_TREND_POINTS, need_mib / LEAK_MIB) / (1 - WARMUP_FRACTION)
+    assert found_at <= 1.5 * bound + 10, (found_at, bound)
+    # the same finding offline, from the JSONL the monitor wrote
+    offline = diagnose(read_run(tmp_path / "leak.jsonl"))
+    assert "memory_growth" in {str(f.category) for f in offline.findings}
+
+
+def test_healthy_loop_gets_no_memory_growth(tmp_path: Path) -> None:
+    with Monitor(tmp_path / "ok.jsonl") as mon:
+        assert _train_loop(mon, 300, leak=False) is None
+    steps = np.asarray(mon.signals().get("rss_mib").values)
+    assert steps.size == 300
+
+
+class SlowEnv(gym.Wrapper):
+    """A simulator that costs 2 ms a step, like a physics engine or a remote harness."""
+
+    def step(self, action):
+        time.sleep(0.002)
+        return super().step(action)
+
+
+def test_env_bound_and_learner_bound_from_phase_shares(tmp_path: Path) -> None:
+    env = SlowEnv(gym.make("CartPole-v1"))
+    env.reset(seed=0)
+    net = torch.nn.Linear(4, 2)
+    for heavy_learner, expected, other in ((False, "env_bound", "learner_bound"),
+                                           (True, "learner_bound", "env_bound")):
+        mon = Monitor(None)
+        big = torch.randn(700, 700)
+        for it in range(16):
+            with mon.phase("env"):
+                for _ in range(20):
+                    obs, _, term, trunc, _ = env.step(env.action_space.sample())
+                    if term or trunc:
+                        env.reset()
+            with mon.phase("learner"):
+                loss = net(torch.as_tensor(obs)).sum()
+                loss.backward()
+                if heavy_learner:
+                    for _ in range(40):
+                        big = torch.tanh(big @ big)
+            mon.log(it * 20, loss=loss.item())
+        cats = _categories(mon)
+        assert expected in cats and other not in cats
+
+
+def test_phase_timer_shares_sum_to_at_most_one() -> None:
+    timer = PhaseTimer()
+    with timer.phase("env"):
+        time.sleep(0.01)
+    with timer.phase("learner"):
+        time.sleep(0.01)
+    shares = timer.shares()
+    assert set(shares) == {"time_share/env", "time_share/learner"}
+    assert 0.3 < shares["time_share/env"] < 0.7 and sum(shares.values()) <= 1.0
+    assert timer.shares() == {}  # reset by the call
+
+
+def _cuda_run(reserved_extra: np.ndarray) -> Monitor:
+    mon = Monitor(None, resources=False)
+    for i, extra in enumerate(reserved_extra):
+        allocated = 2000.0 + 10 * np.sin(i)
+        mon.log(i * 100, cuda_allocated_mib=allocated, cuda_reserved_mib=allocated + extra)
+    return mon
+
+
+def test_fragmentation_when_the_cache_holds_far_more_than_tensors() -> None:
+    growing_cache = np.concatenate([np.full(20, 200.0), np.full(30, 3000.0)])
+    assert "fragmentation" in _categories(_cuda_run(growing_cache))
+    assert "fragmentation" not in _categories(_cuda_run(np.full(50, 300.0)))
