@@ -319,3 +319,27 @@ def test_numpy_policy_layout_is_the_agents_and_actors_never_import_torch() -> No
     code = ("import sys, rlvet.pipeline.actors; "
             "sys.exit('torch' in sys.modules or 'scipy.stats' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_evaluation_matches_a_vector_env_rollout_of_the_greedy_policy() -> None:
+    import gymnasium as gym
+
+    from rlvet.pipeline.evaluation import EVAL_SEED_OFFSET, evaluate_policy
+
+    torch.manual_seed(3)
+    agent = Agent(4, ActionSpec(discrete=True, size=2), 64)
+    for p in agent.actor.parameters():  # episodes of different lengths
+        p.data.add_(0.5 * torch.randn_like(p))
+    mean, var = np.array([0.0, 0.1, 0.0, -0.1]), np.array([1.0, 2.0, 0.5, 1.5])
+    got = evaluate_policy(agent, mean, var, env_id="CartPole-v1", episodes=6, seed=5)
+    envs = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1")] * 6)
+    obs, _ = envs.reset(seed=[5 + EVAL_SEED_OFFSET + i for i in range(6)])
+    returns, running = np.zeros(6), np.ones(6, dtype=bool)
+    while running.any():
+        x = np.clip((obs - mean) / np.sqrt(var + 1e-8), -10, 10).astype(np.float32)
+        with torch.no_grad():
+            actions = agent.greedy(torch.from_numpy(x)).numpy()
+        obs, r, term, trunc, _ = envs.step(actions)
+        returns += np.where(running, r, 0.0)
+        running &= ~(term | trunc)
+    assert got.returns == tuple(returns) and len(set(got.lengths)) > 1

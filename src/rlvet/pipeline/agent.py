@@ -110,12 +110,19 @@ class Agent(nn.Module):
 
     def evaluate(self, obs: torch.Tensor, actions: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Log-probs of ``actions``, entropies and values under the current weights, (n,) each."""
-        dist = self._dist(obs)
-        ent = dist.entropy()
+        """Log-probs of ``actions``, entropies and values under the current weights, (n,) each.
+
+        The categorical case is written out (log-softmax, gather) rather than built as a
+        ``Categorical``: the same numbers, without the distribution's argument validation
+        and normalisation, which cost more than the network on a PPO minibatch.
+        """
         if not self.action.discrete:
-            ent = ent.sum(-1)
-        return self._log_prob(dist, actions), ent, self.value(obs)
+            dist = self._dist(obs)
+            return self._log_prob(dist, actions), dist.entropy().sum(-1), self.value(obs)
+        logp_all = self.actor(obs).log_softmax(-1)
+        logp = logp_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+        ent = -(logp_all.exp() * logp_all).sum(-1)
+        return logp, ent, self.value(obs)
 
 
 def flat_weights(agent: Agent) -> np.ndarray:

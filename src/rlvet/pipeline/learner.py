@@ -307,10 +307,10 @@ def _minibatch_loss(agent: Agent, b: Batch, idx: torch.Tensor, args: TrainArgs
     loss = pg_loss - args.ent_coef * ent + args.vf_coef * v_loss
     with torch.no_grad():
         step_logr = newlogp - b.start_logprobs[idx]
-        step_kl = float(((step_logr.exp() - 1) - step_logr).mean())
-        clipfrac = float(((ratio - 1.0).abs() > args.clip_coef).float().mean())
-    return loss, {"pg": pg_loss.item(), "v": v_loss.item(), "ent": ent.item(),
-                  "step_kl": step_kl, "clip": clipfrac, "loss": loss.item()}
+        step_kl = ((step_logr.exp() - 1) - step_logr).mean()
+        clipfrac = ((ratio - 1.0).abs() > args.clip_coef).float().mean()
+        values = torch.stack([pg_loss, v_loss, ent, step_kl, clipfrac, loss]).tolist()
+    return loss, dict(zip(("pg", "v", "ent", "step_kl", "clip", "loss"), values, strict=True))
 
 
 def _step_kl(agent: Agent, b: Batch) -> float:
