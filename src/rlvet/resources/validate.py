@@ -4,8 +4,9 @@ Contents:
     CASES -- small transformer setups (GPT-2 and Llama blocks, eager and SDPA attention,
         gradient checkpointing, SGD, a frozen reference, a critic, generation with a KV
         cache) as plan configs.
-    measure_case(config, device, steps) -- build the models with random weights, run
-        ``steps`` PPO-shaped iterations, return the peak tensor bytes.
+    run_case(config, device, steps) -- build the models with random weights and run
+        ``steps`` PPO-shaped iterations.
+    measure_case(config, device, steps) -- the peak tensor bytes of ``run_case``.
     validate(cases, device, steps) -- plan vs measured, one row per case.
 
 Why HF models rather than a block written here: the plan claims to count what autograd
@@ -25,7 +26,7 @@ from rlvet.resources.config import ModelSpec, PlanConfig, parse_plan_config
 from rlvet.resources.measure import peak_tensor_bytes
 from rlvet.resources.memory import plan_memory
 
-__all__ = ["CASES", "ValidationRow", "measure_case", "validate"]
+__all__ = ["CASES", "ValidationRow", "measure_case", "run_case", "validate"]
 
 _GPT2 = {"arch": "gpt2", "hidden_size": 256, "layers": 4, "heads": 4, "vocab_size": 4000,
          "dtype": "fp32"}
@@ -172,29 +173,32 @@ def _ppo_iteration(cfg: PlanConfig, models: list[Any], opts: list[Any], device: 
         del loss
 
 
-def measure_case(cfg: PlanConfig, device: str = "cpu", steps: int = 2) -> float:
-    """Peak tensor bytes of building ``cfg``'s models and running ``steps`` iterations."""
+def run_case(cfg: PlanConfig, device: str = "cpu", steps: int = 2) -> None:
+    """Build ``cfg``'s models with random weights and run ``steps`` PPO-shaped iterations."""
     import torch
 
     dev = torch.device(device)
     positions = max(cfg.training.sequence_length,
                     cfg.generation.prompt_length + cfg.generation.max_new_tokens)
+    torch.manual_seed(0)
+    models = [_hf_model(m, positions).to(dev) for m in cfg.models]
+    for m, model in zip(cfg.models, models, strict=True):
+        if cfg.training.gradient_checkpointing and m.trainable:
+            kwargs = {"use_reentrant": False}
+            if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x
+                model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+            else:
+                model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+    opts = [_optimizer([p for p in model.parameters() if p.requires_grad],
+                       cfg.training.optimizer)
+            if m.trainable else None for m, model in zip(cfg.models, models, strict=True)]
+    for _ in range(steps):
+        _ppo_iteration(cfg, models, opts, dev)
 
-    def run() -> None:
-        torch.manual_seed(0)
-        models = [_hf_model(m, positions).to(dev) for m in cfg.models]
-        for m, model in zip(cfg.models, models, strict=True):
-            if cfg.training.gradient_checkpointing and m.trainable:
-                enable = (getattr(model, "activation_checkpointing_enable", None)  # HF >= 5.x
-                          or model.gradient_checkpointing_enable)
-                enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        opts = [_optimizer([p for p in model.parameters() if p.requires_grad],
-                           cfg.training.optimizer)
-                if m.trainable else None for m, model in zip(cfg.models, models, strict=True)]
-        for _ in range(steps):
-            _ppo_iteration(cfg, models, opts, dev)
 
-    return peak_tensor_bytes(run, device)[1]
+def measure_case(cfg: PlanConfig, device: str = "cpu", steps: int = 2) -> float:
+    """Peak tensor bytes of ``run_case`` (models built inside the measurement)."""
+    return peak_tensor_bytes(lambda: run_case(cfg, device, steps), device)[1]
 
 
 def validate(cases: Mapping[str, Mapping[str, Any]] = CASES, *, device: str = "cpu",
