@@ -55,10 +55,10 @@ def _root(
     """rlvet: find which link of the RL training loop broke first."""
 
 
-def _bad_input(message: str) -> typer.Exit:
+def _bad_input(message: str) -> int:
     """One line on stderr, exit 2: the contract for unusable input."""
     _err.print(f"rlvet: {message}", highlight=False, markup=False, soft_wrap=True)
-    return typer.Exit(2)
+    return 2
 
 
 def emit(
@@ -132,19 +132,16 @@ def env_command(
     from rlvet.envcheck.report import env_figures
     from rlvet.envcheck.suite import EnvQAConfig, run_env_qa
 
-    try:
-        config = EnvQAConfig(
-            spec=spec,
-            expert=expert,
-            episodes=episodes,
-            seed=seed,
-            step_timeout=step_timeout,
-            env_kwargs=_parse_json_object(env_kwargs, "--env-kwargs"),
-        )
-        outcome = run_env_qa(config, progress=not as_json)
-        emit(outcome.result, as_json=as_json, html=html, figures=lambda: env_figures(outcome))
-    except RlvetInputError as exc:
-        raise _bad_input(str(exc)) from None
+    config = EnvQAConfig(
+        spec=spec,
+        expert=expert,
+        episodes=episodes,
+        seed=seed,
+        step_timeout=step_timeout,
+        env_kwargs=_parse_json_object(env_kwargs, "--env-kwargs"),
+    )
+    outcome = run_env_qa(config, progress=not as_json)
+    emit(outcome.result, as_json=as_json, html=html, figures=lambda: env_figures(outcome))
 
 
 @app.command("doctor")
@@ -158,11 +155,8 @@ def doctor_command(
     """Name the first broken link of a training run from the logs it already writes."""
     from rlvet.doctor.command import doctor_figures, run_doctor
 
-    try:
-        outcome = run_doctor(paths, reward_metric=reward_metric, eval_metric=eval_metric)
-        emit(outcome.result, as_json=as_json, html=html, figures=lambda: doctor_figures(outcome))
-    except RlvetInputError as exc:
-        raise _bad_input(str(exc)) from None
+    outcome = run_doctor(paths, reward_metric=reward_metric, eval_metric=eval_metric)
+    emit(outcome.result, as_json=as_json, html=html, figures=lambda: doctor_figures(outcome))
 
 
 @app.command("train")
@@ -193,27 +187,24 @@ def train_command(
     from rlvet.pipeline.args import TrainArgs
     from rlvet.pipeline.command import run_train
 
-    try:
-        ranges = {k: tuple(v) if isinstance(v, list) else v
-                  for k, v in _parse_json_object(randomize, "--randomize").items()}
-        args = TrainArgs(
-            env_id=env_id, total_steps=total_steps, actors=actors, envs_per_actor=envs_per_actor,
-            max_lag=max_lag, lag_mode=lag_mode, on_break=on_break, chaos=chaos, resume=resume,
-            out=out, seed=seed, lr=lr, eval_every=eval_every,
-            real_env_kwargs=_parse_json_object(real_env_kwargs, "--real-env-kwargs"),
-            randomize=ranges, buckets=buckets, backend=backend, ray_address=ray_address,
-            tensorboard=tensorboard,
-        )
-        result = run_train(args, progress=not as_json)
+    ranges = {k: tuple(v) if isinstance(v, list) else v
+              for k, v in _parse_json_object(randomize, "--randomize").items()}
+    args = TrainArgs(
+        env_id=env_id, total_steps=total_steps, actors=actors, envs_per_actor=envs_per_actor,
+        max_lag=max_lag, lag_mode=lag_mode, on_break=on_break, chaos=chaos, resume=resume,
+        out=out, seed=seed, lr=lr, eval_every=eval_every,
+        real_env_kwargs=_parse_json_object(real_env_kwargs, "--real-env-kwargs"),
+        randomize=ranges, buckets=buckets, backend=backend, ray_address=ray_address,
+        tensorboard=tensorboard,
+    )
+    result = run_train(args, progress=not as_json)
 
-        def figures() -> list:
-            from rlvet.doctor.command import doctor_figures, run_doctor
+    def figures() -> list:
+        from rlvet.doctor.command import doctor_figures, run_doctor
 
-            return doctor_figures(run_doctor([out]))
+        return doctor_figures(run_doctor([out]))
 
-        emit(result, as_json=as_json, html=html, figures=figures)
-    except RlvetInputError as exc:
-        raise _bad_input(str(exc)) from None
+    emit(result, as_json=as_json, html=html, figures=figures)
 
 
 @app.command("reward")
@@ -228,11 +219,8 @@ def reward_command(
     """Audit a reward from scored samples: shape, hacking (length, repetition, format, tools, pseudo-success), judge agreement, GRPO groups."""
     from rlvet.reward.command import reward_figures, run_reward
 
-    try:
-        outcome = run_reward(samples, baseline=baseline, spot_check=spot_check, seed=seed)
-        emit(outcome.result, as_json=as_json, html=html, figures=lambda: reward_figures(outcome))
-    except RlvetInputError as exc:
-        raise _bad_input(str(exc)) from None
+    outcome = run_reward(samples, baseline=baseline, spot_check=spot_check, seed=seed)
+    emit(outcome.result, as_json=as_json, html=html, figures=lambda: reward_figures(outcome))
 
 
 @app.command("eval")
@@ -249,14 +237,11 @@ def eval_command(
     """Evaluate a policy under a frozen, hashed protocol: multi-seed CIs, robustness sweeps, sim-to-real shift, latency."""
     from rlvet.evaluate.command import eval_figures, print_summary, run_eval
 
-    try:
-        outcome = run_eval(protocol, policy=policy, compare=compare, sweep=sweep, split=split,
-                           out=out, progress=not as_json)
-        if not as_json:
-            print_summary(outcome, Console())
-        emit(outcome.result, as_json=as_json, html=html, figures=lambda: eval_figures(outcome))
-    except RlvetInputError as exc:
-        raise _bad_input(str(exc)) from None
+    outcome = run_eval(protocol, policy=policy, compare=compare, sweep=sweep, split=split,
+                       out=out, progress=not as_json)
+    if not as_json:
+        print_summary(outcome, Console())
+    emit(outcome.result, as_json=as_json, html=html, figures=lambda: eval_figures(outcome))
 
 
 @app.command("report")
@@ -268,10 +253,7 @@ def report_command(
     """Stage-gate report: answer every gate question from what run directories hold; go / no-go."""
     from rlvet.report.stagegate import emit_report, run_report
 
-    try:
-        raise typer.Exit(emit_report(run_report(run_dirs), as_json=as_json, html=html))
-    except RlvetInputError as exc:
-        raise _bad_input(str(exc)) from None
+    raise typer.Exit(emit_report(run_report(run_dirs), as_json=as_json, html=html))
 
 
 resources_app = typer.Typer(no_args_is_help=True, help="Memory plan before training (resource signals during it come from Monitor and rlvet train).")
@@ -286,10 +268,7 @@ def resources_plan_command(
     """Per-GPU memory by source (weights, optimizer, gradients, activations, logits, KV cache, rollouts), the verdict against the GPU, and the cheapest changes that make it fit."""
     from rlvet.resources.command import render_plan, run_plan
 
-    try:
-        outcome = run_plan(config)
-    except RlvetInputError as exc:
-        raise _bad_input(str(exc)) from None
+    outcome = run_plan(config)
     if as_json:
         sys.stdout.write(outcome.result.to_json() + "\n")
     else:
@@ -306,10 +285,7 @@ def demo_command(
     """The main job end to end: env QA, training with guardrails, a broken run rolled back, evaluation with CIs, the stage-gate report."""
     from rlvet.demo import run_demo
 
-    try:
-        raise typer.Exit(run_demo(out, Console()))
-    except RlvetInputError as exc:
-        raise _bad_input(str(exc)) from None
+    raise typer.Exit(run_demo(out, Console()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -319,6 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
+    except RlvetInputError as exc:  # every command's unusable input: one line, exit 2
+        return _bad_input(str(exc))
     except SystemExit as exc:  # pragma: no cover - click may still raise it
         return int(exc.code or 0)
     except Exception as exc:  # usage errors (bad option, missing argument) from click
