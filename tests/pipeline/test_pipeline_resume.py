@@ -16,7 +16,8 @@ from rlvet.pipeline.train import train
 
 STEPS_PER_UPDATE = 512  # sync backend: 1 actor x 4 envs x 128 steps
 RESUME_AT = 4  # updates before the interruption
-TIMING_KEYS = {"fps"}  # wall-clock numbers, the only ones allowed to differ
+MEASURED = ("fps", "rss_mib", "cuda_", "time_share/", "actor_time_share/")  # wall-clock
+# and process measurements, the only numbers allowed to differ
 
 
 def _args(out: Path, **kw: object) -> TrainArgs:
@@ -27,7 +28,7 @@ def _args(out: Path, **kw: object) -> TrainArgs:
 
 
 def _records(path: Path) -> list[dict]:
-    return [{k: v for k, v in json.loads(line).items() if k not in TIMING_KEYS}
+    return [{k: v for k, v in json.loads(line).items() if not k.startswith(MEASURED)}
             for line in path.read_text().splitlines()]
 
 

@@ -8,9 +8,11 @@ Contents:
 Why shares over the second half: the first iterations carry compilation, allocator
 warm-up and the first evaluation. Shares come from ``time_share/<phase>`` signals
 (``rlvet.resources.PhaseTimer``, which the Monitor and ``rlvet train`` log). A bottleneck
-is context rather than a fault, so it is reported as info at ``BOUND_INFO`` and becomes a
-warning only at ``BOUND_WARNING``, where the other side idles most of the time (in a
-decoupled pipeline a learner-bound run also makes the data stale).
+is context rather than a fault, so both are reported as info from ``BOUND_INFO`` on. Only
+env_bound becomes a warning, at ``BOUND_WARNING``: then the learner (in LLM RL, the
+accelerator) idles most of the time waiting for the simulator or the reward model. A
+learner that is always busy is what a decoupled actor-learner pipeline aims for; its cost,
+stale data, has its own detector (stale_data).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ __all__ = ["ENV_PHASES", "LEARNER_PHASES", "detect_env_bound", "detect_learner_b
 ENV_PHASES = ("env", "reward", "wait")  # simulator, reward scoring, learner idle for data
 LEARNER_PHASES = ("learner",)
 BOUND_INFO = 0.6  # most of the time on one side
-BOUND_WARNING = 0.8  # the other side idles four fifths of the time
+BOUND_WARNING = 0.8  # env side only: the learner idles four fifths of the time
 MIN_POINTS = 4  # shares of at least 4 logging intervals
 
 
@@ -56,7 +58,7 @@ def phase_shares(run: RunSignals) -> tuple[dict[str, float], int | None]:
 
 
 def _bound(run: RunSignals, category: Category, phases: Sequence[str], side: str,
-           consequence: str) -> list[Finding]:
+           consequence: str, *, can_warn: bool) -> list[Finding]:
     shares, step = phase_shares(run)
     share = sum(shares.get(p, 0.0) for p in phases)
     if not shares or share < BOUND_INFO:
@@ -64,7 +66,8 @@ def _bound(run: RunSignals, category: Category, phases: Sequence[str], side: str
     parts = ", ".join(f"{p} {shares[p]:.0%}" for p in phases if p in shares)
     message = f"{share:.0%} of the wall time goes to the {side} ({parts}): {consequence}"
     return [prescribe(category,
-                      severity=Severity.WARNING if share >= BOUND_WARNING else Severity.INFO,
+                      severity=Severity.WARNING if can_warn and share >= BOUND_WARNING
+                      else Severity.INFO,
                       message=message, step=step,
                       evidence={"share": share, "phase_shares": shares,
                                 "info_share": BOUND_INFO, "warning_share": BOUND_WARNING})]
@@ -73,10 +76,11 @@ def _bound(run: RunSignals, category: Category, phases: Sequence[str], side: str
 def detect_env_bound(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     """Env stepping, reward scoring and waits for data take >= BOUND_INFO of wall time."""
     return _bound(run, Category.ENV_BOUND, ENV_PHASES, "environment side",
-                  "the learner waits on the simulator or the reward")
+                  "the learner waits on the simulator or the reward", can_warn=True)
 
 
 def detect_learner_bound(run: RunSignals, ctx: DetectContext) -> list[Finding]:
-    """Learner updates take >= BOUND_INFO of wall time."""
+    """Learner updates take >= BOUND_INFO of wall time (info: context, not a fault)."""
     return _bound(run, Category.LEARNER_BOUND, LEARNER_PHASES, "learner",
-                  "actors wait for new weights, or collect data that goes stale")
+                  "the actors wait for new weights or collect with old ones (see policy "
+                  "lag)", can_warn=False)

@@ -278,13 +278,18 @@ class RolloutWorker:
         plan = plan_fault(self.chaos_rng, self.cfg.chaos, t_steps)
         episodes: list[EpisodeStat] = []
         start = time.perf_counter()
+        env_s = inference_s = 0.0
         for t in range(t_steps):
             hooks.beat()
             if plan is not None and plan.at == t:
                 _inject(plan, hooks)
             norm = self._normalize(self.obs, obs_mean, obs_var)
+            t0 = time.perf_counter()
             actions, lp, v = policy.act(norm, self.action_rng)
+            t1 = time.perf_counter()
             next_obs, r, term, trunc, _ = self.envs.step(self.cfg.action.to_env(actions))
+            env_s += time.perf_counter() - t1
+            inference_s += t1 - t0
             valid = ~self.prev_done
             buf.put(t, norm, actions, lp, v, r, term, trunc, valid)
             buf.raw_obs.append(self.obs[valid])
@@ -296,7 +301,8 @@ class RolloutWorker:
         return buf.finish(
             next_obs=self._normalize(self.obs, obs_mean, obs_var), version=version,
             actor_id=self.slot, incarnation=self.incarnation, buckets=self.buckets.copy(),
-            episodes=tuple(episodes), collect_s=time.perf_counter() - start)
+            episodes=tuple(episodes), collect_s=time.perf_counter() - start, env_s=env_s,
+            inference_s=inference_s)
 
     def snapshot(self) -> bytes:
         """Everything that determines the next rollouts, pickled (sync-mode checkpoints).
@@ -354,14 +360,15 @@ class _Buffers:
 
     def finish(self, *, next_obs: np.ndarray, version: int, actor_id: int, incarnation: int,
                buckets: np.ndarray, episodes: tuple[EpisodeStat, ...],
-               collect_s: float) -> Rollout:
+               collect_s: float, env_s: float, inference_s: float) -> Rollout:
         return Rollout(
             obs=self.obs, next_obs=next_obs, actions=self.actions, logprobs=self.logprobs,
             values=self.values, rewards=self.rewards, terminated=self.terminated,
             truncated=self.truncated, valid=self.valid, policy_version=version,
             actor_id=actor_id, incarnation=incarnation, buckets=buckets, episodes=episodes,
             obs_moments=Moments.of(np.concatenate(self.raw_obs)),
-            ret_moments=Moments.of(np.concatenate(self.returns)), collect_s=collect_s)
+            ret_moments=Moments.of(np.concatenate(self.returns)), collect_s=collect_s,
+            env_s=env_s, inference_s=inference_s)
 
 
 class _ProcessHooks:

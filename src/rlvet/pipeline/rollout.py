@@ -60,6 +60,8 @@ class Rollout:
         obs_moments: raw-observation moments over valid steps (for the learner's stats).
         ret_moments: discounted-return moments over valid steps (for reward scaling).
         collect_s: wall seconds spent collecting.
+        env_s, inference_s: of which in ``envs.step`` and in the policy's forward pass
+            (the actor side of where the wall time goes).
     """
 
     obs: np.ndarray
@@ -79,6 +81,8 @@ class Rollout:
     obs_moments: Moments
     ret_moments: Moments
     collect_s: float
+    env_s: float = 0.0
+    inference_s: float = 0.0
 
     @property
     def steps(self) -> int:

@@ -90,6 +90,7 @@ from rlvet.pipeline.learner import (
 )
 from rlvet.pipeline.normalization import RunningMeanStd
 from rlvet.pipeline.rollout import EpisodeStat, Rollout
+from rlvet.resources.sampler import PhaseTimer, memory_sample
 from rlvet.signals import names
 from rlvet.signals.jsonl_writer import JsonlWriter
 from rlvet.signals.series import Checkpoint
@@ -182,6 +183,8 @@ class _Run:
     setup -- building the model, starting the actors -- as a fair comparison must."""
     last_tick: tuple[float, int] = (0.0, 0)
     last_eval_step: int = -1
+    timer: PhaseTimer = field(default_factory=PhaseTimer)
+    actor_seconds: dict[str, float] = field(default_factory=dict)
 
 
 # --- setup ---------------------------------------------------------------------------
@@ -374,6 +377,9 @@ def _absorb(run: _Run, polled: PollResult) -> None:
             run.obs_rms.update(r.obs_moments)
         run.ret_rms.update(r.ret_moments)
         run.episodes.extend(r.episodes)
+        for key, seconds in (("collect", r.collect_s), ("env", r.env_s),
+                             ("inference", r.inference_s)):
+            run.actor_seconds[key] = run.actor_seconds.get(key, 0.0) + seconds
         if run.buckets:
             for ep in r.episodes:
                 run.bucket_stats.add(ep.bucket, ep.ret)
@@ -500,6 +506,18 @@ def _episode_metrics(run: _Run) -> dict[str, float]:
     return out
 
 
+def _resource_metrics(run: _Run) -> dict[str, float]:
+    """The learner's memory, where its wall time went since the last record (wait for
+    rollouts, update, evaluation) and the actors' split of their collection time."""
+    out = {**memory_sample(), **run.timer.shares()}
+    spent, run.actor_seconds = run.actor_seconds, {}
+    collect = spent.get("collect", 0.0)
+    if collect > 0:
+        out["actor_time_share/env"] = spent.get("env", 0.0) / collect
+        out["actor_time_share/inference"] = spent.get("inference", 0.0) / collect
+    return out
+
+
 def _record(run: _Run, learned: _Learned, extra: Mapping[str, float]) -> dict[str, float]:
     """The update's canonical metrics (``rlvet.signals.names``) plus the pipeline's own."""
     now, (t0, s0) = time.perf_counter(), run.last_tick
@@ -517,7 +535,7 @@ def _record(run: _Run, learned: _Learned, extra: Mapping[str, float]) -> dict[st
         "rollouts_dropped_stale": run.ledger.dropped_stale,
         "rollouts_lost_to_faults": run.faults.partial_dropped,
         "actor_restarts": run.faults.restarts,
-        **_episode_metrics(run), **extra,
+        **_episode_metrics(run), **_resource_metrics(run), **extra,
     }
     _log(run, record)
     return record
@@ -733,12 +751,16 @@ def train(args: TrainArgs, *, progress: bool = False) -> TrainResult:
         _begin(run)
         with Display(progress, args.num_updates, run.c.update) as display:
             while run.c.update < args.num_updates and run.stop_reason is None:
-                admitted = _gather(run)
+                with run.timer.phase("wait"):
+                    admitted = _gather(run)
                 if admitted is None:
                     break
-                learned = _learn(run, admitted)
-                _publish(run)
-                record = _record(run, learned, _maybe_evaluate(run))
+                with run.timer.phase("learner"):
+                    learned = _learn(run, admitted)
+                    _publish(run)
+                with run.timer.phase("eval"):
+                    evaluated = _maybe_evaluate(run)
+                record = _record(run, learned, evaluated)
                 _guard(run)
                 _maybe_checkpoint(run)
                 display.update(run.c.update, record, run.faults.noise_pct(run.ledger.received))
