@@ -98,3 +98,17 @@ def test_resident_models_add_up_and_phases_do_not() -> None:
     assert four.by_source["weights"] == pytest.approx(4 * one.by_source["weights"], rel=0.02)
     assert {"generation", "scoring", "update actor", "update critic"} <= set(four.phases)
     assert four.by_source["rollouts"] > 0
+
+
+def test_frozen_layers_save_optimizer_state_and_untied_activations() -> None:
+    training = {"micro_batch": 4, "sequence_length": 1024}
+    _, full = _plan([{"role": "policy", **LLAMA_7B}], training)
+    _, half = _plan([{"role": "policy", **LLAMA_7B, "frozen_layers": 16}], training)
+    assert half.by_source["optimizer"] < 0.55 * full.by_source["optimizer"]
+    assert half.peak_bytes < full.peak_bytes
+    gpt2 = {"role": "policy", "arch": "gpt2", "hidden_size": 768, "layers": 12,
+            "vocab_size": 50257, "dtype": "fp32", "attention": "eager"}
+    _, tied = _plan([{**gpt2, "frozen_layers": 6}], training)
+    _, untied = _plan([{**gpt2, "frozen_layers": 6, "tied_embeddings": False}], training)
+    # tied: the trained input embedding's gradient runs back through the frozen layers
+    assert tied.by_source["activations"] > 1.5 * untied.by_source["activations"]

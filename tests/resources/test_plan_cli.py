@@ -69,6 +69,7 @@ def test_nothing_fits_alone_but_a_combination_does(tmp_path: Path, capsys) -> No
     (lambda s: s.replace("[[models]]", "[[model]]"), "model"),
     (lambda s: s.replace("[training]", "[training"), "not valid TOML"),
     (lambda s: s + 'heads = 5\n', "models[0].heads"),
+    (lambda s: s + 'frozen_layers = 12\n', "models[0].frozen_layers"),
 ])
 def test_bad_config_is_one_line_naming_the_field(tmp_path: Path, capsys, edit, needle) -> None:
     cfg = tmp_path / "bad.toml"

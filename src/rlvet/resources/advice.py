@@ -105,6 +105,13 @@ def _candidate_edits(cfg: PlanConfig) -> Iterator[_Edit]:
         nxt = stages[stages.index(t.sharding) + 1]
         yield _Edit(f"sharding {t.sharding} -> {nxt} over {cfg.hardware.gpus} GPUs", 2,
                     "more communication per step", _training(sharding=nxt))
+    if any(m.trainable and not m.lora_rank and not m.frozen_layers and m.has_shape
+           and m.layers > 1 for m in cfg.models):
+        yield _Edit("freeze the bottom half of the layers", 3, "trains only the top layers",
+                    lambda c: replace(c, models=tuple(
+                        replace(m, frozen_layers=m.layers // 2)
+                        if m.trainable and not m.lora_rank and m.has_shape and m.layers > 1
+                        else m for m in c.models)))
     if any(m.trainable and not m.lora_rank and m.has_shape for m in cfg.models):
         yield _Edit(f"LoRA rank {LORA_RANK} instead of full fine-tuning", 3,
                     "trains low-rank adapters, not the whole model",

@@ -73,6 +73,8 @@ class ModelSpec:
         dtype: weight and activation dtype.
         trainable: gets gradients and optimizer state (default: actor / critic / policy).
         lora_rank: > 0 trains rank-r adapters on every linear of every layer instead.
+        frozen_layers: the bottom layers (and the input embeddings, unless tied to the
+            output) stay frozen: no gradients, no optimizer state, no saved activations.
         lm_head: produces vocabulary logits (critic and reward models have a scalar head).
         tied_embeddings: the output projection shares the input embedding matrix
             (default: yes for gpt2, no for llama, as in their reference checkpoints).
@@ -92,6 +94,7 @@ class ModelSpec:
     dtype: str = "bf16"
     trainable: bool = False
     lora_rank: int = 0
+    frozen_layers: int = 0
     lm_head: bool = True
     tied_embeddings: bool | None = None
 
@@ -166,7 +169,8 @@ _CHOICES: Mapping[str, tuple[str, ...]] = {
 }
 _POSITIVE_INTS = {"hidden_size", "layers", "vocab_size", "heads", "kv_heads", "ffn_size",
                   "micro_batch", "sequence_length", "gpus"}
-_NON_NEGATIVE_INTS = {"lora_rank", "batch", "prompt_length", "max_new_tokens", "rollout_batch"}
+_NON_NEGATIVE_INTS = {"lora_rank", "frozen_layers", "batch", "prompt_length", "max_new_tokens",
+                      "rollout_batch"}
 
 
 def _check_value(where: str, name: str, value: Any, annotation: str) -> Any:
@@ -228,6 +232,11 @@ def _model(data: Any, where: str) -> ModelSpec:
                        ffn_size=spec.ffn_size or 4 * spec.hidden_size)
     if spec.tied_embeddings is None:
         spec = replace(spec, tied_embeddings=spec.arch == "gpt2")
+    if spec.frozen_layers and not (spec.has_shape and spec.trainable):
+        raise RlvetInputError(f"{where}.frozen_layers: needs a trained model given by its shape")
+    if spec.frozen_layers and spec.frozen_layers >= spec.layers:
+        raise RlvetInputError(f"{where}.frozen_layers: {spec.frozen_layers} leaves none of the "
+                              f"{spec.layers} layers to train (set trainable = false instead)")
     if spec.lora_rank and not spec.trainable:
         raise RlvetInputError(f"{where}.lora_rank: a frozen model has no adapters to train")
     return spec

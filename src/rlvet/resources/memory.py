@@ -103,6 +103,22 @@ def _layer_linears(m: ModelSpec) -> list[tuple[int, int]]:
     return [(h, h), (h, kv), (h, kv), (h, h), (h, f), (h, f), (f, h)]
 
 
+def _parts(m: ModelSpec, positions: int) -> tuple[int, int, int]:
+    """Parameters per layer, of the input embeddings, and of the head (0 when tied)."""
+    h, v = m.hidden_size, m.vocab_size
+    linears = _layer_linears(m)
+    weights = sum(i * o for i, o in linears)
+    if m.arch == "gpt2":
+        per_layer = weights + sum(o for _, o in linears) + 4 * h  # biases, two LayerNorms
+        embeddings = v * h + positions * h
+    else:
+        per_layer = weights + 2 * h
+        embeddings = v * h
+    final_norm = 2 * h if m.arch == "gpt2" else h
+    head = (0 if m.tied_embeddings else v * h) if m.lm_head else h + 1
+    return per_layer, embeddings, head + final_norm
+
+
 def parameter_count(m: ModelSpec, positions: int = 1024) -> float:
     """Parameters of ``m``: ``params`` when given, else counted from the shape.
 
@@ -110,25 +126,21 @@ def parameter_count(m: ModelSpec, positions: int = 1024) -> float:
     """
     if m.params is not None:
         return float(m.params)
-    h, v = m.hidden_size, m.vocab_size
-    linears = _layer_linears(m)
-    weights = sum(i * o for i, o in linears)
-    if m.arch == "gpt2":
-        per_layer = weights + sum(o for _, o in linears) + 4 * h  # biases, two LayerNorms
-        outside = v * h + positions * h + 2 * h
-    else:
-        per_layer = weights + 2 * h
-        outside = v * h + h
-    head = (0 if m.tied_embeddings else v * h) if m.lm_head else h + 1
-    return float(m.layers * per_layer + outside + head)
+    per_layer, embeddings, top = _parts(m, positions)
+    return float(m.layers * per_layer + embeddings + top)
 
 
-def _trained_count(m: ModelSpec, total: float) -> float:
+def _trained_count(m: ModelSpec, total: float, positions: int) -> float:
     """Parameters that get gradients and optimizer state."""
     if not m.trainable:
         return 0.0
     if m.lora_rank and m.has_shape:
         return float(m.layers * sum(m.lora_rank * (i + o) for i, o in _layer_linears(m)))
+    if m.frozen_layers:
+        per_layer, embeddings, _ = _parts(m, positions)
+        tied = m.tied_embeddings and m.lm_head  # the shared matrix is the head: still trained
+        frozen_embeddings = embeddings - (m.vocab_size * m.hidden_size if tied else 0)
+        return total - m.frozen_layers * per_layer - frozen_embeddings
     return total
 
 
@@ -163,6 +175,15 @@ def _saved_per_token_layer(m: ModelSpec, seq: int) -> float:
     return (norms + attention + mlp + lora) * e + _attention_probs_bytes(m, seq)
 
 
+def _saving_layers(m: ModelSpec) -> int:
+    """Layers whose activations autograd keeps: frozen bottom layers keep nothing, unless
+    the input embedding is the (trained) tied output matrix, whose gradient flows back
+    through every layer."""
+    if m.tied_embeddings and m.lm_head:
+        return m.layers
+    return m.layers - m.frozen_layers
+
+
 def _update_states(m: ModelSpec, cfg: PlanConfig, gradients: float,
                    step_temporaries: float) -> list[dict[str, float]]:
     """The candidate peaks of one trained model's update, by source.
@@ -179,8 +200,9 @@ def _update_states(m: ModelSpec, cfg: PlanConfig, gradients: float,
     logits = _logits_bytes(m, tokens, backward=True)
     end = {"gradients": gradients, "activations": step_temporaries}
     if not t.gradient_checkpointing:
-        return [{"activations": m.layers * per_layer + final_norm, "logits": logits}, end]
-    inputs = m.layers * m.hidden_size * _act_bytes(m) * tokens
+        return [{"activations": _saving_layers(m) * per_layer + final_norm, "logits": logits},
+                end]
+    inputs = _saving_layers(m) * m.hidden_size * _act_bytes(m) * tokens
     return [{"activations": inputs + final_norm, "logits": logits},
             {"activations": inputs + per_layer}, end]
 
@@ -222,7 +244,7 @@ class _Resident:
     step_temporaries: dict[str, float]
 
 
-def _resident(cfg: PlanConfig, counts: dict[int, float]) -> _Resident:
+def _resident(cfg: PlanConfig, counts: dict[int, float], positions: int) -> _Resident:
     """Weights and optimizer state of every model, sharded as configured."""
     t, n = cfg.training, cfg.hardware.gpus
     shard_w = n if t.sharding in ("zero3", "fsdp") else 1
@@ -234,7 +256,7 @@ def _resident(cfg: PlanConfig, counts: dict[int, float]) -> _Resident:
     for i, m in enumerate(cfg.models):
         e_w = DTYPE_BYTES[m.dtype]
         weights += counts[i] * e_w / shard_w
-        trained = _trained_count(m, counts[i])
+        trained = _trained_count(m, counts[i], positions)
         if not trained:
             continue
         master = t.master_weights if t.master_weights is not None else e_w < 4
@@ -268,7 +290,7 @@ def plan_memory(cfg: PlanConfig) -> MemoryPlan:
     g, t = cfg.generation, cfg.training
     positions = max(t.sequence_length, g.prompt_length + g.max_new_tokens)
     counts = {i: parameter_count(m, positions) for i, m in enumerate(cfg.models)}
-    res = _resident(cfg, counts)
+    res = _resident(cfg, counts, positions)
     base = {"weights": res.weights, "optimizer": res.optimizer, "rollouts": _rollouts(cfg)}
     phases: dict[str, dict[str, float]] = {}
     notes: list[str] = []

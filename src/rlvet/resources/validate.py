@@ -58,6 +58,13 @@ CASES: Mapping[str, dict[str, Any]] = {
     "llama sdpa, lora r=16": {
         "models": [{"role": "policy", **_LLAMA, "attention": "sdpa", "lora_rank": 16}],
         "training": {"optimizer": "adamw", "micro_batch": 8, "sequence_length": 256}},
+    "gpt2 eager, bottom 3 of 6 layers frozen (tied)": {
+        "models": [{"role": "policy", **_GPT2, "layers": 6, "attention": "eager",
+                    "frozen_layers": 3}],
+        "training": {"optimizer": "adamw", "micro_batch": 8, "sequence_length": 256}},
+    "llama sdpa, bottom 2 of 4 layers frozen": {
+        "models": [{"role": "policy", **_LLAMA, "attention": "sdpa", "frozen_layers": 2}],
+        "training": {"optimizer": "adamw", "micro_batch": 8, "sequence_length": 256}},
     "ppo: llama actor + critic + reference, generation": {
         "models": [{"role": "actor", **_LLAMA, "attention": "sdpa"},
                    {"role": "critic", **_LLAMA, "attention": "sdpa", "lm_head": False},
@@ -120,12 +127,25 @@ def _hf_model(m: ModelSpec, positions: int) -> Any:
         model.dropout = torch.nn.Identity()
     model.train(m.trainable)
     model.requires_grad_(m.trainable)
+    if m.frozen_layers:
+        _freeze_bottom(model, m)
     if m.lora_rank:
         from peft import LoraConfig, get_peft_model
 
         model = get_peft_model(model, LoraConfig(r=m.lora_rank, lora_alpha=2 * m.lora_rank,
                                                  lora_dropout=0.0, target_modules="all-linear"))
     return model
+
+
+def _freeze_bottom(model: Any, m: ModelSpec) -> None:
+    """Freeze the input embeddings (unless tied to the head) and the bottom layers."""
+    body = model.transformer if m.arch == "gpt2" else model.model
+    embeddings = [body.wpe] if m.arch == "gpt2" else []
+    if not (m.tied_embeddings and m.lm_head):
+        embeddings.append(body.wte if m.arch == "gpt2" else body.embed_tokens)
+    layers = body.h if m.arch == "gpt2" else body.layers
+    for module in [*embeddings, *layers[: m.frozen_layers]]:
+        module.requires_grad_(False)
 
 
 def _optimizer(params: list, name: str) -> Any:
