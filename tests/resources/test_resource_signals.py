@@ -130,3 +130,34 @@ def test_fragmentation_when_the_cache_holds_far_more_than_tensors() -> None:
     growing_cache = np.concatenate([np.full(20, 200.0), np.full(30, 3000.0)])
     assert "fragmentation" in _categories(_cuda_run(growing_cache))
     assert "fragmentation" not in _categories(_cuda_run(np.full(50, 300.0)))
+
+
+def _rss_run(values: np.ndarray) -> set[str]:
+    mon = Monitor(None, resources=False)
+    for i, v in enumerate(values):
+        mon.log(i, rss_mib=float(v), loss=1.0)
+    return _categories(mon)
+
+
+@pytest.mark.parametrize(("shape", "leak"), [
+    ("steady 1 MiB per iteration", True),
+    ("steady 0.3 MiB per iteration", True),
+    ("one jump mid-run (an eval env built once)", False),
+    ("one jump late", False),
+    ("warm-up growth, then flat", False),
+    ("garbage-collector sawtooth", False),
+    ("grew, then stopped growing", False),
+])
+def test_memory_growth_needs_growth_spread_over_the_run(shape: str, leak: bool) -> None:
+    n, i = 200, np.arange(200)
+    noise = 400 + np.random.default_rng(0).normal(0, 1.5, n)
+    curves = {
+        "steady 1 MiB per iteration": noise + i,
+        "steady 0.3 MiB per iteration": noise + 0.3 * i,
+        "one jump mid-run (an eval env built once)": noise + 80 * (i >= 100),
+        "one jump late": noise + 80 * (i >= 170),
+        "warm-up growth, then flat": noise + 2 * np.minimum(i, 40),
+        "garbage-collector sawtooth": noise + 3 * (i % 20),
+        "grew, then stopped growing": noise + np.minimum(i, 150),
+    }
+    assert ("memory_growth" in _rss_run(curves[shape])) is leak

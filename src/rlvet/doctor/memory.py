@@ -11,8 +11,10 @@ caches, a replay buffer filling, lazy initialisation, the first evaluation) and 
 flat. A leak (tensors kept in a list, a growing history of losses that still hold their
 graphs, an env that never frees its renders) grows in proportion to the iterations and
 never stops. So the trend is judged after the first ``WARMUP_FRACTION`` of the run, must
-be monotone (Spearman), must be material, and its last half must still climb at a good part
-of the whole stretch's rate, which a jump followed by a plateau does not.
+be monotone (Spearman), must be material, and must be spread out: from each quarter of
+the stretch to the next, the median must rise by at least ``SPREAD_FRACTION`` of the
+growth. One jump (an evaluation env built mid-run, a buffer allocated once) moves at most
+two of those three steps; a plateau after growth adds nothing in the last one.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ GROWTH_RHO = 0.8  # Spearman rank correlation with the step: rising, not wobblin
 GROWTH_MIN_FRACTION = 0.1  # grew by 10% of its post-warm-up level ...
 GROWTH_MIN_MIB = 16.0  # ... and by 16 MiB: below that, allocator and page-cache noise
 GROWTH_ERROR_FRACTION = 1.0  # doubled since warm-up and still growing: it will run out
-SUSTAINED_SLOPE = 0.5  # the last half climbs at >= half the whole stretch's rate
+SPREAD_FRACTION = 0.1  # each quarter-to-quarter step adds >= 10% of the growth (a steady
+# leak: ~25% each; a single jump: 0 in at least one)
 FRAGMENT_RATIO = 1.5  # reserved >= 1.5x allocated ...
 FRAGMENT_MIN_MIB = 1024.0  # ... and >= 1 GiB unused in the cache: enough to cause an OOM
 # that the tensors alone would not
@@ -51,19 +54,20 @@ def _growth(steps: np.ndarray, mib: np.ndarray) -> dict[str, float] | None:
     if y.size < MIN_TREND_POINTS:
         return None
     whole = onset.trend(x, y)
-    half = y.size // 2
-    recent = onset.trend(x[half:], y[half:])
     level = float(np.median(y[: onset.MIN_BASELINE_POINTS]))
     grown = whole.slope * float(x[-1] - x[0])
-    if (whole.rho < GROWTH_RHO or recent.slope < SUSTAINED_SLOPE * whole.slope
-            or grown < max(GROWTH_MIN_MIB, GROWTH_MIN_FRACTION * level)):
+    if whole.rho < GROWTH_RHO or grown < max(GROWTH_MIN_MIB, GROWTH_MIN_FRACTION * level):
+        return None
+    steps_up = np.diff([float(np.median(part)) for part in np.array_split(y, 4)])
+    if (steps_up < SPREAD_FRACTION * grown).any():
         return None
     threshold = level + max(GROWTH_MIN_MIB, GROWTH_MIN_FRACTION * level) / 2
     first = int(np.argmax(y >= threshold)) if (y >= threshold).any() else 0
     return {"onset_step": int(x[first]), "level_after_warmup_mib": level,
             "final_mib": float(y[-1]), "growth_mib": grown, "growth_fraction": grown / level,
-            "slope_mib_per_1k_steps": 1000 * whole.slope, "recent_slope_mib_per_1k_steps":
-            1000 * recent.slope, "spearman_rho": whole.rho, "warmup_points": start}
+            "slope_mib_per_1k_steps": 1000 * whole.slope,
+            "rise_between_quarters_mib": [float(v) for v in steps_up], "spearman_rho": whole.rho,
+            "warmup_points": start}
 
 
 def detect_memory_growth(run: RunSignals, ctx: DetectContext) -> list[Finding]:
