@@ -3,6 +3,10 @@ where the wall time goes (env_bound / learner_bound); fragmentation from CUDA co
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,59 +22,53 @@ from rlvet.doctor.memory import (
     WARMUP_FRACTION,
 )
 from rlvet.monitor import Monitor
-from rlvet.resources.sampler import PhaseTimer, memory_sample
+from rlvet.resources.sampler import PhaseTimer
 from rlvet.signals.discover import read_run
 
 torch = pytest.importorskip("torch")
 
-LEAK_MIB = 1.0  # the injected leak: one 1 MiB tensor kept per iteration
+LOOP = Path(__file__).with_name("leaky_training_loop.py")
 
 
 def _categories(mon: Monitor) -> set[str]:
     return {str(f.category) for f in diagnose(mon.signals()).findings}
 
 
-def _train_loop(mon: Monitor, iterations: int, *, leak: bool) -> int | None:
-    """A small regression network trained with Adam; returns the first iteration at which
-    the doctor reports memory_growth (None if never)."""
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.Tanh(), torch.nn.Linear(256, 1))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    kept = []
-    for it in range(iterations):
-        x = torch.randn(512, 64)
-        with mon.phase("learner"):
-            loss = (net(x) - x[:, :1]).pow(2).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        if leak:  # the classic: a history of tensors that is never trimmed
-            kept.append(torch.randn(int(LEAK_MIB * 2**20 / 4)))
-        mon.log(it, loss=loss.item())
-        if it >= 10 and it % 5 == 0 and "memory_growth" in _categories(mon):
-            return it
-    return None
+def _run_loop(jsonl: Path, *flags: str) -> dict:
+    """The training loop in its own interpreter, as a training job runs."""
+    out = subprocess.run([sys.executable, str(LOOP), str(jsonl), *flags], capture_output=True,
+                         text=True, check=True, timeout=600)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_leaking_loop_gets_memory_growth_within_the_bound(tmp_path: Path) -> None:
-    with Monitor(tmp_path / "leak.jsonl") as mon:
-        found_at = _train_loop(mon, 400, leak=True)
-    assert found_at is not None
-    rss = memory_sample()["rss_mib"]
+    result = _run_loop(tmp_path / "leak.jsonl", "--leak")
+    assert result["found_at"] is not None
     # detection needs MIN_TREND_POINTS after warm-up and the growth threshold crossed
-    need_mib = max(GROWTH_MIN_MIB, GROWTH_MIN_FRACTION * rss)
-    bound = max(MIN_TREND_POINTS, need_mib / LEAK_MIB) / (1 - WARMUP_FRACTION)
-    assert found_at <= 1.5 * bound + 10, (found_at, bound)
-    # the same finding offline, from the JSONL the monitor wrote
+    need_mib = max(GROWTH_MIN_MIB, GROWTH_MIN_FRACTION * result["rss_mib"])
+    bound = max(MIN_TREND_POINTS, need_mib / 1.0) / (1 - WARMUP_FRACTION)  # 1 MiB leaked/it
+    assert result["found_at"] <= 1.5 * bound + 10, (result, bound)
+    # the same finding offline, from the JSONL the loop wrote
     offline = diagnose(read_run(tmp_path / "leak.jsonl"))
     assert "memory_growth" in {str(f.category) for f in offline.findings}
 
 
+def test_leak_in_a_long_lived_process_is_seen_in_the_heap(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("leaky_training_loop", LOOP)
+    loop = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loop)
+    scratch = [torch.ones(2**20) for _ in range(200)]  # 800 MiB, then freed: RSS stays up
+    del scratch
+    assert loop.run_loop(str(tmp_path / "leak.jsonl"), 400, leak=True) is not None
+    run = read_run(tmp_path / "leak.jsonl")
+    found = [f for f in diagnose(run).findings if str(f.category) == "memory_growth"]
+    assert found and found[0].evidence["signal"] in ("heap_mib", "rss_mib")
+
+
 def test_healthy_loop_gets_no_memory_growth(tmp_path: Path) -> None:
-    with Monitor(tmp_path / "ok.jsonl") as mon:
-        assert _train_loop(mon, 300, leak=False) is None
-    steps = np.asarray(mon.signals().get("rss_mib").values)
-    assert steps.size == 300
+    result = _run_loop(tmp_path / "ok.jsonl", "--iterations", "300")
+    assert result["found_at"] is None
+    assert len(read_run(tmp_path / "ok.jsonl").get("rss_mib").values) == 300
 
 
 class SlowEnv(gym.Wrapper):

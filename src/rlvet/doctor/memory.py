@@ -1,8 +1,8 @@
 """The resources link, memory: does the process keep growing, is the GPU cache bloated?
 
 Contents:
-    detect_memory_growth(run, ctx) -- RSS or CUDA allocated memory rises steadily after
-        warm-up and is still rising at the end.
+    detect_memory_growth(run, ctx) -- CUDA allocated memory, the malloc heap or the RSS
+        rises steadily after warm-up and is still rising at the end.
     detect_fragmentation(run, ctx) -- the CUDA caching allocator reserves far more than the
         tensors in use, for a sustained stretch.
 
@@ -71,9 +71,13 @@ def _growth(steps: np.ndarray, mib: np.ndarray) -> dict[str, float] | None:
 
 
 def detect_memory_growth(run: RunSignals, ctx: DetectContext) -> list[Finding]:
-    """Sustained growth of process RSS or CUDA allocated memory (see module docstring)."""
+    """Sustained growth of CUDA allocated memory, the heap or the RSS (module docstring).
+
+    The heap comes before RSS: freed pages that a process refills hide a leak from RSS.
+    """
     found = []
     for signal, what in ((names.CUDA_ALLOCATED_MIB, "CUDA allocated memory"),
+                         (names.HEAP_MIB, "the malloc heap in use"),
                          (names.RSS_MIB, "process RSS")):
         steps, mib = onset.finite(run.get(signal))
         ev = _growth(steps, mib)
@@ -89,7 +93,7 @@ def detect_memory_growth(run: RunSignals, ctx: DetectContext) -> list[Finding]:
                                severity=Severity.ERROR if severe else Severity.WARNING,
                                message=message, evidence={"signal": signal, **ev},
                                step=int(ev["onset_step"])))
-        break  # CUDA first: a GPU leak also shows in RSS only faintly, and one is enough
+        break  # one is enough: a leak shows in the first of them that sees it
     return found
 
 

@@ -2,8 +2,9 @@
 
 Contents:
     PHASES -- env, inference, reward, learner, wait: the parts of an RL iteration.
-    memory_sample(children) -- process RSS (MiB) and, when torch already uses CUDA,
-        allocated and reserved CUDA memory (MiB), under canonical signal names.
+    memory_sample(children) -- process RSS (MiB), the malloc heap in use (MiB, glibc) and,
+        when torch already uses CUDA, allocated and reserved CUDA memory (MiB), under
+        canonical signal names.
     PhaseTimer -- ``with timer.phase("env"): ...``; ``shares()`` gives each phase's share
         of the wall time since the last call, under ``time_share/<phase>`` names.
 
@@ -11,15 +12,23 @@ Why shares of wall time and not seconds: the env_bound / learner_bound question 
 does the time go", which must not depend on how often the loop logs. Time outside every
 phase is not reported; shares need not add up to 1.
 
+Why the heap besides RSS: a process that once held more memory than it holds now (a
+long-lived worker, an evaluation that freed a large buffer) refills freed pages before it
+asks the OS for more, so a leak can grow for a long time with a flat RSS. glibc's
+``mallinfo2`` counts the bytes malloc has handed out and not taken back (torch's CPU
+tensors and numpy arrays come from malloc), which a leak raises from its first iteration;
+it costs well under a microsecond.
+
 Why torch is never imported here: a loop that does not use torch must not pay for its
 import, and one that does has already imported it (``sys.modules``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psutil
@@ -46,9 +55,34 @@ def _rss(process: psutil.Process, children: bool) -> int:
 _PROCESS = psutil.Process()
 
 
+class _MallInfo2(ctypes.Structure):
+    """glibc's ``struct mallinfo2`` (glibc >= 2.33)."""
+
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+def _mallinfo2() -> Callable[[], _MallInfo2] | None:
+    """glibc's mallinfo2, or None elsewhere (musl, macOS, Windows, older glibc)."""
+    try:
+        fn = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError, TypeError):
+        return None
+    fn.restype = _MallInfo2
+    return fn
+
+
+_MALLINFO2 = _mallinfo2() if sys.platform.startswith("linux") else None
+
+
 def memory_sample(children: bool = False) -> dict[str, float]:
-    """RSS of this process (plus its children when asked) and CUDA memory if in use."""
+    """RSS of this process (plus its children when asked), the malloc heap in use, and
+    CUDA memory if in use."""
     out = {names.RSS_MIB: _rss(_PROCESS, children) / MIB}
+    if _MALLINFO2 is not None:
+        info = _MALLINFO2()
+        out[names.HEAP_MIB] = (info.uordblks + info.hblkhd) / MIB
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
         out[names.CUDA_ALLOCATED_MIB] = torch.cuda.memory_allocated() / MIB

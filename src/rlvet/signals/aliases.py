@@ -176,6 +176,7 @@ ALIASES: tuple[Alias, ...] = (
     *_group(n.ZERO_STD_FRACTION),  # and `frac_reward_zero_std`
     *_group(n.NAN_COUNT),
     *_group(n.RSS_MIB, ("wandb", "system/proc.memory.rssMB")),  # W&B system metrics, MiB
+    *_group(n.HEAP_MIB),
     *_group(n.CUDA_ALLOCATED_MIB),
     *_group(n.CUDA_RESERVED_MIB),
     *_group(n.EVAL_PREFIX + n.EPISODE_LENGTH, ("sb3", "eval/mean_ep_length")),

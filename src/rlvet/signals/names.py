@@ -18,6 +18,7 @@ __all__ = [
     "EXPLAINED_VARIANCE",
     "FPS",
     "GRAD_NORM",
+    "HEAP_MIB",
     "KL",
     "LEARNING_RATE",
     "LOSS",
@@ -53,7 +54,8 @@ NAN_COUNT = "nan_count"
 REWARD_STD = "reward_std"  # within-group reward spread (GRPO)
 ZERO_STD_FRACTION = "frac_reward_zero_std"  # share of GRPO groups with no reward spread
 REWARD_COMPONENT_PREFIX = "reward/"  # reward/<component>
-RSS_MIB = "rss_mib"  # resident memory of the training process (and its children), MiB
+RSS_MIB = "rss_mib"  # resident memory of the training process, MiB
+HEAP_MIB = "heap_mib"  # bytes malloc has handed out and not taken back (glibc), MiB
 CUDA_ALLOCATED_MIB = "cuda_allocated_mib"  # torch.cuda.memory_allocated: tensors in use
 CUDA_RESERVED_MIB = "cuda_reserved_mib"  # torch.cuda.memory_reserved: held by the caching allocator
 TIME_SHARE_PREFIX = "time_share/"  # time_share/<phase>: share of the interval's wall time
@@ -64,7 +66,7 @@ CANONICAL: frozenset[str] = frozenset(
     {
         REWARD, EVAL_RETURN, EPISODE_LENGTH, KL, CLIP_FRACTION, ENTROPY, VALUE_LOSS,
         EXPLAINED_VARIANCE, POLICY_LOSS, GRAD_NORM, LEARNING_RATE, POLICY_LAG, FPS,
-        RESPONSE_LENGTH, LOSS, NAN_COUNT, REWARD_STD, ZERO_STD_FRACTION, RSS_MIB,
+        RESPONSE_LENGTH, LOSS, NAN_COUNT, REWARD_STD, ZERO_STD_FRACTION, RSS_MIB, HEAP_MIB,
         CUDA_ALLOCATED_MIB, CUDA_RESERVED_MIB,
     }
 )
