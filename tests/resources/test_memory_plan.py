@@ -112,3 +112,9 @@ def test_frozen_layers_save_optimizer_state_and_untied_activations() -> None:
     _, untied = _plan([{**gpt2, "frozen_layers": 6, "tied_embeddings": False}], training)
     # tied: the trained input embedding's gradient runs back through the frozen layers
     assert tied.by_source["activations"] > 1.5 * untied.by_source["activations"]
+
+
+def test_a_model_given_by_params_still_gets_its_gradients_counted() -> None:
+    _, plan = _plan([{"role": "policy", "params": 1e9, "dtype": "bf16"}])
+    assert plan.peak_phase == "update policy"
+    assert plan.by_source["gradients"] == 2e9  # bf16 gradients of every parameter

@@ -41,7 +41,7 @@ Example:
     ...     "training": {"micro_batch": 8, "sequence_length": 1024}})
     >>> p = plan_memory(cfg)
     >>> p.peak_phase, round(p.peak_bytes / 2**30, 1)
-    ('update actor', 26.1)
+    ('update actor', 14.5)
 """
 
 from __future__ import annotations
@@ -184,9 +184,10 @@ def _saving_layers(m: ModelSpec) -> int:
     return m.layers - m.frozen_layers
 
 
-def _update_states(m: ModelSpec, cfg: PlanConfig, gradients: float,
-                   step_temporaries: float) -> list[dict[str, float]]:
-    """The candidate peaks of one trained model's update, by source.
+def _update_states(m: ModelSpec, cfg: PlanConfig,
+                   end: dict[str, float]) -> list[dict[str, float]]:
+    """The candidate peaks of one trained model's update, by source; ``end`` is the
+    optimizer step's (gradients plus the step's temporaries).
 
     Without checkpointing the peak is the start of backward (every saved tensor plus the
     logits' gradients) or the optimizer step (all gradients plus its temporaries). With
@@ -198,7 +199,6 @@ def _update_states(m: ModelSpec, cfg: PlanConfig, gradients: float,
     per_layer = _saved_per_token_layer(m, t.sequence_length) * tokens
     final_norm = (2 if m.arch == "gpt2" else 3) * m.hidden_size * _act_bytes(m) * tokens
     logits = _logits_bytes(m, tokens, backward=True)
-    end = {"gradients": gradients, "activations": step_temporaries}
     if not t.gradient_checkpointing:
         return [{"activations": _saving_layers(m) * per_layer + final_norm, "logits": logits},
                 end]
@@ -296,13 +296,14 @@ def plan_memory(cfg: PlanConfig) -> MemoryPlan:
     notes: list[str] = []
     for i, m in enumerate(cfg.models):
         name = _model_name(cfg, i)
+        if name in res.gradients:
+            end = {"gradients": res.gradients[name], "activations": res.step_temporaries[name]}
+            states = _update_states(m, cfg, end) if m.has_shape else [end]
+            phases[f"update {name}"] = max(states, key=lambda d: sum(d.values()))
         if not m.has_shape:
             notes.append(f"{name}: given by params only, so its activations, logits and KV "
                          "cache are not counted; give hidden_size, layers and vocab_size")
             continue
-        if name in res.gradients:
-            states = _update_states(m, cfg, res.gradients[name], res.step_temporaries[name])
-            phases[f"update {name}"] = max(states, key=lambda d: sum(d.values()))
         if g.batch and m.role in ("actor", "policy", "model") and m.lm_head:
             phases["generation"] = {"kv_cache": _kv_cache(m, cfg), **_inference_transient(
                 m, g.batch, g.prompt_length, all_logits=False)}
