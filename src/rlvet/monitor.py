@@ -5,9 +5,11 @@ Contents:
     MonitorDecision -- the action, the finding behind it, the checkpoint to roll back to.
     Monitor -- ``log(step, **metrics)`` appends rlvet JSONL (flushed per record) and keeps
         the series in memory; ``verdict()`` runs ``rlvet.doctor.diagnose`` on them.
-        With ``resources=True`` (the default) every record also carries the process RSS,
-        CUDA allocated / reserved memory when CUDA is in use, and the share of wall time
-        spent in each ``with mon.phase("env"): ...`` block since the previous record.
+        With ``resources=True`` (the default) every record also carries the process RSS
+        and heap, CUDA allocated / reserved memory when CUDA is in use, the share of wall
+        time spent in each ``with mon.phase("env"): ...`` block since the previous record,
+        and ``fps`` (steps per second since the previous step) unless the loop logs a
+        throughput of its own.
 
 The same detector code serves live and offline use: ``verdict()`` builds the run's signals
 with the readers' own alias table and duplicate rules, so ``rlvet doctor`` on the JSONL file
@@ -27,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +44,8 @@ from rlvet.doctor.diagnose import Diagnosis, diagnose
 from rlvet.errors import RlvetInputError
 from rlvet.findings import Finding, Severity
 from rlvet.resources.sampler import PhaseTimer, memory_sample
+from rlvet.signals import names
+from rlvet.signals.aliases import resolve
 from rlvet.signals.discover import signals_from_raws
 from rlvet.signals.jsonl import RawLog
 from rlvet.signals.jsonl_writer import JsonlWriter
@@ -77,7 +82,8 @@ class Monitor:
             or ``rollback`` (rollback falls back to stop when no checkpoint precedes it).
         reward_metric, eval_metric: as for ``rlvet doctor``.
         fsync: sync every record to disk (survives power loss; costs a disk sync).
-        resources: add memory and phase time shares to every record (about 20-30 us).
+        resources: add memory, phase time shares and throughput to every record (about
+            20-30 us).
     """
 
     def __init__(
@@ -101,6 +107,8 @@ class Monitor:
         self._checkpoints: list[Checkpoint] = []
         self._resources = resources
         self._timer = PhaseTimer()
+        self._last_tick: tuple[int, float] | None = None
+        self._verdict_s = 0.0  # time spent in verdict() since the last tick
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -111,7 +119,8 @@ class Monitor:
     def log(self, step: int, **metrics: float | int | str) -> None:
         """Record the metrics of one step (any names: SB3, CleanRL, TRL or canonical)."""
         if self._resources:  # the caller's own values of these names win
-            metrics = {**memory_sample(), **self._timer.shares(), **metrics}
+            metrics = {**memory_sample(), **self._timer.shares(), **self._rate(step, metrics),
+                       **metrics}
         if self._writer is not None:
             self._writer.write(step, metrics)
         for key, value in metrics.items():
@@ -123,6 +132,19 @@ class Monitor:
                 column = self._columns[key] = (array("q"), array("d"))
             column[0].append(step)
             column[1].append(float(value))
+
+    def _rate(self, step: int, metrics: dict[str, object]) -> dict[str, float]:
+        """Steps per second since the last record of an earlier step, unless the loop logs
+        a throughput itself (SB3's ``time/fps``, CleanRL's ``charts/SPS``, ...)."""
+        now, last = time.perf_counter(), self._last_tick
+        if last is not None and step <= last[0]:
+            return {}
+        self._last_tick, judged, self._verdict_s = (step, now), self._verdict_s, 0.0
+        if last is None or any(resolve(k).name == names.FPS for k in metrics):
+            return {}
+        # the monitor's own verdicts are not the loop's speed: their cost grows with the
+        # history and would read as a throughput drop
+        return {names.FPS: (step - last[0]) / max(now - last[1] - judged, 1e-9)}
 
     def add_checkpoint(self, step: int, path: str | Path) -> None:
         """Tell the monitor a checkpoint was saved, so a rollback can name it."""
@@ -139,8 +161,10 @@ class Monitor:
 
     def verdict(self) -> MonitorDecision:
         """Diagnose the run so far: continue, or stop/rollback when any error was found."""
+        started = time.perf_counter()
         d = diagnose(self.signals(), reward_metric=self._reward_metric,
                      eval_metric=self._eval_metric)
+        self._verdict_s += time.perf_counter() - started
         errors = [f for f in d.findings if f.severity == Severity.ERROR]
         if not errors:
             return MonitorDecision(Action.CONTINUE, d.first_break, None, d)

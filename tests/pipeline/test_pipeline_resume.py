@@ -16,7 +16,7 @@ from rlvet.pipeline.train import train
 
 STEPS_PER_UPDATE = 512  # sync backend: 1 actor x 4 envs x 128 steps
 RESUME_AT = 4  # updates before the interruption
-MEASURED = ("fps", "rss_mib", "cuda_", "time_share/", "actor_time_share/")  # wall-clock
+MEASURED = ("fps", "rss_mib", "heap_mib", "cuda_", "time_share/", "actor_time_share/")  # wall-clock
 # and process measurements, the only numbers allowed to differ
 
 

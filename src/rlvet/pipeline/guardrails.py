@@ -88,7 +88,9 @@ class Guardrails:
         self.verdicts = 0
 
     def _new_monitor(self) -> Monitor:
-        return Monitor(None, on_error="rollback" if self.on_break == "rollback" else "stop")
+        # resources=False: the trainer's records already carry its own resource signals
+        return Monitor(None, on_error="rollback" if self.on_break == "rollback" else "stop",
+                       resources=False)
 
     def log(self, step: int, metrics: Mapping[str, float | int | str]) -> None:
         """Feed one record (canonical names) to the live detectors."""
