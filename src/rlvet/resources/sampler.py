@@ -1,12 +1,12 @@
 """Resource signals a training loop can log: memory now, and where the wall time went.
 
 Contents:
-    PHASES -- env, inference, reward, learner, wait: the parts of an RL iteration.
-    memory_sample(children) -- process RSS (MiB), the malloc heap in use (MiB, glibc) and,
+    memory_sample() -- process RSS (MiB), the malloc heap in use (MiB, glibc) and,
         when torch already uses CUDA, allocated and reserved CUDA memory (MiB), under
         canonical signal names.
-    PhaseTimer -- ``with timer.phase("env"): ...``; ``shares()`` gives each phase's share
-        of the wall time since the last call, under ``time_share/<phase>`` names.
+    PhaseTimer -- ``with timer.phase("env"): ...`` (env, inference, reward, learner,
+        wait); ``shares()`` gives each phase's share of the wall time since the last
+        call, under ``time_share/<phase>`` names.
 
 Why shares of wall time and not seconds: the env_bound / learner_bound question is "where
 does the time go", which must not depend on how often the loop logs. Time outside every
@@ -35,21 +35,8 @@ import psutil
 
 from rlvet.signals import names
 
-__all__ = ["PHASES", "PhaseTimer", "memory_sample"]
-
-PHASES = ("env", "inference", "reward", "learner", "wait")
+__all__ = ["PhaseTimer", "memory_sample"]
 MIB = 2**20
-
-
-def _rss(process: psutil.Process, children: bool) -> int:
-    rss = process.memory_info().rss
-    if children:
-        for child in process.children(recursive=True):
-            try:
-                rss += child.memory_info().rss
-            except psutil.Error:  # exited between listing and reading
-                continue
-    return rss
 
 
 _PROCESS = psutil.Process()
@@ -76,10 +63,9 @@ def _mallinfo2() -> Callable[[], _MallInfo2] | None:
 _MALLINFO2 = _mallinfo2() if sys.platform.startswith("linux") else None
 
 
-def memory_sample(children: bool = False) -> dict[str, float]:
-    """RSS of this process (plus its children when asked), the malloc heap in use, and
-    CUDA memory if in use."""
-    out = {names.RSS_MIB: _rss(_PROCESS, children) / MIB}
+def memory_sample() -> dict[str, float]:
+    """RSS of this process, the malloc heap in use, and CUDA memory if in use."""
+    out = {names.RSS_MIB: _PROCESS.memory_info().rss / MIB}
     if _MALLINFO2 is not None:
         info = _MALLINFO2()
         out[names.HEAP_MIB] = (info.uordblks + info.hblkhd) / MIB
@@ -107,7 +93,8 @@ class PhaseTimer:
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        """Time the block as part of phase ``name`` (one of PHASES, or any other name)."""
+        """Time the block as part of phase ``name``: env, inference, reward, learner and
+        wait are the ones the doctor's env_bound / learner_bound read; any other is logged."""
         start = time.perf_counter()
         try:
             yield
