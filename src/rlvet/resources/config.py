@@ -251,8 +251,11 @@ def parse_plan_config(data: Mapping[str, Any], *, source: str = "<config>") -> P
                 known = ", ".join(sorted(allowed))
                 raise RlvetInputError(f"{key}: unknown section (known: {known})")
         raw_models = data.get("models")
-        if not isinstance(raw_models, list) or not raw_models:
+        if raw_models is None or raw_models == []:
             raise RlvetInputError("models: missing; add at least one [[models]] table")
+        if not isinstance(raw_models, list):
+            raise RlvetInputError(f"models: expected [[models]] tables, got "
+                                  f"{type(raw_models).__name__}")
         models = tuple(_model(m, f"models[{i}]") for i, m in enumerate(raw_models))
         training = _build(TrainingSpec, data.get("training", {}), "training")
         generation = _build(GenerationSpec, data.get("generation", {}), "generation")
