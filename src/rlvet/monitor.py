@@ -51,7 +51,10 @@ from rlvet.signals.jsonl import RawLog
 from rlvet.signals.jsonl_writer import JsonlWriter
 from rlvet.signals.series import Checkpoint, RunSignals
 
-__all__ = ["Action", "Monitor", "MonitorDecision"]
+__all__ = ["RATE_MIN_S", "Action", "Monitor", "MonitorDecision"]
+
+RATE_MIN_S = 0.05  # a rate over less of the loop's own time is timer and scheduler noise:
+# records fed microseconds apart (a replay, a test) would read as wild throughput swings
 
 
 class Action(StrEnum):
@@ -134,17 +137,20 @@ class Monitor:
             column[1].append(float(value))
 
     def _rate(self, step: int, metrics: dict[str, object]) -> dict[str, float]:
-        """Steps per second since the last record of an earlier step, unless the loop logs
-        a throughput itself (SB3's ``time/fps``, CleanRL's ``charts/SPS``, ...)."""
+        """Steps per second over the loop's own time since the last rate, once at least
+        ``RATE_MIN_S`` of it has passed; nothing when the loop logs a throughput itself
+        (SB3's ``time/fps``, CleanRL's ``charts/SPS``, ...)."""
         now, last = time.perf_counter(), self._last_tick
-        if last is not None and step <= last[0]:
+        if last is None:
+            self._last_tick, self._verdict_s = (step, now), 0.0
             return {}
-        self._last_tick, judged, self._verdict_s = (step, now), self._verdict_s, 0.0
-        if last is None or any(resolve(k).name == names.FPS for k in metrics):
+        elapsed = now - last[1] - self._verdict_s  # verdicts are the monitor's, not the loop's
+        if step <= last[0] or elapsed < RATE_MIN_S:
             return {}
-        # the monitor's own verdicts are not the loop's speed: their cost grows with the
-        # history and would read as a throughput drop
-        return {names.FPS: (step - last[0]) / max(now - last[1] - judged, 1e-9)}
+        self._last_tick, self._verdict_s = (step, now), 0.0
+        if any(resolve(k).name == names.FPS for k in metrics):
+            return {}
+        return {names.FPS: (step - last[0]) / elapsed}
 
     def add_checkpoint(self, step: int, path: str | Path) -> None:
         """Tell the monitor a checkpoint was saved, so a rollback can name it."""
