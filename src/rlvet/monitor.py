@@ -85,8 +85,9 @@ class Monitor:
             or ``rollback`` (rollback falls back to stop when no checkpoint precedes it).
         reward_metric, eval_metric: as for ``rlvet doctor``.
         fsync: sync every record to disk (survives power loss; costs a disk sync).
-        resources: add memory, phase time shares and throughput to every record (about
-            20-30 us).
+        resources: add memory and phase time shares to every record (about 20-30 us).
+        throughput: with ``resources``, also add ``fps`` when the loop logs none (off where
+            a step's cost changes by design, e.g. completion length in LLM RL).
     """
 
     def __init__(
@@ -98,6 +99,7 @@ class Monitor:
         eval_metric: str | None = None,
         fsync: bool = False,
         resources: bool = True,
+        throughput: bool = True,
     ) -> None:
         self._writer = None if path is None else JsonlWriter(path, fsync=fsync)
         self._source = str(path) if path is not None else "<monitor>"
@@ -109,6 +111,7 @@ class Monitor:
         self._text: dict[str, list[tuple[int, str]]] = {}
         self._checkpoints: list[Checkpoint] = []
         self._resources = resources
+        self._throughput = throughput
         self._timer = PhaseTimer()
         self._last_tick: tuple[int, float] | None = None
         self._verdict_s = 0.0  # time spent in verdict() since the last tick
@@ -148,7 +151,7 @@ class Monitor:
         if step <= last[0] or elapsed < RATE_MIN_S:
             return {}
         self._last_tick, self._verdict_s = (step, now), 0.0
-        if any(resolve(k).name == names.FPS for k in metrics):
+        if not self._throughput or any(resolve(k).name == names.FPS for k in metrics):
             return {}
         return {names.FPS: (step - last[0]) / elapsed}
 

@@ -139,8 +139,11 @@ class RlvetTrlCallback(TrainerCallback):
                 "process of a distributed run would leave the others waiting in a collective. "
                 "Record with stop_on_error=False and run `rlvet doctor` on the output")
         if state.is_world_process_zero and not self._open:
+            # throughput=False: a step's cost grows with completion length, which RL on
+            # LLMs changes on purpose; steps/s falling is not a broken pipeline there
             self.monitor = Monitor(self._path, reward_metric=self._metrics[0],
-                                   eval_metric=self._metrics[1], fsync=self._fsync)
+                                   eval_metric=self._metrics[1], fsync=self._fsync,
+                                   throughput=False)
             self._open = True
 
     def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
