@@ -56,13 +56,13 @@ def _growth(steps: np.ndarray, mib: np.ndarray) -> dict[str, float] | None:
     whole = onset.trend(x, y)
     level = float(np.median(y[: onset.MIN_BASELINE_POINTS]))
     grown = whole.slope * float(x[-1] - x[0])
-    if whole.rho < GROWTH_RHO or grown < max(GROWTH_MIN_MIB, GROWTH_MIN_FRACTION * level):
+    material = max(GROWTH_MIN_MIB, GROWTH_MIN_FRACTION * level)
+    if whole.rho < GROWTH_RHO or grown < material:
         return None
     steps_up = np.diff([float(np.median(part)) for part in np.array_split(y, 4)])
     if (steps_up < SPREAD_FRACTION * grown).any():
         return None
-    threshold = level + max(GROWTH_MIN_MIB, GROWTH_MIN_FRACTION * level) / 2
-    first = int(np.argmax(y >= threshold)) if (y >= threshold).any() else 0
+    first = int(np.argmax(y >= level + material / 2))  # 0 if never above: the stretch start
     return {"onset_step": int(x[first]), "level_after_warmup_mib": level,
             "final_mib": float(y[-1]), "growth_mib": grown, "growth_fraction": grown / level,
             "slope_mib_per_1k_steps": 1000 * whole.slope,

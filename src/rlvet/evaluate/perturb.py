@@ -82,6 +82,12 @@ class _Seeded:
         if seed is not None or not hasattr(self, "_rng"):
             self._rng = np.random.default_rng([0 if seed is None else seed, 100 + self.stream])
 
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[Any, dict[str, Any]]:
+        """Reseed (from a seeded reset), then the wrapped env's reset."""
+        self._reseed(seed)
+        return super().reset(seed=seed, options=options)  # the gym wrapper next in the MRO
+
 
 class ObservationNoise(_Seeded, gym.ObservationWrapper):
     """Adds N(0, std^2) to every observation dimension (a noisy sensor), in obs units."""
@@ -91,11 +97,6 @@ class ObservationNoise(_Seeded, gym.ObservationWrapper):
     def __init__(self, env: gym.Env, std: float) -> None:
         super().__init__(env)
         self.std = float(std)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
-              ) -> tuple[Any, dict[str, Any]]:
-        self._reseed(seed)
-        return super().reset(seed=seed, options=options)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
         noise = self._rng.normal(0.0, self.std, np.shape(observation))
@@ -111,11 +112,6 @@ class ObservationDropout(_Seeded, gym.ObservationWrapper):
         super().__init__(env)
         self.p = float(p)
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
-              ) -> tuple[Any, dict[str, Any]]:
-        self._reseed(seed)
-        return super().reset(seed=seed, options=options)
-
     def observation(self, observation: np.ndarray) -> np.ndarray:
         keep = self._rng.random(np.shape(observation)) >= self.p
         return np.where(keep, observation, 0).astype(np.asarray(observation).dtype)
@@ -130,11 +126,6 @@ class ActionNoise(_Seeded, gym.ActionWrapper):
     def __init__(self, env: gym.Env, scale: float) -> None:
         super().__init__(env)
         self.scale = float(scale)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
-              ) -> tuple[Any, dict[str, Any]]:
-        self._reseed(seed)
-        return super().reset(seed=seed, options=options)
 
     def action(self, action: Any) -> Any:
         space = self.env.action_space

@@ -11,10 +11,10 @@ from rich.table import Table
 
 from rlvet.findings import STAGE_ORDER, CommandResult, Finding, Severity
 
-__all__ = ["render_terminal"]
+__all__ = ["VERDICT_STYLE", "render_terminal"]
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
-_VERDICT_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
+VERDICT_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
 
 
 def _order_key(f: Finding) -> tuple[int, int, int]:
@@ -24,7 +24,7 @@ def _order_key(f: Finding) -> tuple[int, int, int]:
 
 def render_terminal(result: CommandResult, console: Console, *, show_info: bool = False) -> None:
     """Print the verdict, the first break and a table of findings grouped by stage."""
-    style = _VERDICT_STYLE[result.verdict]
+    style = VERDICT_STYLE[result.verdict]
     console.print(
         f"[bold]rlvet {result.command}[/] {result.target}: [{style}]{result.verdict.upper()}[/]"
     )

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from rlvet.resources.config import PlanConfig
+from rlvet.resources.config import ModelSpec, PlanConfig
 from rlvet.resources.memory import MemoryPlan, plan_memory
 
 __all__ = ["FIT_UTILISATION", "Change", "suggest_changes"]
@@ -62,25 +62,40 @@ class _Edit:
     apply: Callable[[PlanConfig], PlanConfig]
 
 
-def _models(cfg: PlanConfig, **changes: object) -> Callable[[PlanConfig], PlanConfig]:
-    """An edit setting ``changes`` on every trainable model."""
-    def edit(c: PlanConfig) -> PlanConfig:
-        return replace(c, models=tuple(replace(m, **changes) if m.trainable else m
-                                       for m in c.models))
-    return edit
+def _on_models(applies: Callable[[ModelSpec], bool],
+               change: Callable[[ModelSpec], ModelSpec]) -> Callable[[PlanConfig], PlanConfig]:
+    """An edit changing every model ``applies`` selects."""
+    return lambda c: replace(c, models=tuple(change(m) if applies(m) else m for m in c.models))
 
 
 def _training(**changes: object) -> Callable[[PlanConfig], PlanConfig]:
     return lambda c: replace(c, training=replace(c.training, **changes))
 
 
+def _is_eager(m: ModelSpec) -> bool:
+    return m.attention == "eager"
+
+
+def _is_fp32(m: ModelSpec) -> bool:
+    return m.dtype in ("fp32", "float32")
+
+
+def _adapter_free(m: ModelSpec) -> bool:
+    """A fully fine-tuned model whose shape is known: LoRA applies."""
+    return m.trainable and not m.lora_rank and m.has_shape
+
+
+def _freezable(m: ModelSpec) -> bool:
+    """A fully fine-tuned model with layers to split: freezing the bottom half applies."""
+    return _adapter_free(m) and not m.frozen_layers and m.layers > 1
+
+
 def _candidate_edits(cfg: PlanConfig) -> Iterator[_Edit]:
     """Every edit that applies to ``cfg``."""
-    t, g = cfg.training, cfg.generation
-    if any(m.attention == "eager" for m in cfg.models):
+    t, g, models = cfg.training, cfg.generation, cfg.models
+    if any(map(_is_eager, models)):
         yield _Edit("use sdpa (flash) attention instead of eager", 0, "none: same math, faster",
-                    lambda c: replace(c, models=tuple(replace(m, attention="sdpa")
-                                                      for m in c.models)))
+                    _on_models(_is_eager, lambda m: replace(m, attention="sdpa")))
     if not t.gradient_checkpointing:
         yield _Edit("enable gradient checkpointing", 1, "about a third more compute",
                     _training(gradient_checkpointing=True))
@@ -92,11 +107,10 @@ def _candidate_edits(cfg: PlanConfig) -> Iterator[_Edit]:
         yield _Edit(f"generation batch {g.batch} -> {g.batch // 2}", 1,
                     "slower rollout generation",
                     lambda c: replace(c, generation=replace(c.generation, batch=g.batch // 2)))
-    if any(m.dtype in ("fp32", "float32") for m in cfg.models):
+    if any(map(_is_fp32, models)):
         yield _Edit("bf16 weights instead of fp32 (fp32 master weights kept)", 1,
                     "mixed precision: needs bf16 hardware",
-                    lambda c: replace(c, models=tuple(replace(m, dtype="bf16")
-                                                      for m in c.models)))
+                    _on_models(_is_fp32, lambda m: replace(m, dtype="bf16")))
     if t.optimizer in ("adam", "adamw"):
         yield _Edit("8-bit Adam (bitsandbytes)", 2, "quantised optimizer state",
                     _training(optimizer="adam8bit"))
@@ -105,17 +119,13 @@ def _candidate_edits(cfg: PlanConfig) -> Iterator[_Edit]:
         nxt = stages[stages.index(t.sharding) + 1]
         yield _Edit(f"sharding {t.sharding} -> {nxt} over {cfg.hardware.gpus} GPUs", 2,
                     "more communication per step", _training(sharding=nxt))
-    if any(m.trainable and not m.lora_rank and not m.frozen_layers and m.has_shape
-           and m.layers > 1 for m in cfg.models):
+    if any(map(_freezable, models)):
         yield _Edit("freeze the bottom half of the layers", 3, "trains only the top layers",
-                    lambda c: replace(c, models=tuple(
-                        replace(m, frozen_layers=m.layers // 2)
-                        if m.trainable and not m.lora_rank and m.has_shape and m.layers > 1
-                        else m for m in c.models)))
-    if any(m.trainable and not m.lora_rank and m.has_shape for m in cfg.models):
+                    _on_models(_freezable, lambda m: replace(m, frozen_layers=m.layers // 2)))
+    if any(map(_adapter_free, models)):
         yield _Edit(f"LoRA rank {LORA_RANK} instead of full fine-tuning", 3,
                     "trains low-rank adapters, not the whole model",
-                    _models(cfg, lora_rank=LORA_RANK))
+                    _on_models(_adapter_free, lambda m: replace(m, lora_rank=LORA_RANK)))
     if t.sequence_length > 1:
         yield _Edit(f"sequence_length {t.sequence_length} -> {t.sequence_length // 2}", 4,
                     "shorter contexts: a different task", _training(

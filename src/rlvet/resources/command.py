@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rlvet.findings import Category, CommandResult, Finding, Severity, Stage
+from rlvet.report.terminal import VERDICT_STYLE
 from rlvet.resources.advice import FIT_UTILISATION, Change, suggest_changes
 from rlvet.resources.config import PlanConfig, load_plan_config
 from rlvet.resources.memory import SOURCES, MemoryPlan, plan_memory
@@ -106,7 +107,7 @@ def _bar(plan: MemoryPlan) -> str:
 def render_plan(outcome: PlanOutcome, console: Console) -> None:
     """Verdict, bytes by source with a stacked bar, phases, and the changes that fit."""
     plan, res = outcome.plan, outcome.result
-    colour = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}[res.verdict]
+    colour = VERDICT_STYLE[res.verdict]
     fits = ("fits" if plan.utilisation <= FIT_UTILISATION else
             "tight" if plan.utilisation <= 1 else "does NOT fit")
     console.print(f"[bold]rlvet resources plan[/] {res.target}: [{colour}]{fits.upper()}[/] - "
