@@ -32,13 +32,17 @@ def test_monitor_appends_jsonl_and_agrees_with_offline_doctor(tmp_path: Path) ->
     path = tmp_path / "run" / "metrics.jsonl"
     with Monitor(path, on_error="rollback") as mon:
         _healthy_then_nan(mon)
+        first = mon.verdict()  # the break is seen once: not yet confirmed
+        mon.log(61 * 2048, **{"train/value_loss": math.nan})
         decision = mon.verdict()
+    assert first.action is Action.CONTINUE
+    assert first.diagnosis.first_break is not None
     assert decision.action is Action.ROLLBACK
     assert decision.finding is not None
     assert decision.finding.category == Category.NUMERICAL_INSTABILITY
     assert decision.checkpoint is not None and decision.checkpoint.step < 41 * 2048
     lines = path.read_text().splitlines()
-    assert len(lines) == 60  # every record on disk, one line each
+    assert len(lines) == 61  # every record on disk, one line each
     offline = diagnose(read_run(path))
     live = decision.diagnosis
     assert [f.to_dict() for f in offline.findings] == [f.to_dict() for f in live.findings]

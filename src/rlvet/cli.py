@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +21,15 @@ from rich.console import Console
 from rlvet import __version__
 from rlvet.errors import RlvetInputError
 from rlvet.findings import CommandResult
+from rlvet.limits import (
+    MAX_ACTORS,
+    MAX_BUCKETS,
+    MAX_ENVS_PER_ACTOR,
+    MAX_EPISODES,
+    MAX_SEED,
+    MAX_TOTAL_STEPS,
+)
+from rlvet.paths import refuse_output_over_input
 
 __all__ = ["app", "main"]
 
@@ -98,6 +108,29 @@ def _parse_json_object(text: str | None, option: str) -> dict[str, Any]:
     return value
 
 
+def _parse_aliases(rows: Sequence[str]) -> dict[str, str]:
+    """``--alias RAW=CANONICAL`` rows, checked (the raw name may itself hold ``=``)."""
+    from rlvet.signals.aliases import user_aliases
+
+    out: dict[str, str] = {}
+    for row in rows:
+        raw, sep, canonical = row.rpartition("=")
+        if not sep or not raw:
+            raise RlvetInputError(f"--alias {row!r}: expected RAW=CANONICAL, e.g. my/ret=reward")
+        out[raw] = canonical
+    try:
+        user_aliases(out)
+    except ValueError as exc:
+        raise RlvetInputError(f"--alias: {exc}") from None
+    return out
+
+
+def _spec_files(*specs: str | None) -> list[Path]:
+    """The files named by ``file.py:callable`` / ``A2C:model.zip`` specs (inputs an output must not replace)."""
+    return [Path(part) for spec in specs for part in (spec or "").split(":")
+            if Path(part).suffix in {".py", ".pt", ".zip", ".ckpt"}]
+
+
 @app.command("env")
 def env_command(
     spec: Annotated[
@@ -110,10 +143,10 @@ def env_command(
         ),
     ] = None,
     episodes: Annotated[
-        int, typer.Option(min=2, help="Episodes per probe (random and expert).")
+        int, typer.Option(min=2, max=MAX_EPISODES, help="Episodes per probe (random and expert).")
     ] = 20,
     seed: Annotated[
-        int, typer.Option(help="Base seed; every probe derives its seeds from it.")
+        int, typer.Option(min=0, max=MAX_SEED, help="Base seed; every probe derives its seeds from it.")
     ] = 0,
     step_timeout: Annotated[
         float, typer.Option(min=0.01, help="Wall-clock budget per env step, seconds.")
@@ -132,6 +165,7 @@ def env_command(
     from rlvet.envcheck.report import env_figures
     from rlvet.envcheck.suite import EnvQAConfig, run_env_qa
 
+    refuse_output_over_input(html, _spec_files(spec, expert), option="--html")
     config = EnvQAConfig(
         spec=spec,
         expert=expert,
@@ -148,35 +182,37 @@ def env_command(
 def doctor_command(
     paths: Annotated[list[Path], typer.Argument(help="Run directories or log files (rlvet JSONL, TensorBoard, SB3 progress.csv, trainer_state.json).")],
     reward_metric: Annotated[str | None, typer.Option(help="Logged name of the training reward (the proxy); default: reward.")] = None,
-    eval_metric: Annotated[str | None, typer.Option(help="Logged name of the true/held-out metric; default: eval_return.")] = None,
+    eval_metric: Annotated[str | None, typer.Option(help="Logged name of the true/held-out metric; default: eval_return, else an eval/*, evaluation/*, test/* or eval_* return.")] = None,
+    alias: Annotated[list[str] | None, typer.Option("--alias", help="RAW=CANONICAL: read a metric rlvet does not know (repeatable; -CANONICAL negates), e.g. --alias my/ret=reward.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
     html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
 ) -> None:
-    """Name the first broken link of a training run from the logs it already writes."""
+    """Name the first broken link of each training run from the logs it already writes."""
     from rlvet.doctor.command import doctor_figures, run_doctor
 
-    outcome = run_doctor(paths, reward_metric=reward_metric, eval_metric=eval_metric)
+    outcome = run_doctor(paths, reward_metric=reward_metric, eval_metric=eval_metric,
+                         aliases=_parse_aliases(alias or []))
     emit(outcome.result, as_json=as_json, html=html, figures=lambda: doctor_figures(outcome))
 
 
 @app.command("train")
 def train_command(
     env_id: Annotated[str, typer.Argument(help="Gymnasium id (Box observations; Discrete or Box actions), e.g. CartPole-v1.")],
-    total_steps: Annotated[int, typer.Option(min=1, help="Environment steps to train for (all actors together).")] = 100_000,
-    actors: Annotated[int, typer.Option(min=1, help="Actor processes, each stepping its own vector env.")] = 2,
-    envs_per_actor: Annotated[int, typer.Option(min=1, help="Envs per actor, batched through one policy forward pass.")] = 4,
+    total_steps: Annotated[int, typer.Option(min=1, max=MAX_TOTAL_STEPS, help="Environment steps to train for (all actors together).")] = 100_000,
+    actors: Annotated[int, typer.Option(min=1, max=MAX_ACTORS, help="Actor processes, each stepping its own vector env.")] = 2,
+    envs_per_actor: Annotated[int, typer.Option(min=1, max=MAX_ENVS_PER_ACTOR, help="Envs per actor, batched through one policy forward pass.")] = 4,
     max_lag: Annotated[int, typer.Option(min=0, help="Oldest data trained on, in policy versions (one per update).")] = 2,
     lag_mode: Annotated[str, typer.Option(help="Rollouts older than --max-lag: drop, or correct (V-trace).")] = "drop",
     on_break: Annotated[str, typer.Option(help="On an error first break from the live doctor: warn, stop, or rollback.")] = "warn",
     chaos: Annotated[str, typer.Option(help="Fault injection per rollout for testing, e.g. crash=0.05,kill=0.01,hang=0.02.")] = "",
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from checkpoints/last.pt.")] = False,
     out: Annotated[Path, typer.Option(help="Run directory: metrics.jsonl, checkpoints/, tb/.")] = Path("runs/train"),
-    seed: Annotated[int, typer.Option(help="Base seed (networks, actors, evaluation).")] = 0,
-    lr: Annotated[float, typer.Option(min=0.0, help="Adam learning rate (annealed linearly to 0).")] = 2.5e-4,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Base seed (networks, actors, evaluation).")] = 0,
+    lr: Annotated[float, typer.Option(help="Adam learning rate (annealed linearly to 0).")] = 2.5e-4,
     eval_every: Annotated[int, typer.Option(min=0, help="Steps between evaluations on the nominal env (0: start and end only).")] = 10_000,
     real_env_kwargs: Annotated[str | None, typer.Option(help="JSON object: a shifted-dynamics 'real' variant to evaluate, e.g. '{\"length\": 0.8}'.")] = None,
     randomize: Annotated[str | None, typer.Option(help="JSON object of parameter ranges to randomise, e.g. '{\"length\": [0.25, 1.0]}'.")] = None,
-    buckets: Annotated[int, typer.Option(min=1, help="Buckets the --randomize ranges are split into.")] = 2,
+    buckets: Annotated[int, typer.Option(min=1, max=MAX_BUCKETS, help="Buckets the --randomize ranges are split into.")] = 2,
     backend: Annotated[str, typer.Option(help="local (actor processes), sync (one in-process actor, bit-reproducible), or ray.")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address for --backend ray (default: start Ray locally).")] = None,
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Also write TensorBoard scalars to OUT/tb.")] = False,
@@ -187,6 +223,8 @@ def train_command(
     from rlvet.pipeline.args import TrainArgs
     from rlvet.pipeline.command import run_train
 
+    refuse_output_over_input(html, (out, out / "metrics.jsonl", out / "checkpoints" / "last.pt"),
+                             option="--html")
     ranges = {k: tuple(v) if isinstance(v, list) else v
               for k, v in _parse_json_object(randomize, "--randomize").items()}
     args = TrainArgs(
@@ -212,13 +250,16 @@ def reward_command(
     samples: Annotated[Path, typer.Argument(help="Samples JSONL: one scored sample or trajectory per line (id, step, reward; optional prompt, response, group, components, eval_score, human_score, tool_calls, claimed_success, final_state_ok, baseline_response).")],
     baseline: Annotated[Path | None, typer.Option(help="A baseline run's samples JSONL (e.g. the SFT model's) to compare length, repetition, format and tool use with.")] = None,
     spot_check: Annotated[Path | None, typer.Option(help="Write the latest step's highest-reward, lowest-reward and random samples here (JSONL) for review.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the random spot-check picks; same seed, same picks.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed of the random spot-check picks; same seed, same picks.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
     html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
 ) -> None:
     """Audit a reward from scored samples: shape, hacking (length, repetition, format, tools, pseudo-success), judge agreement, GRPO groups."""
     from rlvet.reward.command import reward_figures, run_reward
 
+    for option, output in (("--html", html), ("--spot-check", spot_check)):
+        refuse_output_over_input(output, (samples, baseline), option=option)
+    refuse_output_over_input(spot_check, (html,), option="--spot-check")
     outcome = run_reward(samples, baseline=baseline, spot_check=spot_check, seed=seed)
     emit(outcome.result, as_json=as_json, html=html, figures=lambda: reward_figures(outcome))
 
@@ -235,8 +276,13 @@ def eval_command(
     html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
 ) -> None:
     """Evaluate a policy under a frozen, hashed protocol: multi-seed CIs, robustness sweeps, sim-to-real shift, latency."""
-    from rlvet.evaluate.command import eval_figures, print_summary, run_eval
+    from rlvet.evaluate.command import RESULT_NAME, TRIGGER_NAME, eval_figures, run_eval
+    from rlvet.report.eval_terminal import print_summary
 
+    inputs = (protocol, compare, sweep, *_spec_files(policy))
+    refuse_output_over_input(html, inputs, option="--html")
+    for name in (RESULT_NAME, TRIGGER_NAME):  # what --out DIR holds
+        refuse_output_over_input(out / name if out else None, (*inputs, html), option="--out")
     outcome = run_eval(protocol, policy=policy, compare=compare, sweep=sweep, split=split,
                        out=out, progress=not as_json)
     if not as_json:
@@ -266,7 +312,8 @@ def resources_plan_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
 ) -> None:
     """Per-GPU memory by source (weights, optimizer, gradients, activations, logits, KV cache, rollouts), the verdict against the GPU, and the cheapest changes that make it fit."""
-    from rlvet.resources.command import render_plan, run_plan
+    from rlvet.report.plan_terminal import render_plan
+    from rlvet.resources.command import run_plan
 
     outcome = run_plan(config)
     if as_json:
@@ -288,24 +335,55 @@ def demo_command(
     raise typer.Exit(run_demo(out, Console()))
 
 
+_CLICK_BOUNDS = (("Input should be greater than or equal to ", "must be >= "),
+                 ("Input should be less than or equal to ", "must be <= "),
+                 ("Input should be greater than ", "must be > "),
+                 ("Input should be less than ", "must be < "))
+
+
+def _usage_line(exc: Exception) -> str:
+    """A click usage error as one line: ``--actors: must be >= 1`` (the option, the rule).
+
+    Click prints three lines (usage, a hint, the error); ARCHITECTURE.md section 2 promises
+    one. The option's own name leads, as in every other rlvet message.
+    """
+    message = str(getattr(exc, "message", "") or exc)
+    for theirs, ours in _CLICK_BOUNDS:
+        message = message.replace(theirs, ours)
+    param = getattr(exc, "param", None)
+    if param is None:
+        return message.rstrip(".")
+    opts = [o for o in getattr(param, "opts", ()) if o.startswith("-")]
+    name = max(opts, key=len) if opts else str(getattr(param, "name", "") or "").upper()
+    if type(exc).__name__ == "MissingParameter":
+        message = "missing (see --help)"
+    return f"{name}: {message}" if name else message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code instead of exiting when called in-process."""
     try:
-        # standalone_mode=False: click returns the exit code instead of calling sys.exit
-        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        # numpy's RuntimeWarnings (overflow in a variance of 1e300s, ...) describe values the
+        # result already carries as inf/nan; on stderr they only bury the one-line contract
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            # standalone_mode=False: click returns the exit code instead of calling sys.exit
+            code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except RlvetInputError as exc:  # every command's unusable input: one line, exit 2
         return _bad_input(str(exc))
     except SystemExit as exc:  # pragma: no cover - click may still raise it
         return int(exc.code or 0)
+    except (RecursionError, MemoryError) as exc:  # a last net: readers bound what they parse
+        return _bad_input(f"input too large or too deeply nested to process "
+                          f"({type(exc).__name__})")
     except Exception as exc:  # usage errors (bad option, missing argument) from click
         # typer >= 0.29 vendors click as typer._click: recognise its errors by shape
         if type(exc).__name__ == "Abort":
             return 130
         if callable(getattr(exc, "show", None)) and hasattr(exc, "exit_code"):
-            exc.show()
-            return 2
+            return _bad_input(_usage_line(exc))
         raise
     return int(code or 0)
 

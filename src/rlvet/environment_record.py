@@ -6,6 +6,7 @@ Contents:
     environment_snapshot() -- the record as a dict (nothing written).
     record_environment(directory) -- write ``directory/environment.json``; returns its path.
     read_environment(path) -- a record read back, or None when the file is not one.
+    record_problem(record) -- what is wrong with a record's field types, or None.
     main(argv) -- ``python -m rlvet.environment_record DIR``.
 
 Why: "it trained last month" is not reproducible without the versions it trained with.
@@ -40,6 +41,7 @@ __all__ = [
     "main",
     "read_environment",
     "record_environment",
+    "record_problem",
 ]
 
 ENVIRONMENT_FILE = "environment.json"
@@ -105,15 +107,42 @@ def record_environment(directory: str | os.PathLike[str]) -> Path:
     return target
 
 
+_TEXT_FIELDS = ("python", "platform")
+_VERSION_MAPS = ("key_packages", "packages")
+
+
+def record_problem(record: Any) -> str | None:
+    """What makes ``record`` unusable as an environment record (a field of the wrong type),
+    or None. A hand-edited or foreign file with the right ``kind`` must not crash a report.
+
+    Example:
+        >>> record_problem({"kind": ENVIRONMENT_KIND, "packages": 5})
+        "field 'packages' must be an object of name -> version, got int"
+    """
+    if not isinstance(record, dict):
+        return f"expected a JSON object, got {type(record).__name__}"
+    for name in _TEXT_FIELDS:
+        if record.get(name) is not None and not isinstance(record[name], str):
+            return f"field {name!r} must be a string, got {type(record[name]).__name__}"
+    for name in _VERSION_MAPS:
+        value = record.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            return (f"field {name!r} must be an object of name -> version, got "
+                    f"{type(value).__name__}")
+    return None
+
+
 def read_environment(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The record at ``path``, or None when it is unreadable or not an environment record."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("kind") != ENVIRONMENT_KIND:
         return None
-    return data
+    return None if record_problem(data) else data
 
 
 def main(argv: Sequence[str] | None = None) -> int:

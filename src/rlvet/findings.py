@@ -1,11 +1,22 @@
 """The Finding model: the one currency every rlvet check, detector and report shares.
 
 Contents:
-    Severity, Stage, Category -- StrEnums of the taxonomy (ARCHITECTURE.md sections 1 and 3).
-    Finding -- one observation about one link of the training loop, with its evidence.
+    Severity -- error / warning / info, ordered (``Severity.ERROR > Severity.WARNING``); the
+        one declaration of their rank.
+    Stage, Category -- StrEnums of the taxonomy (ARCHITECTURE.md sections 1 and 3).
+    CategoryInfo, CATEGORIES -- THE category table: per category its stage, default
+        severity, default remedy and the stage-gate questions (``report/gates.py``) it fails.
+    stage_of, remedy_of -- look-ups in that table.
+    Finding -- one observation about one link of the training loop, with its evidence;
+        ``Finding.of(category, ...)`` fills stage and remedy from the table.
     STAGE_ORDER -- the outside-in diagnostic order used to break ties.
-    verdict, first_break, exit_code -- what a set of findings means for a go / no-go.
+    BreakPolicy, CAUSE_ORDER, first_break(findings, policy) -- the one first-break rule, with
+        its named policies (severity, onset, cause).
+    verdict, exit_code -- what a set of findings means for a go / no-go.
     CommandResult -- the JSON document every command emits with ``--json``.
+
+Adding a category is adding a ``Category`` member and its ``CATEGORIES`` row
+(``tests/test_taxonomy.py`` fails until the row is complete and its gates exist).
 
 Checks *return* findings; they never raise, assert or warn about what they inspect, so a
 caller always gets the whole list of problems (unlike ``gymnasium.utils.check_env``).
@@ -18,27 +29,72 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 __all__ = [
+    "CATEGORIES",
+    "CAUSE_ORDER",
     "STAGE_ORDER",
+    "BreakPolicy",
     "Category",
+    "CategoryInfo",
     "CommandResult",
     "Finding",
     "Severity",
     "Stage",
     "exit_code",
     "first_break",
+    "remedy_of",
+    "stage_of",
     "verdict",
 ]
 
 
 class Severity(StrEnum):
-    """How much a finding matters for a go / no-go decision."""
+    """How much a finding matters for a go / no-go decision, ordered: members are declared
+    most severe first, so ``Severity.ERROR > Severity.WARNING > Severity.INFO`` and ``rank``
+    (0 for an error) sorts the most severe first. The only place the order is declared.
+
+    Example:
+        >>> Severity.WARNING >= Severity.INFO, max(Severity), Severity.ERROR.rank
+        (True, <Severity.ERROR: 'error'>, 0)
+    """
 
     ERROR = "error"  # blocks go
     WARNING = "warning"  # look now
     INFO = "info"  # context, never blocks
+
+    @property
+    def rank(self) -> int:
+        """0 for the most severe (error), rising as severity falls: a sort key."""
+        return type(self)._member_names_.index(self.name)
+
+    @classmethod
+    def rank_of(cls, value: str) -> int:
+        """``rank`` of a severity read as text (a JSON document); unknown text sorts last."""
+        return cls(value).rank if value in cls._value2member_map_ else len(cls)
+
+    def _other_rank(self, other: object) -> int | None:
+        if isinstance(other, str) and other in type(self)._value2member_map_:
+            return type(self)(other).rank
+        return None
+
+    def __lt__(self, other: object) -> bool:
+        rank = self._other_rank(other)
+        return NotImplemented if rank is None else self.rank > rank
+
+    def __le__(self, other: object) -> bool:
+        rank = self._other_rank(other)
+        return NotImplemented if rank is None else self.rank >= rank
+
+    def __gt__(self, other: object) -> bool:
+        rank = self._other_rank(other)
+        return NotImplemented if rank is None else self.rank < rank
+
+    def __ge__(self, other: object) -> bool:
+        rank = self._other_rank(other)
+        return NotImplemented if rank is None else self.rank <= rank
 
 
 class Stage(StrEnum):
@@ -90,6 +146,7 @@ class Category(StrEnum):
     EVAL_PROTOCOL_CHANGE = "eval_protocol_change"
     NO_LEARNING_SIGNAL = "no_learning_signal"
     PLATEAU = "plateau"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"  # a link rlvet could not judge (info)
     # reward audit
     REWARD_TOO_LOOSE = "reward_too_loose"
     REWARD_LONG_TAIL = "reward_long_tail"
@@ -113,6 +170,281 @@ class Category(StrEnum):
     SPLIT_OVERUSE = "split_overuse"
     LATENCY_BUDGET = "latency_budget"
     OOD_FAILURE = "ood_failure"
+
+
+# The stage-gate questions of ``report/gates.py`` a category can fail, by gate id (the
+# report's ``Gate.categories`` are read from this table; tests/test_taxonomy.py checks that
+# every id names a gate).
+_ENV_GATE = ("env_validated",)
+_REWARD_GATE = ("reward_reviewed",)
+_TRAINING_GATE = ("trajectories_monitored",)
+_THROUGHPUT_GATE = ("throughput",)
+_BEHAVIOUR_GATE = ("behaviour_tracked",)
+_OOD_GATE = ("ood_tested",)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CategoryInfo:
+    """What one category means: one row of ``CATEGORIES``.
+
+    Attributes:
+        stage: the link of the loop the category is about; None only for a category about
+            whichever link its finding names (``insufficient_evidence``).
+        severity: the severity when the evidence is clear; detectors may report less (too
+            little history, a borderline value) or, for an info category, never more.
+        remedy: the family's default remedy; a check whose evidence says more (which field
+            is wrong, which change fits) words its own.
+        gates: ids of the ``report/gates.py`` questions a finding of this category fails.
+    """
+
+    stage: Stage | None
+    severity: Severity
+    remedy: str
+    gates: tuple[str, ...]
+
+
+_SPARSITY = CategoryInfo(
+    stage=Stage.REWARD, severity=Severity.ERROR, gates=_REWARD_GATE,
+    remedy="the reward rarely differs between attempts: make sure it fires for the intended "
+    "events, then add partial credit or potential-based shaping (the optimum is unchanged), a "
+    "curriculum or easier starts, more exploration (entropy bonus, intrinsic reward), "
+    "demonstrations or hindsight relabelling; for LLM tasks sample more completions per prompt "
+    "so some succeed")
+"""``reward_sparsity`` (env QA, reward audit) and ``sparse_reward`` (doctor) are one idea
+under two names kept for the JSON contract: they share this row."""
+
+_C, _S = Category, Stage
+CATEGORIES: Mapping[Category, CategoryInfo] = MappingProxyType({
+    # environment
+    _C.API_CONTRACT: CategoryInfo(
+        stage=_S.ENVIRONMENT, severity=Severity.ERROR, gates=_ENV_GATE,
+        remedy="follow the gymnasium.Env API: reset() returns (obs, info), step() returns "
+        "(obs, reward, terminated, truncated, info) with a float reward, bool flags and an "
+        "observation inside observation_space"),
+    _C.NONDETERMINISTIC_RESET: CategoryInfo(
+        stage=_S.ENVIRONMENT, severity=Severity.ERROR, gates=_ENV_GATE,
+        remedy="draw all randomness from self.np_random and call super().reset(seed=seed) in "
+        "reset(); never use np.random/random/time directly"),
+    _C.RESET_LEAKAGE: CategoryInfo(
+        stage=_S.ENVIRONMENT, severity=Severity.ERROR, gates=_ENV_GATE,
+        remedy="reset every piece of episode state in reset() (counters, accumulators, caches, "
+        "velocities); keep cross-episode state out of the env or behind options"),
+    _C.STALE_OBSERVATION: CategoryInfo(
+        stage=_S.ENVIRONMENT, severity=Severity.ERROR, gates=_ENV_GATE,
+        remedy="return the observation computed in this step (copy it from the simulator after "
+        "stepping); check caches, frame buffers and async sensor reads"),
+    _C.SILENT_TIMEOUT: CategoryInfo(
+        stage=_S.ENVIRONMENT, severity=Severity.ERROR, gates=_ENV_GATE,
+        remedy="end time-limited episodes with truncated=True (gymnasium TimeLimit) and keep "
+        "terminated=True for true terminal states"),
+    _C.REWARD_ARTIFACT: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.ERROR, gates=_REWARD_GATE,
+        remedy="remove rounding/clipping from the env's reward; if the learner needs a bounded "
+        "reward, scale or normalise it in a wrapper you can switch off"),
+    _C.REWARD_DIRECTION: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.ERROR, gates=_REWARD_GATE,
+        remedy="the reward points away from the true objective: check its sign (and any "
+        "negation in wrappers), the judge's scale direction (is lower better?) and what it pays "
+        "for; verify that a known-good controller or sample scores above a known-bad one "
+        "(`rlvet env` compares expert and random returns)"),
+    _C.REWARD_SPARSITY: _SPARSITY,
+    _C.ACTION_SPACE_DRIFT: CategoryInfo(
+        stage=_S.ENVIRONMENT, severity=Severity.ERROR, gates=_ENV_GATE,
+        remedy="declare the spaces once in __init__ and never mutate them; validate actions "
+        "(action_space.contains) and declare the bounds the env actually honours"),
+    _C.HARNESS_FAILURE: CategoryInfo(
+        stage=_S.ENVIRONMENT, severity=Severity.ERROR, gates=_ENV_GATE,
+        remedy="fix the failing calls (retry/restart the simulator, validate outputs) before "
+        "training; every dropped or NaN step skews the returns the learner sees"),
+    _C.OBS_SCALE: CategoryInfo(
+        stage=_S.ENVIRONMENT, severity=Severity.WARNING, gates=_ENV_GATE,
+        remedy="normalise observations (gymnasium.wrappers.NormalizeObservation or "
+        "VecNormalize) or rescale the offending dimensions to comparable units"),
+    _C.DONE_SEMANTICS: CategoryInfo(
+        stage=_S.ENVIRONMENT, severity=Severity.ERROR, gates=_ENV_GATE,
+        remedy="check the termination condition and that terminated/truncated reach the caller "
+        "(wrappers must pass them through); keep a TimeLimit on every env"),
+    # training runs
+    _C.KL_SPIKE: CategoryInfo(
+        stage=_S.POLICY_UPDATE, severity=Severity.ERROR, gates=_TRAINING_GATE,
+        remedy="roll back to the last healthy checkpoint; lower the learning rate (or anneal "
+        "it), use fewer epochs or larger minibatches per update, and set a target-KL early stop "
+        "(target_kl 0.01-0.03); check advantage normalisation"),
+    _C.CLIP_SATURATION: CategoryInfo(
+        stage=_S.POLICY_UPDATE, severity=Severity.WARNING, gates=_TRAINING_GATE,
+        remedy="the update is larger than the trust region: lower the learning rate or use "
+        "fewer epochs per rollout; if the clip range is very small (< 0.1), widen it; check "
+        "advantage normalisation and reward scale"),
+    _C.ENTROPY_COLLAPSE: CategoryInfo(
+        stage=_S.EXPLORATION, severity=Severity.ERROR, gates=_TRAINING_GATE,
+        remedy="roll back to before the collapse; add or raise the entropy bonus (ent_coef "
+        "0.001-0.01, never negative), lower the learning rate, and check the reward scale: huge "
+        "advantages sharpen the policy in a few updates"),
+    _C.ENTROPY_STUCK: CategoryInfo(
+        stage=_S.EXPLORATION, severity=Severity.WARNING, gates=_TRAINING_GATE,
+        remedy="lower the entropy bonus (ent_coef 0-0.01): it is outweighing the policy "
+        "gradient; then check that advantages carry signal (reward scale, advantage "
+        "normalisation)"),
+    _C.CRITIC_FAILURE: CategoryInfo(
+        stage=_S.CRITIC, severity=Severity.ERROR, gates=_TRAINING_GATE,
+        remedy="fit the critic alone on a fixed batch of returns to see whether it can learn "
+        "at all; check vf_coef (> 0), the value learning rate, and the reward scale (normalise "
+        "rewards, e.g. VecNormalize(norm_reward=True), or clip them)"),
+    _C.NUMERICAL_INSTABILITY: CategoryInfo(
+        stage=_S.NUMERICS, severity=Severity.ERROR, gates=_TRAINING_GATE,
+        remedy="roll back to the last finite checkpoint; lower the learning rate, clip "
+        "gradients (max_grad_norm 0.5), normalise observations and rewards, and look for log(0) "
+        "or division by a zero std in the loss"),
+    _C.REWARD_HACKING: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.ERROR, gates=("reward_reviewed", "true_objective"),
+        remedy="the policy is gaming the training reward: read the episodes or samples where "
+        "the reward is high (the spot check), remove or cap the exploited term (cap shaping "
+        "bonuses, penalise the side effect, raise the KL penalty), measure the true objective "
+        "on held-out data, and select or roll back checkpoints on it"),
+    _C.SPARSE_REWARD: _SPARSITY,
+    _C.STALE_DATA: CategoryInfo(
+        stage=_S.FRESHNESS, severity=Severity.ERROR, gates=("policy_lag",),
+        remedy="learner is training on old policies' data: reduce the number of in-flight "
+        "rollouts or the replay/queue size, broadcast weights more often, or correct for it "
+        "(V-trace, truncated importance weights)"),
+    _C.THROUGHPUT_DROP: CategoryInfo(
+        stage=_S.RESOURCES, severity=Severity.WARNING, gates=_THROUGHPUT_GATE,
+        remedy="steps per second fell: profile the env step and the learner update, look for a "
+        "leaking or throttled simulator, growing buffers, logging or evaluation that grows with "
+        "the run, and host contention"),
+    _C.EVAL_PROTOCOL_CHANGE: CategoryInfo(
+        stage=_S.EVALUATION, severity=Severity.ERROR, gates=("true_objective", "reproducible"),
+        remedy="evaluation results before and after the change are not comparable: pin the "
+        "evaluation protocol (seeds, env kwargs, temperature, max tokens) and re-evaluate the "
+        "earlier checkpoints under one protocol"),
+    _C.NO_LEARNING_SIGNAL: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.ERROR, gates=_REWARD_GATE,
+        remedy="most groups give every sample the same reward, so advantages are ~0: make the "
+        "task easier or the reward graded (partial credit), raise the group size or sampling "
+        "temperature, and filter prompts that are always solved or never solved (dynamic "
+        "sampling)"),
+    # A plateau is judged on the return, so it sits with the reward link; it is a diagnosis
+    # of exclusion (doctor/diagnose.py) and never outranks a mechanical break.
+    _C.PLATEAU: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.WARNING, gates=("beats_baseline",),
+        remedy="the mechanics look healthy but the return has not improved: train longer, tune "
+        "the learning rate (a log sweep), and check that the reward can be improved at all "
+        "(`rlvet env` expert vs random)"),
+    _C.INSUFFICIENT_EVIDENCE: CategoryInfo(
+        stage=None, severity=Severity.INFO, gates=(),
+        remedy="log the signal the check needs (or map its name with --alias RAW=CANONICAL) "
+        "and run it again"),
+    # reward audit
+    _C.REWARD_TOO_LOOSE: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.ERROR, gates=_REWARD_GATE,
+        remedy="tighten the verifier (exact match, unit tests, stricter judge rubric) or add "
+        "harder prompts, so the reward separates good from bad samples"),
+    _C.REWARD_LONG_TAIL: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.WARNING, gates=_REWARD_GATE,
+        remedy="clip or rank-normalise rewards (or advantages per group) and inspect the "
+        "outlier samples for a scoring bug"),
+    _C.LENGTH_INFLATION: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.ERROR, gates=_BEHAVIOUR_GATE,
+        remedy="add a length penalty or length-normalised reward, compare rewards at matched "
+        "length, or debias the reward model for length"),
+    _C.REPETITION: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.ERROR, gates=_BEHAVIOUR_GATE,
+        remedy="penalise repeated n-grams, lower the maximum completion length, and check the "
+        "reward model on looping completions"),
+    _C.FORMAT_HACKING: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.ERROR, gates=_BEHAVIOUR_GATE,
+        remedy="pay the format only together with a correct answer (gate, not add), and score "
+        "the content inside the markers"),
+    _C.TOOL_HACKING: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.ERROR, gates=_BEHAVIOUR_GATE,
+        remedy="charge per tool call or cap calls per episode, deduplicate identical calls, and "
+        "reward the task outcome rather than tool use"),
+    _C.PSEUDO_SUCCESS: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.ERROR, gates=_BEHAVIOUR_GATE,
+        remedy="reward the verified final state, never the agent's own claim; check the "
+        "environment state before paying success"),
+    _C.JUDGE_DISAGREEMENT: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.WARNING, gates=_REWARD_GATE,
+        remedy="recalibrate the judge or reward model on human-labelled pairs, use a stronger "
+        "judge or rubric, and monitor agreement on a labelled subset"),
+    # resources and infrastructure
+    _C.MEMORY_BUDGET: CategoryInfo(
+        stage=_S.RESOURCES, severity=Severity.ERROR, gates=_THROUGHPUT_GATE,
+        remedy="cut the peak: smaller micro-batches or sequences, activation checkpointing, "
+        "LoRA or a sharded / 8-bit optimizer, or more GPUs (`rlvet resources plan` lists the "
+        "changes that fit)"),
+    _C.MEMORY_GROWTH: CategoryInfo(
+        stage=_S.RESOURCES, severity=Severity.ERROR, gates=_THROUGHPUT_GATE,
+        remedy="find what is kept across iterations: tensors appended to a list or log without "
+        ".detach()/.item(), losses summed with their graphs, a buffer or episode history "
+        "without a cap, an env that keeps renders; compare tracemalloc or "
+        "torch.cuda.memory_snapshot() between two iterations"),
+    _C.FRAGMENTATION: CategoryInfo(
+        stage=_S.RESOURCES, severity=Severity.WARNING, gates=_THROUGHPUT_GATE,
+        remedy="the caching allocator holds memory it cannot reuse: pad or bucket sequence "
+        "lengths to a few shapes, set PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True, and "
+        "avoid torch.cuda.empty_cache() in the loop (it only hides the cause)"),
+    _C.ENV_BOUND: CategoryInfo(
+        stage=_S.RESOURCES, severity=Severity.WARNING, gates=_THROUGHPUT_GATE,
+        remedy="add env workers or vectorised envs (AsyncVectorEnv, more actors), batch or "
+        "cache reward-model calls and score asynchronously, and profile the env step; a faster "
+        "learner will not help"),
+    _C.LEARNER_BOUND: CategoryInfo(
+        stage=_S.RESOURCES, severity=Severity.WARNING, gates=_THROUGHPUT_GATE,
+        remedy="cut learner work per sample (fewer epochs, larger minibatches), use mixed "
+        "precision or another learner device; in a decoupled pipeline bound the policy lag, "
+        "since actors keep collecting with old weights"),
+    _C.WORKER_CRASH: CategoryInfo(
+        stage=_S.INFRASTRUCTURE, severity=Severity.ERROR, gates=_THROUGHPUT_GATE,
+        remedy="read the actor errors; fix the env or policy code that raises, or the memory "
+        "limit that gets the process killed, and rerun results that lost many rollouts"),
+    _C.WORKER_HANG: CategoryInfo(
+        stage=_S.INFRASTRUCTURE, severity=Severity.ERROR, gates=_THROUGHPUT_GATE,
+        remedy="find the env call that blocks (a simulator deadlock, a network call without a "
+        "timeout) and give every step a timeout that restarts the worker"),
+    _C.BUCKET_VARIANCE: CategoryInfo(
+        stage=_S.EVALUATION, severity=Severity.WARNING, gates=_OOD_GATE,
+        remedy="train longer or sample the weak bucket more often (a curriculum), check that "
+        "its parameter range is solvable at all, or give the policy the parameters (or a "
+        "history of observations) so it can adapt"),
+    _C.SIM_TO_REAL_GAP: CategoryInfo(
+        stage=_S.EVALUATION, severity=Severity.WARNING, gates=_OOD_GATE,
+        remedy="randomise or calibrate the simulator parameters that differ from the deployment "
+        "(physics, sensor noise), or train on deployment data; re-run the sweep to check the gap "
+        "closes"),
+    # evaluation and deployment
+    _C.SPLIT_OVERUSE: CategoryInfo(
+        stage=_S.EVALUATION, severity=Severity.WARNING, gates=("reproducible",),
+        remedy="tune on dev or public; draw fresh private seeds (a new [splits.private]) for "
+        "the next final check and keep it for one read"),
+    _C.LATENCY_BUDGET: CategoryInfo(
+        stage=_S.RESOURCES, severity=Severity.ERROR, gates=("latency",),
+        remedy="shrink the network or export it (TorchScript / ONNX), pin inference threads, or "
+        "raise deploy.latency_budget_ms if the control rate allows"),
+    _C.OOD_FAILURE: CategoryInfo(
+        stage=_S.EVALUATION, severity=Severity.ERROR, gates=_OOD_GATE,
+        remedy="widen the initial-state distribution or add sensor dropout in training; add a "
+        "fallback controller for states outside the trained region"),
+})
+"""THE category table: what each ``Category`` means for the rest of rlvet (one row each)."""
+
+
+def stage_of(category: Category) -> Stage:
+    """The loop link of ``category`` (KeyError for a category without a fixed link).
+
+    Example:
+        >>> str(stage_of(Category.KL_SPIKE))
+        'policy_update'
+    """
+    stage = CATEGORIES[Category(category)].stage
+    if stage is None:
+        raise KeyError(f"{category} is about whichever link its finding names: pass the stage")
+    return stage
+
+
+def remedy_of(category: Category) -> str:
+    """The default remedy of ``category``'s family (``CategoryInfo.remedy``)."""
+    return CATEGORIES[Category(category)].remedy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,6 +478,35 @@ class Finding:
     step: int | None = None
     remedy: str = ""
 
+    @classmethod
+    def of(
+        cls,
+        category: Category,
+        *,
+        check: str,
+        message: str,
+        severity: Severity | None = None,
+        evidence: Mapping[str, Any] | None = None,
+        step: int | None = None,
+        remedy: str | None = None,
+        stage: Stage | None = None,
+    ) -> Finding:
+        """A finding whose stage, default severity and default remedy come from
+        ``CATEGORIES``; pass ``remedy`` when the evidence says more than the family default,
+        ``stage`` only for a category without a fixed link.
+
+        Example:
+            >>> f = Finding.of(Category.KL_SPIKE, check="doctor.kl_spike", message="kl 0.5")
+            >>> (str(f.stage), str(f.severity), f.remedy == remedy_of(Category.KL_SPIKE))
+            ('policy_update', 'error', True)
+        """
+        info = CATEGORIES[Category(category)]
+        return cls(check=check, category=category,
+                   stage=stage if stage is not None else stage_of(category),
+                   severity=info.severity if severity is None else severity,
+                   message=message, evidence=dict(evidence or {}), step=step,
+                   remedy=info.remedy if remedy is None else remedy)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form, with non-finite floats turned into strings JSON can carry."""
         return {
@@ -175,9 +536,6 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-
-
 def verdict(findings: Iterable[Finding]) -> str:
     """``"fail"`` if any error, ``"warn"`` if any warning, else ``"pass"``."""
     severities = {f.severity for f in findings}
@@ -188,21 +546,76 @@ def verdict(findings: Iterable[Finding]) -> str:
     return "pass"
 
 
-def first_break(findings: Iterable[Finding]) -> Finding | None:
-    """The break to read first: the most severe, then the earliest step, then loop order.
+class BreakPolicy(StrEnum):
+    """How ``first_break`` orders the error and warning findings (info never breaks).
 
-    A static finding (``step is None``) counts as present from the start. Info findings
-    never break anything.
+    SEVERITY: the most severe, then the earliest step, then loop order (``STAGE_ORDER``):
+        the generic rule of every command's result.
+    ONSET: the earliest step whatever the severity, then loop order: ``rlvet doctor`` on
+        one run, where a warning that starts first usually causes the later error (a KL
+        spike is followed by an entropy collapse and a falling return).
+    CAUSE: the most severe, then ``CAUSE_ORDER``, then the earliest step: ``rlvet reward``,
+        whose findings all share one stage and one clock.
+
+    Ties left after the key go to the first finding in the list (detector order).
     """
-    candidates = [f for f in findings if f.severity != Severity.INFO]
+
+    SEVERITY = "severity"
+    ONSET = "onset"
+    CAUSE = "cause"
+
+
+CAUSE_ORDER: tuple[Category, ...] = (
+    Category.REWARD_DIRECTION,
+    Category.REWARD_SPARSITY,
+    Category.REWARD_TOO_LOOSE,
+    Category.NO_LEARNING_SIGNAL,
+    Category.REWARD_LONG_TAIL,
+    Category.PSEUDO_SUCCESS,
+    Category.TOOL_HACKING,
+    Category.FORMAT_HACKING,
+    Category.REPETITION,
+    Category.LENGTH_INFLATION,
+    Category.REWARD_HACKING,
+    Category.JUDGE_DISAGREEMENT,
+)
+"""Which reward finding explains the others (``BreakPolicy.CAUSE``). The reward audit's
+findings share the reward stage, so "earliest step" would put a static disagreement ahead of
+the hack that causes it. Instead: a wrong sign or shape of the reward explains everything
+after it; among hacks the most specific mechanism comes first (loops make answers long, so
+repetition precedes length); the generic proxy/goal divergence and the judge's disagreement
+are symptoms the specific findings explain. Categories not listed come after these."""
+
+
+def _step_key(f: Finding) -> float:
+    return -1.0 if f.step is None else float(f.step)  # static: present from the start
+
+
+def _break_key(policy: BreakPolicy) -> Any:
+    if policy == BreakPolicy.ONSET:
+        return lambda f: (_step_key(f), STAGE_ORDER.index(f.stage))
+    if policy == BreakPolicy.CAUSE:
+        cause = {c: i for i, c in enumerate(CAUSE_ORDER)}
+        return lambda f: (Severity(f.severity).rank, cause.get(f.category, len(cause)),
+                          _step_key(f))
+    return lambda f: (Severity(f.severity).rank, _step_key(f), STAGE_ORDER.index(f.stage))
+
+
+def first_break(findings: Iterable[Finding],
+                policy: BreakPolicy = BreakPolicy.SEVERITY) -> Finding | None:
+    """The break to read first under ``policy`` (see ``BreakPolicy``), or None when there is
+    no error or warning. A static finding (``step is None``) counts as present from the start.
+
+    Example:
+        >>> late = Finding.of(Category.KL_SPIKE, check="k", message="m", step=900)
+        >>> early = Finding.of(Category.CLIP_SATURATION, check="c", message="m", step=100)
+        >>> first_break([late, early]) is late, first_break([late, early], "onset") is early
+        (True, True)
+    """
+    candidates = [f for f in findings if Severity(f.severity) != Severity.INFO]
     if not candidates:
         return None
-
-    def key(f: Finding) -> tuple[int, float, int]:
-        step = -1.0 if f.step is None else float(f.step)
-        return (_SEVERITY_RANK[f.severity], step, STAGE_ORDER.index(f.stage))
-
-    return min(candidates, key=key)
+    return min(candidates, key=_break_key(BreakPolicy(policy)))  # min keeps the first tie
 
 
 def exit_code(findings: Iterable[Finding]) -> int:
@@ -221,6 +634,9 @@ class CommandResult:
     chosen_first_break: Finding | None = None
     """A command's own choice of first break (the doctor orders training findings by onset
     time); None means the generic rule of ``first_break``."""
+    runs: tuple[CommandResult, ...] = ()
+    """One result per run when the target held several (``rlvet doctor sweep/``): each run
+    is judged on its own, never as a merged series."""
 
     @property
     def verdict(self) -> str:
@@ -252,8 +668,18 @@ class CommandResult:
             "first_break": None if fb is None else fb.to_dict(),
             "findings": [f.to_dict() for f in self.findings],
             "metrics": _jsonable(self.metrics),
+            **({"runs": [_run_dict(r) for r in self.runs]} if self.runs else {}),
         }
 
     def to_json(self) -> str:
         """One strict JSON document (no NaN literals)."""
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+
+
+def _run_dict(run: CommandResult) -> dict[str, Any]:
+    """One run's part of a several-run result: its target, verdict, first break, findings."""
+    fb = run.first_break
+    return {"target": run.target, "verdict": run.verdict,
+            "first_break": None if fb is None else fb.to_dict(),
+            "findings": [f.to_dict() for f in run.findings],
+            "metrics": _jsonable(run.metrics)}

@@ -41,8 +41,9 @@ from types import MappingProxyType
 import numpy as np
 
 from rlvet.doctor.diagnose import Diagnosis, diagnose
+from rlvet.doctor.live import LiveGate, LivePolicy
 from rlvet.errors import RlvetInputError
-from rlvet.findings import Finding, Severity
+from rlvet.findings import Finding
 from rlvet.resources.sampler import PhaseTimer, memory_sample
 from rlvet.signals import names
 from rlvet.signals.aliases import resolve
@@ -51,7 +52,15 @@ from rlvet.signals.jsonl import RawLog
 from rlvet.signals.jsonl_writer import JsonlWriter
 from rlvet.signals.series import Checkpoint, RunSignals
 
-__all__ = ["RATE_MIN_S", "Action", "Monitor", "MonitorDecision"]
+__all__ = ["RATE_MIN_S", "UPDATE_SIGNALS", "Action", "Monitor", "MonitorDecision"]
+
+UPDATE_SIGNALS = frozenset({names.KL, names.CLIP_FRACTION, names.ENTROPY, names.VALUE_LOSS,
+                            names.EXPLAINED_VARIANCE, names.POLICY_LOSS, names.LOSS,
+                            names.GRAD_NORM})
+"""Signals a policy update logs: what the live warm-up counts. Episode returns are not in
+it (CleanRL logs one per finished episode, many per update); neither are evaluations."""
+_UPDATE_PREFIXES = ("train/", "losses/")  # SB3's and CleanRL's training namespaces (SAC's
+# train/actor_loss, CleanRL's losses/qf1_loss have no canonical name but mark an update)
 
 RATE_MIN_S = 0.05  # a rate over less of the loop's own time is timer and scheduler noise:
 # records fed microseconds apart (a replay, a test) would read as wild throughput swings
@@ -88,6 +97,8 @@ class Monitor:
         resources: add memory and phase time shares to every record (about 20-30 us).
         throughput: with ``resources``, also add ``fps`` when the loop logs none (off where
             a step's cost changes by design, e.g. completion length in LLM RL).
+        policy: when verdicts are taken and act (``rlvet.doctor.live.LivePolicy``: cost
+            budget, warm-up, confirmations); the default is the one every live path uses.
     """
 
     def __init__(
@@ -100,6 +111,7 @@ class Monitor:
         fsync: bool = False,
         resources: bool = True,
         throughput: bool = True,
+        policy: LivePolicy | None = None,
     ) -> None:
         self._writer = None if path is None else JsonlWriter(path, fsync=fsync)
         self._source = str(path) if path is not None else "<monitor>"
@@ -115,6 +127,10 @@ class Monitor:
         self._timer = PhaseTimer()
         self._last_tick: tuple[int, float] | None = None
         self._verdict_s = 0.0  # time spent in verdict() since the last tick
+        self._gate = LiveGate(policy or LivePolicy())
+        self._records = 0
+        self._updates = 0
+        self._update_keys: dict[str, bool] = {}
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -129,6 +145,8 @@ class Monitor:
                        **metrics}
         if self._writer is not None:
             self._writer.write(step, metrics)
+        self._records += 1
+        self._updates += any(self._is_update(k) for k in metrics)
         for key, value in metrics.items():
             if isinstance(value, str):
                 self._text.setdefault(key, []).append((step, value))
@@ -168,21 +186,41 @@ class Monitor:
             text=MappingProxyType({k: tuple(v) for k, v in self._text.items()}))
         return signals_from_raws([raw], source=self._source, checkpoints=self._checkpoints)[0]
 
+    def _is_update(self, key: str) -> bool:
+        """Whether ``key`` is a learner signal: records without one (a learning rate, an
+        evaluation, memory alone) do not count towards the warm-up."""
+        hit = self._update_keys.get(key)
+        if hit is None:
+            hit = self._update_keys[key] = (resolve(key).name in UPDATE_SIGNALS
+                                            or key.startswith(_UPDATE_PREFIXES))
+        return hit
+
+    def due(self) -> bool:
+        """Whether a verdict is worth taking now under the live policy (warm-up passed, new
+        records since the last one, its cost within the budget); callbacks ask this first."""
+        return self._gate.due(records=self._records, updates=self._updates)
+
     def verdict(self) -> MonitorDecision:
-        """Diagnose the run so far: continue, or stop/rollback when any error was found."""
+        """Diagnose the run so far; stop/rollback once its first break is a confirmed error.
+
+        The diagnosis is always the doctor's, on everything logged; whether it *acts* follows
+        the live policy (``rlvet.doctor.live``): past warm-up, an error first break standing
+        on consecutive verdicts over new records, then latched.
+        """
         started = time.perf_counter()
         d = diagnose(self.signals(), reward_metric=self._reward_metric,
                      eval_metric=self._eval_metric)
+        new_data = self._records > self._gate.records_judged
+        self._gate.timed(started, records=self._records)
         self._verdict_s += time.perf_counter() - started
-        errors = [f for f in d.findings if f.severity == Severity.ERROR]
-        if not errors:
+        warm = self._updates >= self._gate.policy.warmup_updates
+        finding = self._gate.act(d, new_data=new_data) if warm else None
+        if finding is None:
             return MonitorDecision(Action.CONTINUE, d.first_break, None, d)
-        # act on the earliest error; roll back to before the first break (which may be an
-        # earlier warning), the last state the doctor calls healthy
-        worst = min(errors, key=lambda f: -1 if f.step is None else f.step)
+        # roll back to before the first break, the last state the doctor calls healthy
         if self._on_error is Action.ROLLBACK and d.rollback_checkpoint is not None:
-            return MonitorDecision(Action.ROLLBACK, worst, d.rollback_checkpoint, d)
-        return MonitorDecision(Action.STOP, worst, None, d)
+            return MonitorDecision(Action.ROLLBACK, finding, d.rollback_checkpoint, d)
+        return MonitorDecision(Action.STOP, finding, None, d)
 
     def close(self) -> None:
         """Close the JSONL file (everything was flushed already)."""

@@ -194,13 +194,15 @@ class Trained:
     callback: Any
 
 
-def train_run(spec: RunSpec, out: Path, *, stop_on_error: bool = False) -> Trained:
+def train_run(spec: RunSpec, out: Path, *, stop_on_error: bool = False,
+              policy: Any = None) -> Trained:
     """Train one run; write ``out/run/{trainer_state.json,rlvet.jsonl}`` and ``out/samples.jsonl``.
 
     Args:
         spec: the run.
         out: its folder (replaced if it exists).
         stop_on_error: passed to ``RlvetTrlCallback``.
+        policy: its ``LivePolicy`` (None: the default).
     """
     import torch
     from trl import GRPOTrainer
@@ -218,7 +220,8 @@ def train_run(spec: RunSpec, out: Path, *, stop_on_error: bool = False) -> Train
         recorder = SampleRecorder(out / "samples.jsonl", eval_func=starts_with_target,
                                   num_generations=args.num_generations)
         callback = RlvetTrlCallback(run_dir / "rlvet.jsonl", eval_metric=EVAL_METRIC,
-                                    recorder=recorder, stop_on_error=stop_on_error)
+                                    recorder=recorder, stop_on_error=stop_on_error,
+                                    policy=policy)
         trainer = GRPOTrainer(model=str(model_dir), processing_class=build_tokenizer(),
                               reward_funcs=recorder.wrap([spec.reward]), args=args,
                               train_dataset=prompt_dataset(), callbacks=[callback])

@@ -28,7 +28,7 @@ def test_healthy_env_has_no_error_finding(env_id: str) -> None:
     errors = [f for f in outcome.result.findings if f.severity == Severity.ERROR]
     assert errors == []
     assert outcome.evidence.random_a and outcome.evidence.expert, "both probes must have run"
-    assert not outcome.evidence.probe_errors
+    assert not outcome.evidence.failures
 
 
 def test_cartpole_expert_beats_random_and_is_deterministic() -> None:

@@ -6,9 +6,10 @@ import time
 
 import gymnasium as gym
 
-from rlvet.envcheck.harness import EnvHarness, ProbeCrash, ProbeHang
+from rlvet.envcheck.harness import EnvHarness
 from rlvet.envcheck.suite import EnvQAConfig, run_env_qa
 from rlvet.findings import Category, Severity
+from rlvet.sandbox import FailureKind, UserCall
 
 
 class _HangsOnStep(gym.Wrapper):
@@ -35,7 +36,8 @@ def test_hang_is_killed_within_budget_and_keeps_finished_work() -> None:
         outcome = harness.call("episodes", seeds=[0, 1], cap=3)  # 3 steps: never reaches step 5
         assert outcome.failure is None and len(outcome.items) == 2
         outcome = harness.call("episodes", seeds=[0], cap=50)
-        assert isinstance(outcome.failure, ProbeHang)
+        assert outcome.failure is not None and outcome.failure.kind is FailureKind.HUNG
+        assert outcome.failure.call is UserCall.STEP
         # the harness restarts the child for the next probe
         again = harness.call("episodes", seeds=[0], cap=2)
         assert again.failure is None
@@ -63,5 +65,5 @@ def _dies() -> gym.Env:
 def test_process_death_is_reported_as_crash() -> None:
     with EnvHarness(_dies, step_timeout=1.0) as harness:
         outcome = harness.call("episodes", seeds=[0], cap=5)
-    assert isinstance(outcome.failure, ProbeCrash)
-    assert "exit code 3" in outcome.failure.reason
+    assert outcome.failure is not None and outcome.failure.kind is FailureKind.DIED
+    assert outcome.failure.exit_code == 3 and outcome.failure.call is UserCall.STEP

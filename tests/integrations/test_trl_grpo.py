@@ -25,11 +25,11 @@ from transformers import TrainerControl, TrainerState  # noqa: E402
 
 from rlvet import monitor as rlvet_monitor  # noqa: E402
 from rlvet.doctor.diagnose import diagnose  # noqa: E402
+from rlvet.doctor.live import LivePolicy  # noqa: E402
 from rlvet.doctor.registry import Registry  # noqa: E402
 from rlvet.doctor.remedies import prescribe  # noqa: E402
 from rlvet.errors import RlvetInputError  # noqa: E402
 from rlvet.findings import Category, Severity  # noqa: E402
-from rlvet.integrations import trl as rlvet_trl  # noqa: E402
 from rlvet.integrations.trl import (  # noqa: E402
     EVAL_METRIC,
     RlvetTrlCallback,
@@ -46,6 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
 import make_trl_runs as runs  # noqa: E402
 
 ARGS = SimpleNamespace(world_size=1, output_dir="out")
+EVERY_LOG = LivePolicy(budget=1e9)  # judge at every log, the default warm-up and hysteresis
+PLANTED = LivePolicy(budget=1e9, warmup_updates=0, confirmations=1)  # act on the first verdict
 
 
 def _state(step: int) -> TrainerState:
@@ -83,12 +85,10 @@ def test_callback_logs_numbers_under_trl_names(tmp_path: Path) -> None:
     assert {"kl", "entropy", "response_length", "reward/acc", "reward"} <= set(run.names())
 
 
-def test_callback_stops_training_on_an_error(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rlvet_trl, "VERDICT_BUDGET", 1e9)  # judge at every log
+def test_callback_stops_training_on_an_error(tmp_path: Path) -> None:
     kl = [0.01] * 12 + [2.0] * 12  # a KL far outside any trust region, and staying there
     rows = [{"kl": v, "reward": 1.0 + 0.01 * i} for i, v in enumerate(kl)]
-    cb = RlvetTrlCallback(tmp_path / "rlvet.jsonl", stop_on_error=True)
+    cb = RlvetTrlCallback(tmp_path / "rlvet.jsonl", stop_on_error=True, policy=EVERY_LOG)
     control = _feed(cb, rows)
     assert control.should_training_stop
     assert cb.last_decision is not None and cb.last_decision.action is Action.STOP
@@ -96,24 +96,20 @@ def test_callback_stops_training_on_an_error(tmp_path: Path,
     assert cb.checks >= 1
 
 
-def test_callback_without_stop_only_records(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rlvet_trl, "VERDICT_BUDGET", 1e9)
+def test_callback_without_stop_only_records(tmp_path: Path) -> None:
     rows = [{"kl": v} for v in [0.01] * 12 + [2.0] * 12]
-    cb = RlvetTrlCallback(None)
+    cb = RlvetTrlCallback(None, policy=EVERY_LOG)
     assert not _feed(cb, rows).should_training_stop
     assert cb.last_decision is not None and cb.last_decision.action is Action.STOP
 
 
-def test_callback_waits_for_the_named_eval_metric(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rlvet_trl, "VERDICT_BUDGET", 1e9)
-    cb = RlvetTrlCallback(None, eval_metric=EVAL_METRIC)
+def test_callback_waits_for_the_named_eval_metric(tmp_path: Path) -> None:
+    cb = RlvetTrlCallback(None, eval_metric=EVAL_METRIC, policy=PLANTED)
     _feed(cb, [{"reward": 1.0}])
     assert cb.last_decision is None  # not logged yet: no verdict, no error
     cb.on_log(ARGS, _state(2), TrainerControl(), logs={"reward": 1.0, EVAL_METRIC: 0.5})
     assert cb.last_decision is not None
-    never = RlvetTrlCallback(None, eval_metric="eval/never_logged")
+    never = RlvetTrlCallback(None, eval_metric="eval/never_logged", policy=PLANTED)
     _feed(never, [{"reward": 1.0}])
     with pytest.raises(RlvetInputError):
         never.on_train_end(ARGS, _state(1), TrainerControl())
@@ -259,7 +255,7 @@ def _train(name: str, tmp_path: Path) -> runs.Trained:
     logged = [r for r in history if "reward" in r]
     assert [int(s) for s in run.get("reward").steps] == [r["step"] for r in logged]
     # the guardrail stayed within its budget (the closing verdict comes on top)
-    assert done.callback.check_seconds <= 3 * rlvet_trl.VERDICT_BUDGET * done.wall_s + 0.5
+    assert done.callback.check_seconds <= 3 * LivePolicy().budget * done.wall_s + 0.5
     return done
 
 
@@ -290,11 +286,11 @@ def test_grpo_paid_for_the_task_is_clean(tmp_path: Path) -> None:
     assert done.callback.last_decision.action is Action.CONTINUE
 
 
-STOP_AFTER = 5  # the planted detector's onset: an error once 5 steps were logged
+STOP_AFTER = 12  # the planted onset: an error once 12 steps were logged (past the warm-up)
 
 
 def _planted(run: RunSignals, ctx: Any) -> list[Any]:
-    """An error at the 5th logged reward: a detector whose verdict is known in advance."""
+    """An error at the 12th logged reward: a detector whose verdict is known in advance."""
     steps = run.get("reward").steps if run.get("reward") is not None else []
     if len(steps) < STOP_AFTER:
         return []
@@ -310,8 +306,8 @@ def test_stop_on_error_stops_real_grpo_training(tmp_path: Path,
     real = rlvet_monitor.diagnose
     monkeypatch.setattr(rlvet_monitor, "diagnose",
                         lambda run, **kw: real(run, registry=registry, **kw))
-    monkeypatch.setattr(rlvet_trl, "VERDICT_BUDGET", 1e9)  # judge at every log
-    done = runs.train_run(runs.RUNS["length_paid"], tmp_path / "stopped", stop_on_error=True)
+    done = runs.train_run(runs.RUNS["length_paid"], tmp_path / "stopped", stop_on_error=True,
+                          policy=PLANTED)
     # TRL's loop honoured control.should_training_stop set in on_log, right after the log
     assert done.global_step == STOP_AFTER
     decision = done.callback.last_decision

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from rlvet.doctor.live import LivePolicy
 from rlvet.findings import Category, Severity
 from rlvet.pipeline.args import TrainArgs
 from rlvet.pipeline.checkpoints import load_checkpoint, weights_digest
-from rlvet.pipeline.guardrails import GUARD_MIN_UPDATES, ROLLBACK_CATEGORIES
+from rlvet.pipeline.guardrails import ROLLBACK_CATEGORIES
 from rlvet.pipeline.train import TrainResult, train
 from rlvet.signals import names
 from rlvet.signals.discover import read_run
@@ -35,7 +36,7 @@ def test_rollback_restores_checkpoint_and_lowers_lr(tmp_path: Path) -> None:
     saved = load_checkpoint(first["checkpoint"])  # the weights it restored are that file's
     assert first["restored_weights"] == weights_digest(saved["agent"])
     assert first["checkpoint_step"] < first["step"]
-    assert first["step"] >= GUARD_MIN_UPDATES * 512
+    assert first["step"] >= LivePolicy().warmup_updates * 512
     events = [f for f in result.findings if f.check == "pipeline.guardrails.rollback"]
     assert events and events[0].severity == Severity.WARNING
     assert events[0].evidence["rollback"]["checkpoint_step"] == first["checkpoint_step"]

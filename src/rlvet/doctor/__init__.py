@@ -6,7 +6,7 @@ Contents:
     Diagnosis -- the result.
     DetectContext, Detector, Registry, DETECTORS, default_registry -- the detector contract
         and the category -> detector table, for adding or replacing a detector.
-    REMEDIES -- category -> what to do, in the field's words.
+    (Stage and remedy of each category: ``rlvet.findings.CATEGORIES``.)
 
 One module per link of the loop: ``policy_update`` (kl_spike, clip_saturation),
 ``exploration`` (entropy_collapse, entropy_stuck), ``critic`` (critic_failure),
@@ -20,11 +20,9 @@ from __future__ import annotations
 
 from rlvet.doctor.diagnose import Diagnosis, diagnose
 from rlvet.doctor.registry import DETECTORS, DetectContext, Detector, Registry, default_registry
-from rlvet.doctor.remedies import REMEDIES
 
 __all__ = [
     "DETECTORS",
-    "REMEDIES",
     "DetectContext",
     "Detector",
     "Diagnosis",

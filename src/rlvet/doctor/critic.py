@@ -47,6 +47,7 @@ __all__ = [
     "VALUE_RMSE_LIMIT",
     "VALUE_RMSE_OVER_RETURN",
     "WARMUP_FRACTION",
+    "WARMUP_UPDATES",
     "detect_critic_failure",
 ]
 
@@ -56,6 +57,9 @@ EV_FAIL = 0.03  # explained variance an untrained critic reaches: (2 Cov(y, v) -
 EV_CAPABLE = 0.3  # a critic that explained 30% of the return variance at any point can fit;
 # its ~0 elsewhere is returns with nothing to explain (a solved task, CleanRL at 500)
 WARMUP_FRACTION = 0.1  # every critic starts at EV ~0: judge only after the first 10% of updates
+WARMUP_UPDATES = 20  # and never before 20 updates: a healthy CleanRL PPO critic on CartPole
+# sits at EV 0.00-0.05 for its first ~15 updates (tests/data/runs/cleanrl_healthy_ppo), so a
+# live verdict on a 10-update prefix would call a critic that is still fitting a failure
 FAILING_SHARE = 0.6  # and only if it is still failing on 60% of the updates after warm-up,
 # so a late dip (returns saturating at the time limit) does not count
 VALUE_LOSS_IMPROVED = 0.5  # a critic that is learning halves its loss from the early level
@@ -70,7 +74,7 @@ VALUE_RMSE_LIMIT = 1e3  # value error of 1e3+ return units: a fresh critic outpu
 def _failing_stretch(ev: np.ndarray) -> int | None:
     """Start of the failing stretch that outlasts warm-up, or None (also when the critic
     showed it can fit at some point)."""
-    warm = max(onset.MIN_BASELINE_POINTS, int(round(WARMUP_FRACTION * ev.size)))
+    warm = max(WARMUP_UPDATES, int(round(WARMUP_FRACTION * ev.size)))
     level = onset.rolling_median(ev)
     failing = level <= EV_FAIL
     if ev.size <= warm or failing[warm:].mean() < FAILING_SHARE:

@@ -23,11 +23,14 @@ from typing import Any
 
 import numpy as np
 
+from rlvet.doctor.evidence import cap_by_history, coverage, unjudged
+from rlvet.doctor.family import infer_family
+from rlvet.doctor.fitted_remedies import fit_remedies
 from rlvet.doctor.registry import DetectContext, Registry, default_registry
 from rlvet.errors import RlvetInputError
-from rlvet.findings import STAGE_ORDER, Category, Finding, Severity, exit_code, verdict
+from rlvet.findings import BreakPolicy, Category, Finding, Severity, exit_code, first_break, verdict
 from rlvet.signals import names
-from rlvet.signals.aliases import lookup
+from rlvet.signals.aliases import find_eval_key, lookup
 from rlvet.signals.series import Checkpoint, RunSignals
 
 __all__ = ["EXCLUSION_CATEGORIES", "Diagnosis", "diagnose", "pick_first_break"]
@@ -67,8 +70,11 @@ class Diagnosis:
 
 
 def _resolve(run: RunSignals, name: str | None, default: str) -> str | None:
-    """Series key for a user-given metric name (canonical or raw), else the default if logged."""
+    """Series key for a user-given metric name (canonical or raw), else the default if logged
+    (for the evaluation return, else one found by pattern: ``find_eval_key``)."""
     if name is None:
+        if default == names.EVAL_RETURN:
+            return find_eval_key(run)
         return default if run.get(default) is not None else None
     key = lookup(run, name)
     if key is None:
@@ -79,18 +85,8 @@ def _resolve(run: RunSignals, name: str | None, default: str) -> str | None:
 
 
 def pick_first_break(findings: tuple[Finding, ...]) -> Finding | None:
-    """Earliest onset among errors and warnings; ties by STAGE_ORDER, then list order.
-
-    A finding without a step (a static fact about the run) counts as present from the start.
-    """
-    candidates = [f for f in findings if f.severity != Severity.INFO]
-    if not candidates:
-        return None
-
-    def key(f: Finding) -> tuple[float, int]:
-        return (-1.0 if f.step is None else float(f.step), STAGE_ORDER.index(f.stage))
-
-    return min(candidates, key=key)  # min keeps the first of equal keys: registry order
+    """The doctor's rule: ``first_break(findings, BreakPolicy.ONSET)``."""
+    return first_break(findings, BreakPolicy.ONSET)
 
 
 def _demote_exclusions(findings: list[Finding]) -> list[Finding]:
@@ -166,18 +162,22 @@ def diagnose(
         >>> (str(d.first_break.category), d.verdict)
         ('plateau', 'warn')
     """
+    family = infer_family(run)
     ctx = DetectContext(reward=_resolve(run, reward_metric, names.REWARD),
-                        eval=_resolve(run, eval_metric, names.EVAL_RETURN))
+                        eval=_resolve(run, eval_metric, names.EVAL_RETURN), family=family)
     reg = registry if registry is not None else default_registry()
     found: list[Finding] = []
     for _, detect in reg.items():
         found.extend(detect(run, ctx))
-    findings = tuple(_demote_exclusions(found))
+    checks = coverage(run, ctx, reg.names())
+    found = fit_remedies(cap_by_history(_demote_exclusions(found), run, family), family, run)
+    findings = tuple(found + unjudged(run, ctx, family))
     first = pick_first_break(findings)
     last_healthy = None if first is None or first.step is None else _last_step_before(
         run, first.step)
     metrics = {
-        "reward_metric": ctx.reward, "eval_metric": ctx.eval, "detectors": reg.names(),
+        "reward_metric": ctx.reward, "eval_metric": ctx.eval, "family": str(family),
+        "detectors": reg.names(), "checks": checks.to_dict(),
         "checkpoints": [c.step for c in run.checkpoints],
         "signals": {name: _summary(run, name) for name in run.names()},
     }

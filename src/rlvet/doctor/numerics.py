@@ -221,5 +221,4 @@ def detect_numerical_instability(run: RunSignals, ctx: DetectContext) -> list[Fi
                          _dead_critic(run), _grad_spikes(run)) if f]
     if not found:
         return []
-    rank = {Severity.ERROR: 0, Severity.WARNING: 1}
-    return [min(found, key=lambda f: (rank[f.severity], f.step or 0))]
+    return [min(found, key=lambda f: (f.severity.rank, f.step or 0))]

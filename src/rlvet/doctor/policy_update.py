@@ -112,9 +112,12 @@ def detect_kl_spike(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     window = above[i : i + onset.PERSIST_WINDOW]
     peak = float(np.max(kl[i:]))
     label = _label(run, names.KL)
+    before = float(np.median(kl[max(0, i - KL_TRAILING):i])) if i else None
     evidence = {
         "onset_step": int(steps[i]), "value_at_onset": float(kl[i]), "peak": peak,
-        "bound": KL_BOUND, "jump_ratio": KL_JUMP_RATIO,
+        "bound": KL_BOUND, "jump_ratio_needed": KL_JUMP_RATIO,
+        "recent_median": before,
+        "jump_ratio": None if not before else float(kl[i]) / before,
         "exceeding_in_window": int(window.sum()), "window": int(window.size),
         "robust_z": float(onset.robust_z(kl[i : i + 1], base)[0]), **base.to_evidence(),
     }

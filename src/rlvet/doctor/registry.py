@@ -32,6 +32,7 @@ from rlvet.doctor import (
     reward,
     throughput,
 )
+from rlvet.doctor.family import Family
 from rlvet.findings import Category, Finding
 from rlvet.signals.series import RunSignals
 
@@ -45,10 +46,12 @@ class DetectContext:
     Attributes:
         reward: series key of the training reward (the proxy the agent optimises), or None.
         eval: series key of the true / held-out metric, or None.
+        family: the algorithm family that wrote the run (warm-ups and remedies differ).
     """
 
     reward: str | None = None
     eval: str | None = None
+    family: Family = Family.UNKNOWN
 
 
 class Detector(Protocol):

@@ -456,8 +456,7 @@ def detect_reward_hacking(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     """
     found = [f for f in (_diverging(run, ctx), _giveback(run, ctx), _no_transfer(run, ctx),
                          _length_tracking(run, ctx), _component_tradeoff(run, ctx)) if f]
-    rank = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    return sorted(found, key=lambda f: (rank[f.severity], f.step or 0))[:1]
+    return sorted(found, key=lambda f: (f.severity.rank, f.step or 0))[:1]
 
 
 # ---------------------------------------------------------------------------- plateau

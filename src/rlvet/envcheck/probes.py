@@ -1,7 +1,7 @@
 """Probes that run *inside* the child process: they step the env and return plain records.
 
 Contents:
-    Heartbeat -- per-step progress counter the parent's watchdog reads.
+    probe_build -- build the env once, so a bad spec fails before any probe (exit 2).
     flat_obs -- any observation (array, scalar, dict, tuple) as a 1-D float64 copy.
     run_episodes -- episodes with a random, replayed or expert policy, audited per step.
     probe_api -- one-off API facts (signatures, same-seed resets, out-of-bounds actions,
@@ -9,6 +9,10 @@ Contents:
     probe_branches -- from saved states, try distinct actions and count distinct next
         observations (an observation that ignores the action is stale).
     PROBES -- name -> probe, the child's dispatch table.
+
+Every call into the env or an expert goes through the sandbox ``Heartbeat`` (``hb.call``),
+so the parent's watchdog knows which call hung or died. A ``MemoryError`` is never recorded
+as an episode's error: it ends the probe as an ``out_of_memory`` failure.
 
 Observations are copied at once (Gymnasium issue #1681: envs that reuse buffers pass
 equality checks falsely). Nothing here judges; ``checks/`` does.
@@ -23,6 +27,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -31,15 +36,17 @@ from gymnasium import spaces
 
 from rlvet.envcheck.experts import load_expert
 from rlvet.envcheck.records import ApiProbe, BranchPoint, ContractAudit, EpisodeRecord
+from rlvet.envcheck.spec import validate_env
+from rlvet.sandbox import Heartbeat, UserCall
 
 __all__ = [
     "PROBES",
     "EpisodeUpdate",
-    "Heartbeat",
     "check_expert",
     "flat_obs",
     "probe_api",
     "probe_branches",
+    "probe_build",
     "run_episodes",
 ]
 
@@ -49,31 +56,17 @@ MIN_EPISODES_IN_BUDGET = 5  # a time budget never cuts a probe below this many e
 END_PROBE_CAP = 2000  # steps allowed to reach an episode end before probing step-after-end
 
 
-class Heartbeat:
-    """Counts env calls; the parent kills the child when the count stops moving."""
-
-    def __init__(self, shared: Any | None = None) -> None:
-        self._shared = shared
-        self._local = 0
-
-    def beat(self) -> None:
-        """Record that one env call (reset or step) has returned."""
-        self._local += 1
-        if self._shared is not None:
-            self._shared.value = self._local
-
-    def building(self) -> None:
-        """Mark that an env is being constructed: the watchdog allows its startup budget."""
-        self._local += 1
-        if self._shared is not None:
-            self._shared.value = -self._local
-
-
 def _build(factory: Callable[[], gym.Env], hb: Heartbeat) -> gym.Env:
-    hb.building()
-    env = factory()
-    hb.beat()
-    return env
+    return hb.call(UserCall.BUILD, factory)
+
+
+def _close(env: gym.Env, hb: Heartbeat) -> None:
+    hb.call(UserCall.CLOSE, env.close)
+
+
+def probe_build(factory: Callable[[], gym.Env], hb: Heartbeat, *, spec: str) -> None:
+    """Build and close the env once; a factory that raises is an ``RlvetInputError``."""
+    validate_env(spec, partial(_build, factory, hb))
 
 
 def flat_obs(obs: Any) -> np.ndarray:
@@ -190,11 +183,12 @@ def _make_policy(
     policy: str,
     actions: Sequence[Any] | None,
     expert: Callable[[Any], Any] | None,
+    hb: Heartbeat,
 ) -> Policy:
     if policy == "expert":
         if expert is None:
             raise ValueError("no expert available for this env")
-        return lambda obs, t: expert(obs)
+        return lambda obs, t: hb.call(UserCall.POLICY, expert, obs)
     space = env.action_space
     space.seed(seed)
     if actions is None:
@@ -224,8 +218,7 @@ def _episode(
     reset_flat = np.zeros(0)
     fingerprint = None
     try:
-        result = env.reset(seed=seed)
-        hb.beat()
+        result = hb.call(UserCall.RESET, env.reset, seed=seed)
         obs = _split_reset(result, audit)
         fingerprint = _rng_fingerprint(env)
         reset_flat = flat_obs(obs)
@@ -233,6 +226,8 @@ def _episode(
             _audit_obs(env, obs, audit, "reset")
         if snapshots is not None:
             snapshots.append(_space_snapshot(env))
+    except MemoryError:
+        raise
     except Exception as exc:
         error, error_step = f"{type(exc).__name__}: {exc}"[:300], -1
         obs = None
@@ -242,9 +237,10 @@ def _episode(
         try:
             action = policy_fn(obs, t)
             start = time.perf_counter()
-            raw = env.step(action)
+            raw = hb.call(UserCall.STEP, env.step, action)
             elapsed = time.perf_counter() - start
-            hb.beat()
+        except MemoryError:
+            raise
         except Exception as exc:
             error, error_step = f"{type(exc).__name__}: {exc}"[:300], t
             break
@@ -331,23 +327,24 @@ def check_expert(
     """``(expert name, problem)``: does the expert return an action inside the action space?"""
     env = _build(factory, hb)
     try:
-        loaded = load_expert(expert_spec, env)
+        loaded = hb.call(UserCall.LOAD, load_expert, expert_spec, env)
         if loaded is None:
             return None, None
         name, expert = loaded
-        obs = _split_reset(env.reset(seed=seed), None)
-        hb.beat()
-        action = expert(obs)
+        obs = _split_reset(hb.call(UserCall.RESET, env.reset, seed=seed), None)
+        action = hb.call(UserCall.POLICY, expert, obs)
         if not env.action_space.contains(action):
             return name, (
                 f"expert {name} returned {action!r:.60} ({type(action).__name__}), "
                 f"not an action in {env.action_space!r:.80}"
             )
         return name, None
+    except MemoryError:
+        raise
     except Exception as exc:
         return expert_spec, f"expert {expert_spec} failed: {type(exc).__name__}: {exc}"[:300]
     finally:
-        env.close()
+        _close(env, hb)
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,13 +386,14 @@ def run_episodes(
         for seed in _seed_stream(seeds, taken, min_steps, max_episodes, max_seconds):
             if env is None or fresh_each:
                 if env is not None:
-                    env.close()
+                    _close(env, hb)
                 env = _build(factory, hb)
                 # built once per env: value iteration for toy text is not per-episode work
-                loaded = load_expert(expert_spec, env) if policy == "expert" else None
+                loaded = (hb.call(UserCall.LOAD, load_expert, expert_spec, env)
+                          if policy == "expert" else None)
                 expert = None if loaded is None else loaded[1]
             plan = None if actions is None else actions.get(seed)
-            policy_fn = _make_policy(env, seed, policy, plan, expert)
+            policy_fn = _make_policy(env, seed, policy, plan, expert, hb)
             name = "replay" if plan is not None else policy
             record = _episode(
                 env, seed, name, policy_fn, cap, hb, contract if audit else None, snapshots
@@ -404,7 +402,7 @@ def run_episodes(
             yield EpisodeUpdate(record, contract, tuple(snapshots))
     finally:
         if env is not None:
-            env.close()
+            _close(env, hb)
 
 
 def _oob_candidates(space: gym.Space) -> dict[str, Any]:
@@ -433,36 +431,36 @@ def _probe_oob(factory: Callable[[], gym.Env], hb: Heartbeat, seed: int) -> dict
     env = _build(factory, hb)
     for label, action in _oob_candidates(env.action_space).items():
         try:
-            env.reset(seed=seed)
-            hb.beat()
-            env.step(action)
-            hb.beat()
+            hb.call(UserCall.RESET, env.reset, seed=seed)
+            hb.call(UserCall.STEP, env.step, action)
             outcomes[label] = "accepted"
+        except MemoryError:
+            raise
         except Exception as exc:
             outcomes[label] = f"rejected: {type(exc).__name__}"
-    env.close()
+    _close(env, hb)
     return outcomes
 
 
 def _probe_step_after_end(factory: Callable[[], gym.Env], hb: Heartbeat, seed: int) -> str:
     env = _build(factory, hb)
     try:
-        env.reset(seed=seed)
+        hb.call(UserCall.RESET, env.reset, seed=seed)
         env.action_space.seed(seed)
         for _ in range(END_PROBE_CAP):
-            result = env.step(env.action_space.sample())
-            hb.beat()
+            result = hb.call(UserCall.STEP, env.step, env.action_space.sample())
             if result[2] or result[3]:
                 break
         else:
             return "no episode end within the probe budget"
-        env.step(env.action_space.sample())
-        hb.beat()
+        hb.call(UserCall.STEP, env.step, env.action_space.sample())
         return "accepted"
+    except MemoryError:
+        raise
     except Exception as exc:
         return f"rejected: {type(exc).__name__}"
     finally:
-        env.close()
+        _close(env, hb)
 
 
 def _gymnasium_passive_warnings(
@@ -478,12 +476,14 @@ def _gymnasium_passive_warnings(
         try:
             pec.check_space(env.observation_space, "observation", pec._check_box_observation_space)
             pec.check_space(env.action_space, "action", pec._check_box_action_space)
-            pec.env_reset_passive_checker(env, seed=seed)
+            hb.call(UserCall.RESET, pec.env_reset_passive_checker, env, seed=seed)
             env.action_space.seed(seed)
-            pec.env_step_passive_checker(env, env.action_space.sample())
+            hb.call(UserCall.STEP, pec.env_step_passive_checker, env, env.action_space.sample())
+        except MemoryError:
+            raise
         except Exception as exc:
             failure = f"{type(exc).__name__}: {exc}"[:300]
-    env.close()
+    _close(env, hb)
     texts = [str(w.message) for w in caught]
     return [t for t in texts if "render" not in t.lower()], failure
 
@@ -541,20 +541,17 @@ def _check_signature(api: ApiProbe, env: gym.Env) -> None:
 
 
 def _same_seed_resets(api: ApiProbe, env: gym.Env, hb: Heartbeat, seed: int) -> None:
-    first = flat_obs(_split_reset(env.reset(seed=seed), None))
+    first = flat_obs(_split_reset(hb.call(UserCall.RESET, env.reset, seed=seed), None))
     rng_first = _rng_fingerprint(env)
-    hb.beat()
-    second = flat_obs(_split_reset(env.reset(seed=seed), None))
+    second = flat_obs(_split_reset(hb.call(UserCall.RESET, env.reset, seed=seed), None))
     rng_second = _rng_fingerprint(env)
-    hb.beat()
     api.same_seed_reset_equal = first.shape == second.shape and bool(
         np.array_equal(first, second, equal_nan=True)
     )
     if rng_first is not None and rng_second is not None:
         api.same_seed_rng_equal = rng_first == rng_second
     try:
-        env.reset(seed=seed, options={})
-        hb.beat()
+        hb.call(UserCall.RESET, env.reset, seed=seed, options={})
     except TypeError as exc:
         api.problems["reset_options"] = f"`reset(options={{}})` raised TypeError: {exc}"
 
@@ -567,11 +564,15 @@ def probe_api(factory: Callable[[], gym.Env], hb: Heartbeat, *, seed: int) -> Ap
     _check_signature(api, env)
     try:
         _same_seed_resets(api, env, hb, seed)
+    except MemoryError:
+        raise
     except Exception as exc:
         api.problems["reset_raises"] = f"`reset(seed={seed})` raised {type(exc).__name__}: {exc}"
     try:
-        env.close()
-        env.close()
+        _close(env, hb)
+        _close(env, hb)
+    except MemoryError:
+        raise
     except Exception as exc:
         api.problems["close_twice"] = f"closing twice raised {type(exc).__name__}: {exc}"
     api.gymnasium_warnings, failure = _gymnasium_passive_warnings(factory, hb, seed)
@@ -621,8 +622,7 @@ def _branch_once(
     nexts = {}
     for label, action in candidates.items():
         clone = copy.deepcopy(env)
-        result = clone.step(action)
-        hb.beat()
+        result = hb.call(UserCall.STEP, clone.step, action)
         nexts[label] = flat_obs(result[0])
     distinct = {n.tobytes() for n in nexts.values()}
     changed = any(
@@ -648,13 +648,13 @@ def probe_branches(
     candidates = _candidate_actions(env.action_space, 0)
     out = []
     for seed, t, prefix in points:
-        obs = _split_reset(env.reset(seed=seed), None)
-        hb.beat()
+        obs = _split_reset(hb.call(UserCall.RESET, env.reset, seed=seed), None)
         for action in prefix[:t]:
-            obs = env.step(action)[0]
-            hb.beat()
+            obs = hb.call(UserCall.STEP, env.step, action)[0]
         try:
             distinct, changed, saturated = _branch_once(env, candidates, hb, flat_obs(obs))
+        except MemoryError:
+            raise
         except Exception:  # an env that cannot be copied gives no counterfactual evidence
             continue
         out.append(
@@ -667,11 +667,12 @@ def probe_branches(
                 saturated=saturated,
             )
         )
-    env.close()
+    _close(env, hb)
     return out
 
 
 PROBES: dict[str, Callable[..., Any]] = {
+    "build": probe_build,
     "api": probe_api,
     "expert": check_expert,
     "episodes": run_episodes,

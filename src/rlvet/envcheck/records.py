@@ -8,6 +8,7 @@ Contents:
         stepping after the end of an episode, spaces across resets.
     BranchPoint -- next observations after trying different actions from one saved state.
     HangEvent -- a step that blew the wall-clock budget (the child was killed).
+    ProbeFailure -- a probe that did not finish: which probe, and the typed sandbox failure.
     ProbeEvidence -- everything one ``rlvet env`` run collected; the only input of the checks.
 
 Probes are data, not printed strings: the checks judge, ``report/`` renders.
@@ -20,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from rlvet.sandbox import SETUP_CALLS, Failure, FailureKind
+
 __all__ = [
     "ApiProbe",
     "BranchPoint",
@@ -27,6 +30,7 @@ __all__ = [
     "EpisodeRecord",
     "HangEvent",
     "ProbeEvidence",
+    "ProbeFailure",
 ]
 
 
@@ -175,6 +179,30 @@ class HangEvent:
     budget_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class ProbeFailure:
+    """A probe that did not finish.
+
+    Attributes:
+        probe: the probe's label (``"random episodes"``).
+        failure: how it failed (raised, died, hung, out_of_memory, skipped), in which user
+            call, with the exit code, signal or budget.
+    """
+
+    probe: str
+    failure: Failure
+
+    @property
+    def breaks_the_harness(self) -> bool:
+        """The env took its process down (a death, the memory cap), or hung outside a
+        reset, step or policy call: while being built, loaded or closed. A hanging step is
+        a ``silent_timeout``; an env that cannot even be built is a broken harness."""
+        kind = self.failure.kind
+        if kind in (FailureKind.DIED, FailureKind.OUT_OF_MEMORY):
+            return True
+        return kind is FailureKind.HUNG and self.failure.call in SETUP_CALLS
+
+
 @dataclass(slots=True)
 class ProbeEvidence:
     """All data one ``rlvet env`` run collected, in the order the probes ran.
@@ -188,11 +216,12 @@ class ProbeEvidence:
             keyed by seed.
         expert: expert-policy episodes, empty without an expert.
         branches: counterfactual branch points for the stale-observation check.
-        hangs: steps that blew the budget.
-        probe_errors: probes that could not run, ``probe -> reason``.
+        failures: probes that did not finish (typed: raised, died, hung, out of memory,
+            skipped), in the order they ran.
         step_timeout: the per-step budget, seconds.
         expert_name: which expert was used, or None.
         wall_seconds: total wall time of the probes.
+        expert_problem: why the built-in expert was not used, if it was not.
     """
 
     api: ApiProbe
@@ -202,11 +231,21 @@ class ProbeEvidence:
     fresh: dict[int, EpisodeRecord]
     expert: list[EpisodeRecord]
     branches: list[BranchPoint]
-    hangs: list[HangEvent]
-    probe_errors: dict[str, str]
+    failures: list[ProbeFailure]
     step_timeout: float
     expert_name: str | None
     wall_seconds: float = 0.0
+    expert_problem: str | None = None
+
+    @property
+    def hangs(self) -> list[HangEvent]:
+        """Env calls (reset, step, policy) that blew the per-step budget."""
+        return [
+            HangEvent(probe=f.probe, seed=None, step=f.failure.calls_done,
+                      budget_s=float(f.failure.budget_s or self.step_timeout))
+            for f in self.failures
+            if f.failure.kind is FailureKind.HUNG and not f.breaks_the_harness
+        ]
 
     def all_episodes(self) -> list[EpisodeRecord]:
         """Every recorded episode (for step timing and harness-failure rates)."""

@@ -1,15 +1,15 @@
-"""Plots for the ``rlvet env`` HTML report: return and length distributions, random vs expert."""
+"""Figures of the ``rlvet env`` HTML report, as specs: return and length distributions,
+random vs expert (drawn by ``report.plots``; this package never renders)."""
 
 from __future__ import annotations
 
 from rlvet.envcheck.suite import EnvQAOutcome
-from rlvet.report.html import Figure
-from rlvet.report.plots import histogram_svg
+from rlvet.figures import HistogramFigure
 
 __all__ = ["env_figures"]
 
 
-def env_figures(outcome: EnvQAOutcome) -> list[Figure]:
+def env_figures(outcome: EnvQAOutcome) -> list[HistogramFigure]:
     """Reward histogram (per step), episode returns and episode lengths, random vs expert."""
     ev = outcome.evidence
     policies = {"random": ev.random_a, "expert": ev.expert}
@@ -18,9 +18,10 @@ def env_figures(outcome: EnvQAOutcome) -> list[Figure]:
     returns = {k: [e.episode_return for e in v] for k, v in policies.items()}
     lengths = {k: [e.length for e in v] for k, v in policies.items()}
     return [
-        Figure(
-            "Per-step rewards", histogram_svg(per_step, title="reward per step", xlabel="reward")
-        ),
-        Figure("Episode returns", histogram_svg(returns, title="episode return", xlabel="return")),
-        Figure("Episode lengths", histogram_svg(lengths, title="episode length", xlabel="steps")),
+        HistogramFigure(title="Per-step rewards", samples=per_step, xlabel="reward",
+                        plot_title="reward per step"),
+        HistogramFigure(title="Episode returns", samples=returns, xlabel="return",
+                        plot_title="episode return"),
+        HistogramFigure(title="Episode lengths", samples=lengths, xlabel="steps",
+                        plot_title="episode length"),
     ]

@@ -3,10 +3,14 @@
 Contents:
     load_callable -- ``package.module:callable`` or ``path/to/file.py:callable``.
     env_factory -- a registered Gymnasium id or a factory spec -> a no-arg env factory.
-    validate_env -- build once in the parent so bad specs fail fast with exit 2.
+    validate_env -- build once (in the sandbox child) so bad specs fail fast with exit 2.
 
 Every failure is an ``RlvetInputError`` with one actionable line: an unknown id names the
 nearest registered ids, an old ``gym`` env names the shimmy bridge.
+
+A factory spec is imported when the factory is *called*, not when it is resolved: importing
+runs the user's module, and a module that hangs or kills its process must do so in the
+sandbox child (``rlvet.sandbox``), where it becomes a finding, not in the CLI's process.
 """
 
 from __future__ import annotations
@@ -36,7 +40,10 @@ def _load_module(module_part: str) -> Any:
         if not path.is_file():
             raise RlvetInputError(f"{module_part}: file not found")
         name = f"rlvet_user_{path.stem}"
-        spec = importlib.util.spec_from_file_location(name, path)
+        cached = sys.modules.get(name)
+        if cached is not None and getattr(cached, "__file__", None) == str(path.resolve()):
+            return cached  # a lazy factory imports on every build: execute the file once
+        spec = importlib.util.spec_from_file_location(name, path.resolve())
         if spec is None or spec.loader is None:
             raise RlvetInputError(f"{module_part}: cannot be imported as a Python file")
         module = importlib.util.module_from_spec(spec)
@@ -86,15 +93,16 @@ def _make_registered(env_id: str, kwargs: dict[str, Any]) -> gym.Env:
     return gym.make(env_id, disable_env_checker=True, **kwargs)
 
 
-def _call_factory(factory: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-    return factory(**kwargs)
+def _call_factory(spec: str, kwargs: dict[str, Any]) -> Any:
+    return load_callable(spec)(**kwargs)
 
 
 def env_factory(spec: str, env_kwargs: dict[str, Any] | None = None) -> EnvFactory:
-    """A no-arg factory for SPEC; raises ``RlvetInputError`` for unknown ids or bad modules."""
+    """A no-arg factory for SPEC; raises ``RlvetInputError`` for unknown ids here and for
+    bad modules when called (the import happens then, see the module docstring)."""
     kwargs = dict(env_kwargs or {})
     if _is_factory_spec(spec) and spec not in gym.registry:
-        return partial(_call_factory, load_callable(spec), kwargs)
+        return partial(_call_factory, spec, kwargs)
     if spec not in gym.registry:
         close = difflib.get_close_matches(spec, list(gym.registry), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
@@ -113,7 +121,7 @@ def _old_gym_hint(env: Any) -> str | None:
 
 
 def validate_env(spec: str, factory: EnvFactory) -> None:
-    """Build and close the env once so a broken spec fails before any child process starts."""
+    """Build and close the env once so a broken spec fails before any probe or episode."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # deprecation notices are not rlvet's findings

@@ -5,7 +5,9 @@ Contents:
     EnvQAOutcome -- the ``CommandResult`` plus the raw evidence (for plots and tests).
     run_env_qa -- the Python API behind the CLI command.
 
-Probe plan (each in a child process under the per-step budget):
+Probe plan (each in a sandbox child process under the per-step budget):
+    0. build -- construct the env once (a factory that raises is bad input: exit 2; one
+       that dies, hangs or hogs memory is a ``harness_failure`` and nothing else runs).
     1. expert check -- does the expert return valid actions?
     2. api -- signatures, same-seed resets, out-of-bounds actions, step after the end.
     3. random A -- episodes with seeds ``seed, seed+1, ...`` in one env, every step audited.
@@ -29,19 +31,20 @@ from rich.console import Console
 from rich.progress import Progress
 
 from rlvet.envcheck.checks import CHECKS
-from rlvet.envcheck.harness import EnvHarness, ProbeCrash, ProbeHang, ProbeOutcome
+from rlvet.envcheck.harness import EnvHarness
 from rlvet.envcheck.probes import EpisodeUpdate
 from rlvet.envcheck.records import (
     ApiProbe,
     BranchPoint,
     ContractAudit,
     EpisodeRecord,
-    HangEvent,
     ProbeEvidence,
+    ProbeFailure,
 )
-from rlvet.envcheck.spec import env_factory, validate_env
+from rlvet.envcheck.spec import env_factory
 from rlvet.errors import RlvetInputError
 from rlvet.findings import CommandResult
+from rlvet.sandbox import Failure, FailureKind, Outcome, bounded_seconds
 
 __all__ = ["EnvQAConfig", "EnvQAOutcome", "run_env_qa"]
 
@@ -50,9 +53,10 @@ MIN_PROBE_STEPS = 1000  # random/expert probes extend short-episode envs to this
 MAX_PROBE_EPISODES = 300  # ... but never beyond this many episodes
 FRESH_REPLAYS = 5  # episodes of A replayed in brand-new envs to expose leakage
 BRANCH_POINTS = 24  # saved states for the counterfactual stale-observation test
-MAX_HANGS = 4  # after this many hangs the remaining probes are skipped: the env is unusable
+MAX_HANGS = 4  # after this many hangs or deaths the remaining probes are skipped
 PROBE_SECONDS = 8.0  # per episode probe: slow envs get fewer episodes, not minutes of probing
 EXPERT_SEED_OFFSET = 10_000  # expert episodes use seeds disjoint from the random probes
+_FATAL = frozenset({FailureKind.HUNG, FailureKind.DIED, FailureKind.OUT_OF_MEMORY})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,9 +68,16 @@ class EnvQAConfig:
         expert: ``module:callable`` policy obs -> action; None uses the built-in one if any.
         episodes: episodes per random/expert probe (short envs get more, see MIN_PROBE_STEPS).
         seed: base seed; every probe derives its seeds from it.
-        step_timeout: wall-clock budget per env call, seconds.
+        step_timeout: wall-clock budget per env call (reset, step, expert), seconds; at
+            most ``rlvet.sandbox.MAX_BUDGET_S``.
         env_kwargs: keyword arguments for the env.
         factory: a ready no-arg env factory (Python API); overrides ``spec`` resolution.
+        setup_timeout: budget for building the env (and importing its module), seconds;
+            None is ``rlvet.sandbox.SETUP_BUDGET_S``.
+        memory_mb: memory the probe process may add, MiB; None is half the machine's RAM.
+
+    Raises:
+        RlvetInputError: a budget that is not a finite positive number below the maximum.
     """
 
     spec: str
@@ -76,6 +87,17 @@ class EnvQAConfig:
     step_timeout: float = 2.0
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)
     factory: Callable[[], gym.Env] | None = None
+    setup_timeout: float | None = None
+    memory_mb: int | None = None
+
+    def __post_init__(self) -> None:
+        bounded_seconds(self.step_timeout, name="--step-timeout")
+        if self.setup_timeout is not None:
+            bounded_seconds(self.setup_timeout, name="setup_timeout")
+        if self.memory_mb is not None and (not isinstance(self.memory_mb, int)
+                                           or self.memory_mb <= 0):
+            raise RlvetInputError(f"memory_mb: expected a positive number of MiB, "
+                                  f"got {self.memory_mb!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,32 +109,34 @@ class EnvQAOutcome:
 
 
 class _Collector:
-    """Runs probes through the harness, turning hangs and crashes into evidence."""
+    """Runs probes through the harness, keeping every failure as typed evidence."""
 
     def __init__(self, harness: EnvHarness, config: EnvQAConfig, progress: Callable[[str], None]):
         self.harness = harness
         self.config = config
         self.progress = progress
-        self.hangs: list[HangEvent] = []
-        self.errors: dict[str, str] = {}
+        self.failures: list[ProbeFailure] = []
+        self.expert_problem: str | None = None
 
-    def run(self, label: str, probe: str, **kwargs: Any) -> ProbeOutcome:
+    def _skip_reason(self) -> str | None:
+        """Why the next probe is not worth running, if it is not."""
+        if any(f.probe == "build" for f in self.failures):
+            return "skipped: the env could not be built"
+        fatal = [f for f in self.failures
+                 if f.failure.kind in _FATAL]
+        if len(fatal) >= MAX_HANGS:
+            return f"skipped after {len(fatal)} hung or dead probes"
+        return None
+
+    def run(self, label: str, probe: str, **kwargs: Any) -> Outcome:
         self.progress(label)
-        if len(self.hangs) >= MAX_HANGS:
-            self.errors[label] = f"skipped after {len(self.hangs)} hangs"
-            return ProbeOutcome()
+        reason = self._skip_reason()
+        if reason is not None:
+            self.failures.append(ProbeFailure(label, Failure(FailureKind.SKIPPED, reason)))
+            return Outcome()
         outcome = self.harness.call(probe, **kwargs)
-        if isinstance(outcome.failure, ProbeHang):
-            self.hangs.append(
-                HangEvent(
-                    probe=label,
-                    seed=None,
-                    step=outcome.failure.calls_done,
-                    budget_s=outcome.failure.budget_s,
-                )
-            )
-        elif isinstance(outcome.failure, ProbeCrash):
-            self.errors[label] = outcome.failure.reason
+        if outcome.failure is not None:
+            self.failures.append(ProbeFailure(label, outcome.failure))
         return outcome
 
     def episodes(
@@ -161,7 +185,7 @@ def _check_expert(c: _Collector) -> str | None:
     if problem is not None:
         if c.config.expert is not None:
             raise RlvetInputError(problem)
-        c.errors["expert"] = problem
+        c.expert_problem = problem
         return None
     return name
 
@@ -169,6 +193,7 @@ def _check_expert(c: _Collector) -> str | None:
 def _collect(c: _Collector) -> ProbeEvidence:
     cfg = c.config
     started = time.perf_counter()
+    c.run("build", "build", spec=cfg.spec)
     expert_name = _check_expert(c)
     api_outcome = c.run("API contract", "api", seed=cfg.seed)
     api = api_outcome.value if isinstance(api_outcome.value, ApiProbe) else ApiProbe()
@@ -217,11 +242,11 @@ def _collect(c: _Collector) -> ProbeEvidence:
         fresh={r.seed: r for r in fresh},
         expert=expert,
         branches=branches,
-        hangs=c.hangs,
-        probe_errors=c.errors,
+        failures=c.failures,
         step_timeout=cfg.step_timeout,
         expert_name=expert_name,
         wall_seconds=time.perf_counter() - started,
+        expert_problem=c.expert_problem,
     )
 
 
@@ -244,7 +269,7 @@ def _metrics(ev: ProbeEvidence) -> dict[str, Any]:
         "probe_steps": int(steps),
         "wall_seconds": round(ev.wall_seconds, 3),
         "hangs": len(ev.hangs),
-        "probe_errors": ev.probe_errors,
+        "probe_failures": [{"probe": f.probe, **f.failure.to_evidence()} for f in ev.failures],
         "step_timeout_s": ev.step_timeout,
     }
 
@@ -266,9 +291,12 @@ def _progress_reporter(enabled: bool, total: int) -> Iterator[Callable[[str], No
 def run_env_qa(config: EnvQAConfig, *, progress: bool = False) -> EnvQAOutcome:
     """Probe an env in a child process and run every check.
 
+    A factory or env that dies (``os._exit``, abort, segfault), hangs past its budget or
+    runs past the memory cap is a ``harness_failure`` / ``silent_timeout`` finding.
+
     Raises:
-        RlvetInputError: unknown id, unimportable module, a factory that raises, or an
-            expert that returns invalid actions.
+        RlvetInputError: unknown id, unimportable module, a factory that raises, an
+            expert that returns invalid actions, or a budget out of bounds.
 
     Example:
         >>> outcome = run_env_qa(EnvQAConfig(spec="CartPole-v1", episodes=5))
@@ -276,14 +304,13 @@ def run_env_qa(config: EnvQAConfig, *, progress: bool = False) -> EnvQAOutcome:
         True
     """
     factory = config.factory or env_factory(config.spec, dict(config.env_kwargs))
-    validate_env(config.spec, factory)
-    with (
-        EnvHarness(factory, step_timeout=config.step_timeout) as harness,
-        _progress_reporter(progress, total=7) as advance,
-    ):
+    harness = EnvHarness(factory, step_timeout=config.step_timeout,
+                         setup_timeout=config.setup_timeout, memory_mb=config.memory_mb)
+    with harness, _progress_reporter(progress, total=8) as advance:
         evidence = _collect(_Collector(harness, config, advance))
     findings = tuple(f for check in CHECKS for f in check(evidence))
-    result = CommandResult(
-        command="env", target=config.spec, findings=findings, metrics=_metrics(evidence)
-    )
+    metrics = _metrics(evidence)
+    metrics["setup_timeout_s"] = harness.limits.setup_s
+    metrics["memory_limit_mb"] = harness.limits.memory_mb
+    result = CommandResult(command="env", target=config.spec, findings=findings, metrics=metrics)
     return EnvQAOutcome(result=result, evidence=evidence)

@@ -14,8 +14,8 @@ Contents (one idea per module):
     shift -- per-dimension KS tests between simulated and real observations.
     latency -- batch-1 inference p50 / p99 against a budget.
     trigger -- the retraining-trigger file and its check on live data.
-    categories -- evaluation categories not yet in ``rlvet.findings.Category``.
-    figures -- performance profile and robustness curves for ``--html``.
+    figures -- performance profile and robustness curves for ``--html``, as figure specs
+        (drawn by ``report.plots``; the terminal summary is ``report.eval_terminal``).
     command -- ``run_eval(...) -> EvalOutcome`` for the CLI.
 
 Torch (and stable-baselines3 for ``.zip`` models) are imported only when a policy of that
@@ -24,7 +24,7 @@ kind is loaded.
 
 from __future__ import annotations
 
-from rlvet.evaluate.command import EvalOutcome, eval_figures, print_summary, run_eval
+from rlvet.evaluate.command import EvalOutcome, eval_figures, run_eval
 from rlvet.evaluate.compare import compare_results, load_result
 from rlvet.evaluate.latency import Latency, check_latency, measure_latency
 from rlvet.evaluate.perturb import Perturbation, make_env_fn
@@ -78,7 +78,6 @@ __all__ = [
     "parse_policy_spec",
     "performance_profile",
     "poi_interval",
-    "print_summary",
     "probability_of_improvement",
     "run_eval",
     "run_episodes",

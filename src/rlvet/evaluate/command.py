@@ -4,19 +4,25 @@ Contents:
     EvalOutcome -- the result and the data behind it (episodes, intervals, sweep, ...).
     run_eval(protocol, policy=, compare=, sweep=, split=, out=, progress=) -- the Python API
         behind the CLI.
-    print_summary(outcome, console) -- the aggregates table the terminal report lacks.
     RESULT_NAME, TRIGGER_NAME, PROFILE_POINTS -- output file names, profile resolution.
 
 Order of work: every input is parsed and validated first (protocol, sweep, compared result,
 env, policy), so a typo fails in a second with exit 2, not after a ten-minute sweep. The
 split access is logged before the first episode: reading the split is the access,
 whether or not the run finishes.
+
+Isolation: the env and the policy run only in a sandbox child (``evaluate.worker``), under
+``EVAL_CALL_BUDGET_S`` per env step or policy call, ``rlvet.sandbox.SETUP_BUDGET_S`` for
+building and loading, and a memory cap. A hang, a death (``os._exit``, abort, segfault) or
+an exception there is one error finding (``worker_hang``, ``harness_failure``,
+``worker_crash``) and exit 1, with no aggregates and no output files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,17 +31,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from rlvet.atomic import write_text_atomic
-from rlvet.envcheck.spec import validate_env
 from rlvet.errors import RlvetInputError
 from rlvet.evaluate.compare import compare_results, load_result
 from rlvet.evaluate.figures import Band, eval_figures
-from rlvet.evaluate.latency import Latency, check_latency, measure_latency
-from rlvet.evaluate.perturb import make_env_fn
-from rlvet.evaluate.policies import Policy, load_policy
+from rlvet.evaluate.latency import Latency, check_latency
 from rlvet.evaluate.protocol import (
     EvalProtocol,
     PolicySpec,
@@ -43,36 +44,35 @@ from rlvet.evaluate.protocol import (
     load_protocol,
     parse_policy_spec,
 )
-from rlvet.evaluate.runner import MAX_KEPT_OBS, EpisodePlan, Episodes, run_episodes
-from rlvet.evaluate.shift import (
-    Shift,
-    check_shift,
-    dim_names,
-    distribution_shift,
-    load_observations,
-)
+from rlvet.evaluate.runner import MAX_KEPT_OBS, EpisodePlan, Episodes
+from rlvet.evaluate.shift import Shift, check_shift, distribution_shift, load_observations
 from rlvet.evaluate.splits import AccessLog, access_log_path, check_private_reuse, split_key
 from rlvet.evaluate.stats import Interval, interval_estimates, performance_profile
 from rlvet.evaluate.sweep import (
     SweepResult,
     SweepSpec,
     load_sweep,
-    run_sweep,
     sweep_episodes,
     sweep_findings,
     sweep_metrics,
     sweep_plan,
-    validate_sweep,
 )
 from rlvet.evaluate.trigger import build_trigger, write_trigger
+from rlvet.evaluate.worker import EvalWorker, Measured, failure_finding
 from rlvet.findings import CommandResult, Finding
+from rlvet.sandbox import Failure, Limits, Sandbox
 
 __all__ = ["PROFILE_POINTS", "RESULT_NAME", "TRIGGER_NAME", "EvalOutcome", "eval_figures",
-           "print_summary", "run_eval"]
+           "run_eval"]
 
 RESULT_NAME = "eval_result.json"  # in --out; pass it to a later --compare
 TRIGGER_NAME = "retrain_trigger.json"
 PROFILE_POINTS = 41  # thresholds of the performance profile: a smooth curve, cheap bootstrap
+EVAL_CALL_BUDGET_S = 30.0
+"""Seconds one env step or one batched policy call may take before the evaluation counts as
+hung: generous for a large network on a CPU, short next to a frozen CI job."""
+_WORKER_MODULES = ("rlvet.evaluate.worker",)  # imported once by the forkserver ...
+_HEAVY_MODULES = ("torch", "stable_baselines3")  # ... with these if this process uses them
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +90,8 @@ class EvalOutcome:
         shift: the real-vs-sim observation test (None without real observations).
         latency: batch-1 inference time.
         files: written files by role (result, trigger, access_log).
+        failure: why the sandbox ended the evaluation, if it did; then ``episodes`` holds
+            no episodes, ``estimates`` is empty and ``latency`` is NaN (nothing measured).
     """
 
     result: CommandResult
@@ -105,20 +107,21 @@ class EvalOutcome:
     shift: Shift | None
     latency: Latency
     files: dict[str, str]
+    failure: Failure | None = None
 
 
 @dataclass(slots=True)
 class _Inputs:
-    """Everything parsed and validated before the first episode."""
+    """Everything parsed and validated before the first episode (``names``: after the
+    sandbox built the env)."""
 
     protocol: EvalProtocol
     split: Split
     policy_spec: PolicySpec
-    policy: Policy
-    names: tuple[str, ...]
     sweep: SweepSpec | None
     other: dict[str, Any] | None
     compare_path: str | None
+    names: tuple[str, ...] = ()
 
 
 def _policy_spec(protocol: EvalProtocol, policy: str | None) -> PolicySpec:
@@ -130,24 +133,15 @@ def _policy_spec(protocol: EvalProtocol, policy: str | None) -> PolicySpec:
     return protocol.policy
 
 
-def _prepare(protocol_path: str | Path, policy: str | None, compare: str | Path | None,
-             sweep: str | Path | None, split: str | None) -> _Inputs:
+def _parse(protocol_path: str | Path, policy: str | None, compare: str | Path | None,
+           sweep: str | Path | None, split: str | None) -> _Inputs:
+    """The files and options; no user code runs here (that is the sandbox's ``prepare``)."""
     protocol = load_protocol(protocol_path)
     chosen = protocol.split(split)
     spec = _policy_spec(protocol, policy)
     sweep_spec = load_sweep(sweep) if sweep is not None else None
     other = load_result(compare) if compare is not None else None
-    make_env = make_env_fn(protocol.env)
-    validate_env(protocol.env.spec, make_env)
-    env = make_env()
-    try:
-        loaded = load_policy(spec, env)
-        names = dim_names(env, int(np.prod(env.observation_space.shape or (1,))))
-    finally:
-        env.close()
-    if sweep_spec is not None:
-        validate_sweep(sweep_spec, protocol.env)
-    return _Inputs(protocol, chosen, spec, loaded, names, sweep_spec, other,
+    return _Inputs(protocol, chosen, spec, sweep_spec, other,
                    None if compare is None else str(compare))
 
 
@@ -207,21 +201,47 @@ def _profiles(protocol: EvalProtocol, scores: np.ndarray, other: dict[str, Any] 
     return band(scores), None if other_scores is None else band(other_scores)
 
 
-def _run_sweep(inputs: _Inputs, plan: EpisodePlan, nominal: Episodes,
-               tick: Callable[[], None] | None) -> tuple[SweepResult | None, Shift | None]:
+def _shift(inputs: _Inputs, nominal: Episodes) -> Shift | None:
+    """The real-vs-sim observation test of the sweep file, if it names real observations."""
     spec = inputs.sweep
-    if spec is None:
-        return None, None
-    reuse = sweep_plan(spec, plan) == plan
-    result = (run_sweep(spec, inputs.protocol.env, inputs.policy, plan,
-                        nominal=nominal if reuse else None, on_episode=tick)
-              if spec.perturbations else None)
-    shift = None
-    if spec.real_observations is not None:
-        sim = nominal.observations.reshape(len(nominal.observations), -1).astype(np.float64)
-        shift = distribution_shift(sim, load_observations(spec.real_observations),
-                                   inputs.names)
-    return result, shift
+    if spec is None or spec.real_observations is None:
+        return None
+    sim = nominal.observations.reshape(len(nominal.observations), -1).astype(np.float64)
+    return distribution_shift(sim, load_observations(spec.real_observations), inputs.names)
+
+
+def _measure(box: Sandbox, inputs: _Inputs, plan: EpisodePlan, progress: bool
+             ) -> Measured | Failure:
+    """Episodes, sweep and latency from the sandbox child, or why it had to stop."""
+    p = inputs.protocol
+    with _progress(progress, _episode_total(inputs, plan)) as tick:
+        outcome = box.call("run", env=p.env, plan=plan, keep_obs=MAX_KEPT_OBS,
+                           sweep=inputs.sweep, latency_calls=p.deploy.latency_calls,
+                           seed=p.bootstrap_seed,
+                           on_item=None if tick is None else (lambda _: tick()))
+    return outcome.failure if outcome.failure is not None else outcome.value
+
+
+def _failed(inputs: _Inputs, failure: Failure, phase: str, limits: Limits,
+            findings: list[Finding]) -> EvalOutcome:
+    """The outcome of an evaluation the sandbox ended: the failure finding, nothing scored."""
+    p, split = inputs.protocol, inputs.split
+    n = len(split.seeds)
+    none = Episodes(split.seeds, np.zeros((n, 0)), np.zeros((n, 0), dtype=np.int64),
+                    np.zeros((n, 0), dtype=bool))
+    empty = np.zeros(0)
+    nan = float("nan")
+    metrics = {"protocol_hash": p.hash, "split": split.name, "env_id": p.env.spec,
+               "policy": inputs.policy_spec.describe(), "seeds": list(split.seeds),
+               "sandbox": {"phase": phase, **failure.to_evidence(),
+                           "call_budget_s": limits.call_s, "setup_budget_s": limits.setup_s,
+                           "memory_limit_mb": limits.memory_mb}}
+    target = f"{p.env.spec} (split {split.name}) {inputs.policy_spec.describe()}"
+    result = CommandResult(command="eval", target=target, metrics=metrics,
+                           findings=(*findings, failure_finding(failure, phase, limits)))
+    return EvalOutcome(result, p, split, inputs.policy_spec.describe(), none, {},
+                       (empty, empty, empty, empty), None, None, inputs.sweep, None,
+                       Latency(nan, nan, nan, nan, 0), {}, failure)
 
 
 def _episode_total(inputs: _Inputs, plan: EpisodePlan) -> int:
@@ -316,6 +336,7 @@ def run_eval(
     split: str | None = None,
     out: str | Path | None = None,
     progress: bool = False,
+    limits: Limits | None = None,
 ) -> EvalOutcome:
     """Evaluate a policy under a frozen protocol, with optional sweep and comparison.
 
@@ -327,6 +348,11 @@ def run_eval(
         split: split name (default ``dev``).
         out: folder for ``eval_result.json`` and ``retrain_trigger.json``.
         progress: a rich progress bar on stderr.
+        limits: budgets and memory cap of the sandbox child that runs the env and the
+            policy (None: ``EVAL_CALL_BUDGET_S`` per call, the sandbox's defaults).
+
+    A hang, death or exception of the env or the policy is an error finding in the
+    result (see the module docstring), not an exception.
 
     Raises:
         RlvetInputError: any unreadable or invalid input (exit 2 in the CLI).
@@ -336,22 +362,30 @@ def run_eval(
         >>> outcome.estimates["iqm"].point, outcome.result.verdict  # doctest: +SKIP
         (500.0, 'pass')
     """
-    inputs = _prepare(protocol, policy, compare, sweep, split)
+    inputs = _parse(protocol, policy, compare, sweep, split)
     out_dir = None if out is None else Path(out)
-    findings, log_path = _log_access(inputs, out_dir)
     p = inputs.protocol
-    plan = EpisodePlan(inputs.split.seeds, inputs.split.episodes_per_seed, p.env.max_steps,
-                       p.deterministic)
-    with _progress(progress, _episode_total(inputs, plan)) as tick:
-        episodes = run_episodes(make_env_fn(p.env), inputs.policy, plan, keep_obs=MAX_KEPT_OBS,
-                                on_episode=tick)
-        swept, shift = _run_sweep(inputs, plan, episodes, tick)
+    preload = _WORKER_MODULES + tuple(m for m in _HEAVY_MODULES if m in sys.modules)
+    box = Sandbox(EvalWorker(), limits=limits or Limits(call_s=EVAL_CALL_BUDGET_S),
+                  clean=True, preload=preload)
+    with box:
+        prepared = box.call("prepare", env=p.env, policy=inputs.policy_spec,
+                            sweep=inputs.sweep)
+        if prepared.failure is not None:
+            return _failed(inputs, prepared.failure, "prepare", box.limits, [])
+        inputs.names = prepared.value
+        findings, log_path = _log_access(inputs, out_dir)
+        plan = EpisodePlan(inputs.split.seeds, inputs.split.episodes_per_seed, p.env.max_steps,
+                           p.deterministic)
+        measured = _measure(box, inputs, plan, progress)
+    if isinstance(measured, Failure):
+        return _failed(inputs, measured, "run", box.limits, findings)
+    episodes, swept, latency = measured.episodes, measured.swept, measured.latency
+    shift = _shift(inputs, episodes)
     scores = episodes.scores(p.unit)
     estimates = interval_estimates(scores, optimal=_optimal(p), reps=p.bootstrap_reps,
                                    confidence=p.confidence, rng=p.bootstrap_seed)
     profile, other_profile = _profiles(p, scores, inputs.other)
-    latency = measure_latency(inputs.policy, episodes.observations, calls=p.deploy.latency_calls,
-                              deterministic=p.deterministic, seed=p.bootstrap_seed)
     metrics = _metrics(inputs, episodes, estimates, profile, latency)
     findings += check_latency(latency, p.deploy.latency_budget_ms)
     findings += _robustness(inputs, swept, shift, metrics)
@@ -371,33 +405,3 @@ def run_eval(
     return EvalOutcome(result, p, inputs.split, inputs.policy_spec.describe(), episodes,
                        estimates, profile, other_profile, swept, inputs.sweep, shift, latency,
                        files)
-
-
-def print_summary(outcome: EvalOutcome, console: Console) -> None:
-    """Aggregates with CIs, latency and sweep rows: what ``render_terminal`` does not show
-    (it renders findings only)."""
-    ep = outcome.episodes
-    level = f"{outcome.protocol.confidence:.0%} CI"
-    table = Table(title=(f"{len(ep.seeds)} seeds x {ep.returns.shape[1]} episodes, "
-                         f"protocol {outcome.protocol.hash[:12]}"), expand=False)
-    for col in ("aggregate", "point", level):
-        table.add_column(col)
-    for name, iv in outcome.estimates.items():
-        table.add_row(name, f"{iv.point:.4g}", escape(f"[{iv.low:.4g}, {iv.high:.4g}]"))
-    console.print(table)
-    lat = outcome.latency
-    console.print(f"batch-1 latency: p50 {lat.p50_ms:.3g} ms, p99 {lat.p99_ms:.3g} ms (budget "
-                  f"{outcome.protocol.deploy.latency_budget_ms:g} ms)", highlight=False)
-    poi = outcome.result.metrics.get("compare", {}).get("probability_of_improvement")
-    if poi is not None:
-        ci = escape(f"[{poi['low']:.2f}, {poi['high']:.2f}]")
-        console.print(f"P(improvement) over the compared result: {poi['point']:.2f} {ci}",
-                      highlight=False)
-    if outcome.sweep is not None:
-        sweep = Table(title="robustness sweep", expand=False)
-        for col in ("variant", "mean return", "drop", "failure rate"):
-            sweep.add_column(col)
-        for v in outcome.sweep.variants:
-            sweep.add_row(escape(v.perturbation.label), f"{v.mean:.4g}", f"{v.relative_drop:.0%}",
-                          f"{v.failure_rate:.0%}")
-        console.print(sweep)

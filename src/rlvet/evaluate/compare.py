@@ -23,7 +23,7 @@ import numpy as np
 
 from rlvet.errors import RlvetInputError
 from rlvet.evaluate.stats import poi_interval
-from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["MAX_CHANGED_NAMED", "changed_fields", "compare_results", "load_result"]
 
@@ -44,6 +44,11 @@ def load_result(path: str | Path) -> dict[str, Any]:
         raise RlvetInputError(f"{path}: result file not found") from None
     except (OSError, json.JSONDecodeError) as exc:
         raise RlvetInputError(f"{path}: not a readable JSON result ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise RlvetInputError(f"{path}: not a JSON result (not UTF-8 text at byte "
+                              f"{exc.start})") from None
+    except RecursionError:
+        raise RlvetInputError(f"{path}: not a readable JSON result (nested too deeply)") from None
     metrics = doc.get("metrics") if isinstance(doc, dict) else None
     if not isinstance(doc, dict) or doc.get("command") != "eval" or not isinstance(metrics, dict):
         raise RlvetInputError(f"{path}: not an rlvet eval result (expected command \"eval\")")
@@ -74,9 +79,9 @@ def _protocol_change(current: Mapping[str, Any], other: Mapping[str, Any], sourc
     if current["split"] != other["split"]:
         fields = [f"split ({other['split']} -> {current['split']})", *fields]
     named = ", ".join(fields[:MAX_CHANGED_NAMED]) or "unknown (no protocol recorded)"
-    return Finding(
+    return Finding.of(
         check="evaluate.compare.protocol", category=Category.EVAL_PROTOCOL_CHANGE,
-        stage=Stage.EVALUATION, severity=Severity.ERROR,
+        severity=Severity.ERROR,
         message=(f"{source} was measured under another protocol (hash "
                  f"{str(other['protocol_hash'])[:12]} vs {str(current['protocol_hash'])[:12]}; "
                  f"changed: {named}): the two results are not comparable"),

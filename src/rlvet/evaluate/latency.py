@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlvet.evaluate.policies import Policy
-from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["WARMUP_CALLS", "Latency", "check_latency", "measure_latency"]
 
@@ -90,12 +90,10 @@ def check_latency(latency: Latency, budget_ms: float) -> list[Finding]:
     exceeds ``budget_ms``."""
     if latency.p99_ms <= budget_ms:
         return []
-    return [Finding(
+    return [Finding.of(
         check="evaluate.latency.p99", category=Category.LATENCY_BUDGET,
-        stage=Stage.RESOURCES, severity=Severity.ERROR,
+        severity=Severity.ERROR,
         message=(f"batch-1 inference p99 is {latency.p99_ms:.3g} ms (p50 {latency.p50_ms:.3g} "
                  f"ms) against a budget of {budget_ms:g} ms: about one step in a hundred "
                  f"would miss its deadline"),
-        evidence={**latency.to_dict(), "budget_ms": budget_ms},
-        remedy=("shrink the network or export it (TorchScript / ONNX), pin inference threads, "
-                "or raise deploy.latency_budget_ms if the control rate allows"))]
+        evidence={**latency.to_dict(), "budget_ms": budget_ms})]

@@ -3,7 +3,9 @@
 Contents:
     Perturbation -- one point of a sweep: an axis (``length``, ``obs_noise_std``, ...), its
         kind and its value.
-    make_env_fn(env, perturbation) -- a no-arg env factory for the nominal env or a variant.
+    make_env_fn(env, perturbation, watch=) -- a no-arg env factory for the nominal env or a
+        variant; with a sandbox heartbeat, every build, reset and step is timed by it.
+    WatchedEnv -- the outermost wrapper that reports reset and step to the heartbeat.
     ObservationNoise, ObservationDropout, ActionNoise, ActionDelay, InitialState -- the
         wrappers (each with its own seeded Generator).
     WRAPPER_AXES, EDGE_AXES -- the wrapper-backed axis names.
@@ -34,6 +36,7 @@ from rlvet.envcheck.spec import env_factory
 from rlvet.errors import RlvetInputError
 from rlvet.evaluate.protocol import EnvSpec
 from rlvet.pipeline.domain_rand import apply_params
+from rlvet.sandbox import Heartbeat, UserCall
 
 __all__ = [
     "EDGE_AXES",
@@ -44,6 +47,7 @@ __all__ = [
     "ObservationDropout",
     "ObservationNoise",
     "Perturbation",
+    "WatchedEnv",
     "make_env_fn",
 ]
 
@@ -214,7 +218,26 @@ EDGE_AXES: Mapping[str, Callable[[gym.Env, Any], gym.Env]] = {
 """Out-of-distribution cases (failure rates). ``initial_state:NAME`` axes use the last."""
 
 
-def _build(env: EnvSpec, perturbation: Perturbation | None) -> gym.Env:
+class WatchedEnv(gym.Wrapper):
+    """Reports every ``reset`` and ``step`` to a sandbox heartbeat, so the parent knows
+    which call hung or killed the evaluation (outermost, so it times the perturbations)."""
+
+    def __init__(self, env: gym.Env, watch: Heartbeat) -> None:
+        super().__init__(env)
+        self._watch = watch
+
+    def reset(self, **kwargs: Any) -> Any:
+        return self._watch.call(UserCall.RESET, self.env.reset, **kwargs)
+
+    def step(self, action: Any) -> Any:
+        return self._watch.call(UserCall.STEP, self.env.step, action)
+
+    def close(self) -> None:
+        self._watch.call(UserCall.CLOSE, self.env.close)
+
+
+def _perturbed(env: EnvSpec, perturbation: Perturbation | None,
+               watch: Heartbeat) -> gym.Env:
     kwargs, attributes = dict(env.kwargs), dict(env.attributes)
     if perturbation is not None and perturbation.kind == "make_kwarg":
         kwargs[perturbation.axis] = perturbation.value
@@ -222,7 +245,7 @@ def _build(env: EnvSpec, perturbation: Perturbation | None) -> gym.Env:
         attributes[perturbation.axis] = float(perturbation.value)  # type: ignore[arg-type]
     if env.spec in gym.registry:
         kwargs["max_episode_steps"] = env.max_steps
-    instance = env_factory(env.spec, kwargs)()
+    instance = watch.call(UserCall.BUILD, env_factory(env.spec, kwargs))
     if attributes:
         apply_params(instance, attributes)
     if perturbation is None or perturbation.kind in ("attribute", "make_kwarg"):
@@ -231,11 +254,24 @@ def _build(env: EnvSpec, perturbation: Perturbation | None) -> gym.Env:
     return table[perturbation.axis.partition(":")[0]](instance, perturbation.value)
 
 
-def make_env_fn(env: EnvSpec, perturbation: Perturbation | None = None
-                ) -> Callable[[], gym.Env]:
+def _build(env: EnvSpec, perturbation: Perturbation | None,
+           watch: Heartbeat | None) -> gym.Env:
+    instance = _perturbed(env, perturbation, watch or Heartbeat())
+    if watch is None or not isinstance(instance, gym.Env):  # validate_env names a non-Env
+        return instance
+    return WatchedEnv(instance, watch)
+
+
+def make_env_fn(env: EnvSpec, perturbation: Perturbation | None = None, *,
+                watch: Heartbeat | None = None) -> Callable[[], gym.Env]:
     """A no-arg factory of the protocol's env, optionally perturbed.
+
+    Args:
+        env: the protocol's env.
+        perturbation: the variant (None: nominal).
+        watch: the sandbox heartbeat of the eval child; None outside one.
 
     Raises (when called):
         RlvetInputError: unknown id, bad factory, unknown attribute.
     """
-    return partial(_build, env, perturbation)
+    return partial(_build, env, perturbation, watch)

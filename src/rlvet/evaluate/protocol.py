@@ -56,6 +56,13 @@ from typing import Any
 from rlvet.errors import RlvetInputError
 from rlvet.evaluate.stats import DEFAULT_CONFIDENCE, DEFAULT_REPS
 from rlvet.evaluate.tomlfile import Fields, read_toml
+from rlvet.limits import (
+    MAX_BOOTSTRAP_REPS,
+    MAX_EPISODE_STEPS,
+    MAX_EPISODES_PER_SEED,
+    MAX_LATENCY_CALLS,
+    MAX_SEED,
+)
 
 __all__ = [
     "DEFAULT_SPLIT",
@@ -235,16 +242,18 @@ def _env(top: Fields) -> EnvSpec:
     attrs_t = t.table("attributes")
     attributes = {k: attrs_t.number(k) for k in attrs_t.data}
     return EnvSpec(spec=spec, kwargs=kwargs, attributes=attributes,
-                   max_steps=t.integer("max_steps", minimum=1))
+                   max_steps=t.integer("max_steps", minimum=1,
+                                                  maximum=MAX_EPISODE_STEPS))
 
 
 def _split(t: Fields, name: str, default_episodes: int) -> Split:
     t.refuse_unknown(("seeds", "episodes_per_seed"))
-    seeds = t.integers("seeds", minimum=0)
+    seeds = t.integers("seeds", minimum=0, maximum=MAX_SEED)
     if len(set(seeds)) != len(seeds):
         raise t.error("seeds", f"seeds repeat ({list(seeds)}): repeated seeds are repeated "
                                f"episodes, not more evidence")
-    return Split(name, seeds, t.integer("episodes_per_seed", default_episodes, minimum=1))
+    return Split(name, seeds, t.integer("episodes_per_seed", default_episodes, minimum=1,
+                                        maximum=MAX_EPISODES_PER_SEED))
 
 
 def _splits(top: Fields, ev: Fields, episodes: int) -> dict[str, Split]:
@@ -255,7 +264,7 @@ def _splits(top: Fields, ev: Fields, episodes: int) -> dict[str, Split]:
         if DEFAULT_SPLIT in splits:
             raise ev.error("seeds", f"eval.seeds is shorthand for [splits.{DEFAULT_SPLIT}], "
                                     f"which is also defined; keep one")
-        seeds = ev.integers("seeds", minimum=0)
+        seeds = ev.integers("seeds", minimum=0, maximum=MAX_SEED)
         splits[DEFAULT_SPLIT] = _split(Fields(ev.file, ev.where, {"seeds": list(seeds)}),
                                        DEFAULT_SPLIT, episodes)
     if not splits:
@@ -295,7 +304,8 @@ def _deploy(top: Fields) -> DeploySpec:
     return DeploySpec(
         latency_budget_ms=t.number("latency_budget_ms", DEFAULT_LATENCY_BUDGET_MS,
                                    positive=True),
-        latency_calls=t.integer("latency_calls", DEFAULT_LATENCY_CALLS, minimum=10),
+        latency_calls=t.integer("latency_calls", DEFAULT_LATENCY_CALLS, minimum=10,
+                                maximum=MAX_LATENCY_CALLS),
         trigger_return_drop=t.number("trigger_return_drop", DEFAULT_TRIGGER_RETURN_DROP,
                                      positive=True),
         trigger_obs_ks=t.number("trigger_obs_ks", DEFAULT_TRIGGER_OBS_KS, positive=True))
@@ -310,8 +320,9 @@ def _eval_settings(ev: Fields) -> dict[str, Any]:
         raise ev.error("confidence", f"expected a level in (0, 1), got {confidence}")
     return {"deterministic": ev.boolean("deterministic", True), "unit": unit,
             "optimal_return": ev.number("optimal_return", None), "confidence": confidence,
-            "bootstrap_reps": ev.integer("bootstrap_reps", DEFAULT_REPS, minimum=100),
-            "bootstrap_seed": ev.integer("bootstrap_seed", 0, minimum=0)}
+            "bootstrap_reps": ev.integer("bootstrap_reps", DEFAULT_REPS, minimum=100,
+                                         maximum=MAX_BOOTSTRAP_REPS),
+            "bootstrap_seed": ev.integer("bootstrap_seed", 0, minimum=0, maximum=MAX_SEED)}
 
 
 def load_protocol(path: str | Path) -> EvalProtocol:
@@ -331,7 +342,8 @@ def load_protocol(path: str | Path) -> EvalProtocol:
     ev = top.table("eval")
     ev.refuse_unknown(("seeds", "episodes_per_seed", "deterministic", "unit", "optimal_return",
                        "confidence", "bootstrap_reps", "bootstrap_seed"))
-    episodes = ev.integer("episodes_per_seed", DEFAULT_EPISODES_PER_SEED, minimum=1)
+    episodes = ev.integer("episodes_per_seed", DEFAULT_EPISODES_PER_SEED, minimum=1,
+                          maximum=MAX_EPISODES_PER_SEED)
     return EvalProtocol(env=_env(top), splits=_splits(top, ev, episodes), **_eval_settings(ev),
                         policy=_policy(top), deploy=_deploy(top), source=path)
 

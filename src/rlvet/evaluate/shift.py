@@ -32,7 +32,7 @@ import numpy as np
 from scipy import stats as sstats
 
 from rlvet.errors import RlvetInputError
-from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["SHIFT_ALPHA", "SHIFT_KS_BOUND", "DimShift", "Shift", "check_shift",
            "dim_names", "distribution_shift", "load_observations"]
@@ -96,6 +96,8 @@ def _from_jsonl(path: Path) -> list[Any]:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise RlvetInputError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise RlvetInputError(f"{path}:{lineno}: JSON nested too deeply to read") from None
         obs = value.get("obs") if isinstance(value, dict) else value
         if not isinstance(obs, list):
             raise RlvetInputError(f"{path}:{lineno}: expected {{\"obs\": [numbers]}} or a list")
@@ -167,9 +169,9 @@ def check_shift(shift: Shift, *, ks_bound: float = SHIFT_KS_BOUND,
         return []
     named = ", ".join(f"{x.name} (KS {x.statistic:.2f}, mean {x.sim_mean:.3g} sim vs "
                       f"{x.real_mean:.3g} real)" for x in moved[:TOP_NAMED])
-    return [Finding(
+    return [Finding.of(
         check="evaluate.shift.observations", category=Category.SIM_TO_REAL_GAP,
-        stage=Stage.EVALUATION, severity=Severity.WARNING,
+        severity=Severity.WARNING,
         message=(f"real observations differ from simulated ones in {len(moved)} of "
                  f"{len(shift.dims)} dimensions, most in {named}: the real system visits "
                  f"states the simulator does not produce"),

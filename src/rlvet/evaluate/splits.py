@@ -26,7 +26,7 @@ from typing import Any
 
 from rlvet.errors import RlvetInputError
 from rlvet.evaluate.protocol import PRIVATE_SPLIT, EvalProtocol, canonical_json, sha256_hex
-from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["ACCESS_LOG_NAME", "PRIVATE_USES_ALLOWED", "AccessLog", "access_log_path",
            "check_private_reuse", "split_key"]
@@ -81,7 +81,7 @@ class AccessLog:
         for raw in self.path.read_text(encoding="utf-8").splitlines():
             try:
                 value = json.loads(raw)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 continue  # a torn last line from a crashed writer
             if isinstance(value, dict):
                 out.append(value)
@@ -95,13 +95,11 @@ def check_private_reuse(entries: Sequence[Mapping[str, Any]], key: str) -> list[
     if len(uses) <= PRIVATE_USES_ALLOWED:
         return []
     policies = sorted({str(e.get("policy")) for e in uses})
-    return [Finding(
+    return [Finding.of(
         check="evaluate.splits.private_reuse", category=Category.SPLIT_OVERUSE,
-        stage=Stage.EVALUATION, severity=Severity.WARNING,
+        severity=Severity.WARNING,
         message=(f"the private split has been evaluated {len(uses)} times (first "
                  f"{uses[0].get('time')}, {len(policies)} distinct policies): results on it "
                  f"have been seen, so it no longer measures generalisation"),
         evidence={"uses": len(uses), "allowed": PRIVATE_USES_ALLOWED, "split_key": key,
-                  "first_use": uses[0].get("time"), "policies": policies[:10]},
-        remedy=("tune on dev or public; draw fresh private seeds (a new [splits.private]) for "
-                "the next final check and keep it for one read"))]
+                  "first_use": uses[0].get("time"), "policies": policies[:10]})]

@@ -55,7 +55,9 @@ from rlvet.evaluate.protocol import EnvSpec, canonical_json, sha256_hex
 from rlvet.evaluate.runner import EpisodePlan, Episodes, run_episodes
 from rlvet.evaluate.shift import SHIFT_KS_BOUND
 from rlvet.evaluate.tomlfile import Fields, read_toml
-from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.findings import Category, Finding, Severity
+from rlvet.limits import MAX_ACTION_DELAY, MAX_EPISODES_PER_SEED, MAX_SEED
+from rlvet.sandbox import Heartbeat
 
 __all__ = ["DEFAULT_DROP_BOUND", "DEFAULT_FAILURE_RATE_BOUND", "NOISE_SE_MULTIPLE",
            "SweepResult", "SweepSpec", "VariantResult", "load_sweep", "run_sweep",
@@ -112,7 +114,7 @@ def _noise(top: Fields) -> list[Perturbation]:
     t.refuse_unknown(WRAPPER_AXES)
     out = []
     for axis in t.data:
-        values = (t.integers(axis, minimum=1) if axis == "action_delay"
+        values = (t.integers(axis, minimum=1, maximum=MAX_ACTION_DELAY) if axis == "action_delay"
                   else t.numbers(axis, positive=True))
         out += [Perturbation(axis, "wrapper", float(v)) for v in values]
     return out
@@ -141,8 +143,10 @@ def _settings(top: Fields) -> dict[str, Any]:
     if severity not in ("warning", "error"):
         raise s.error("severity", f"expected warning or error, got {severity!r}")
     return {"drop_bound": s.number("relative_drop_bound", DEFAULT_DROP_BOUND, positive=True),
-            "severity": Severity(severity), "seeds": s.integers("seeds", None, minimum=0),
-            "episodes_per_seed": s.integer("episodes_per_seed", None, minimum=1),
+            "severity": Severity(severity),
+            "seeds": s.integers("seeds", None, minimum=0, maximum=MAX_SEED),
+            "episodes_per_seed": s.integer("episodes_per_seed", None, minimum=1,
+                                           maximum=MAX_EPISODES_PER_SEED),
             "failure_return": s.number("failure_return", None),
             "failure_rate_bound": s.number("failure_rate_bound", DEFAULT_FAILURE_RATE_BOUND,
                                            positive=True)}
@@ -225,16 +229,16 @@ class SweepResult:
         return dict(groups)
 
 
-def validate_sweep(spec: SweepSpec, env: EnvSpec) -> None:
+def validate_sweep(spec: SweepSpec, env: EnvSpec, *, watch: Heartbeat | None = None) -> None:
     """Build and close every variant once, so an unknown attribute or a state the env does
-    not expose fails in a second, before any episode runs.
+    not expose fails in a second, before any episode runs (``watch``: the eval child's).
 
     Raises:
         RlvetInputError: the first variant that cannot be built, named by its sweep file.
     """
     for p in spec.perturbations:
         try:
-            instance = make_env_fn(env, p)()
+            instance = make_env_fn(env, p, watch=watch)()
             instance.reset(seed=0)
             instance.close()
         except RlvetInputError as exc:
@@ -247,13 +251,14 @@ def sweep_plan(spec: SweepSpec, plan: EpisodePlan) -> EpisodePlan:
                        plan.max_steps, plan.deterministic)
 
 
-def _nominal_values(env: EnvSpec, spec: SweepSpec) -> dict[str, float]:
+def _nominal_values(env: EnvSpec, spec: SweepSpec, watch: Heartbeat | None
+                    ) -> dict[str, float]:
     """Unperturbed value of each axis: the env's attribute, 0 for noise and delay."""
     axes = {p.axis: p.kind for p in spec.perturbations}
     values = {a: 0.0 for a, k in axes.items() if k == "wrapper"}
     attrs = [a for a, k in axes.items() if k == "attribute"]
     if attrs:
-        instance = make_env_fn(env)()
+        instance = make_env_fn(env, watch=watch)()
         try:
             for a in attrs:
                 value = getattr(instance.unwrapped, a, None)
@@ -286,6 +291,7 @@ def run_sweep(
     *,
     nominal: Episodes | None = None,
     on_episode: Callable[[], None] | None = None,
+    watch: Heartbeat | None = None,
 ) -> SweepResult:
     """Evaluate nominal (unless given, with the same plan) and every variant.
 
@@ -296,23 +302,26 @@ def run_sweep(
         plan: the evaluation's plan; the sweep's seed and episode overrides apply.
         nominal: reuse these nominal episodes (they must follow ``sweep_plan(spec, plan)``).
         on_episode: progress callback after every episode.
+        watch: the eval child's sandbox heartbeat (times every env build, reset, step).
 
     Raises:
         RlvetInputError: an attribute the env does not have, a state it does not expose.
     """
-    validate_sweep(spec, env)
+    validate_sweep(spec, env, watch=watch)
     plan = sweep_plan(spec, plan)
     if nominal is None:
-        nominal = run_episodes(make_env_fn(env), policy, plan, on_episode=on_episode)
+        nominal = run_episodes(make_env_fn(env, watch=watch), policy, plan,
+                               on_episode=on_episode)
     base = float(nominal.returns.mean())
     fail_at = (spec.failure_return if spec.failure_return is not None
                else base - spec.drop_bound * abs(base))
     variants = tuple(
-        _variant(p, run_episodes(make_env_fn(env, p), policy, plan, on_episode=on_episode),
+        _variant(p, run_episodes(make_env_fn(env, p, watch=watch), policy, plan,
+                                 on_episode=on_episode),
                  nominal, fail_at)
         for p in spec.perturbations)
     return SweepResult(nominal, variants, fail_at, float((nominal.returns < fail_at).mean()),
-                       _nominal_values(env, spec))
+                       _nominal_values(env, spec, watch))
 
 
 def sweep_episodes(spec: SweepSpec, plan: EpisodePlan, nominal_needed: bool) -> int:
@@ -334,9 +343,9 @@ def _gap_finding(axis: str, bad: list[VariantResult], result: SweepResult, spec:
     also = f"; also beyond the bound at {', '.join(others)}" if others else ""
     cause = (f"the policy relies on the nominal {axis}" if dynamics
              else f"the policy is not robust to {axis.replace('_', ' ')}")
-    return Finding(
+    return Finding.of(
         check=f"evaluate.sweep.{'dynamics' if dynamics else 'noise'}",
-        category=Category.SIM_TO_REAL_GAP, stage=Stage.EVALUATION, severity=spec.severity,
+        category=Category.SIM_TO_REAL_GAP, severity=spec.severity,
         message=(f"return falls from {base:.4g} (nominal) to {worst.mean:.4g} at "
                  f"{worst.perturbation.label} ({worst.relative_drop:.0%} drop, bound "
                  f"{spec.drop_bound:.0%}{also}): {cause}"),
@@ -353,9 +362,9 @@ def _gap_finding(axis: str, bad: list[VariantResult], result: SweepResult, spec:
 
 
 def _ood_finding(v: VariantResult, result: SweepResult, spec: SweepSpec) -> Finding:
-    return Finding(
+    return Finding.of(
         check="evaluate.sweep.edge_case", category=Category.OOD_FAILURE,
-        stage=Stage.EVALUATION, severity=spec.severity,
+        severity=spec.severity,
         message=(f"edge case {v.perturbation.label}: {v.failure_rate:.0%} of episodes fail "
                  f"(return below {result.failure_return:.4g}) against "
                  f"{result.nominal_failure_rate:.0%} nominal: outside its training "
@@ -363,9 +372,7 @@ def _ood_finding(v: VariantResult, result: SweepResult, spec: SweepSpec) -> Find
         evidence={"case": v.perturbation.label, "failure_rate": v.failure_rate,
                   "nominal_failure_rate": result.nominal_failure_rate,
                   "failure_return": result.failure_return, "mean_return": v.mean,
-                  "bound": spec.failure_rate_bound},
-        remedy=("widen the initial-state distribution or add sensor dropout in training; add "
-                "a fallback controller for states outside the trained region"))
+                  "bound": spec.failure_rate_bound})
 
 
 def sweep_findings(result: SweepResult, spec: SweepSpec) -> list[Finding]:

@@ -50,6 +50,11 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise RlvetInputError(f"{path}: cannot read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise RlvetInputError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:  # binary, UTF-16, Latin-1: TOML is UTF-8 by definition
+        raise RlvetInputError(f"{path}: not UTF-8 text at byte {exc.start} (TOML files are "
+                              "UTF-8)") from None
+    except RecursionError:
+        raise RlvetInputError(f"{path}: not valid TOML (nested too deeply)") from None
 
 
 def _kind(value: Any) -> str:
@@ -120,8 +125,9 @@ class Fields:
             raise self.error(key, f"expected true or false, got {_kind(value)} {value!r}")
         return value
 
-    def integer(self, key: str, default: Any = _MISSING, *, minimum: int | None = None) -> Any:
-        """An integer, optionally at least ``minimum``."""
+    def integer(self, key: str, default: Any = _MISSING, *, minimum: int | None = None,
+                maximum: int | None = None) -> Any:
+        """An integer, optionally at least ``minimum`` and at most ``maximum``."""
         value = self._get(key, default)
         if value is default:
             return value
@@ -129,6 +135,8 @@ class Fields:
             raise self.error(key, f"expected an integer, got {_kind(value)} {value!r}")
         if minimum is not None and value < minimum:
             raise self.error(key, f"expected an integer >= {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise self.error(key, f"expected an integer <= {maximum:,}, got {value:,}")
         return value
 
     def number(self, key: str, default: Any = _MISSING, *, positive: bool = False) -> Any:
@@ -156,8 +164,9 @@ class Fields:
         return tuple(self._as_number(f"{key}[{i}]", v, positive=positive)
                      for i, v in enumerate(value))
 
-    def integers(self, key: str, default: Any = _MISSING, *, minimum: int | None = None) -> Any:
-        """A non-empty array of integers, as a tuple."""
+    def integers(self, key: str, default: Any = _MISSING, *, minimum: int | None = None,
+                 maximum: int | None = None) -> Any:
+        """A non-empty array of integers, as a tuple, each in ``[minimum, maximum]``."""
         value = self._get(key, default)
         if value is default:
             return value
@@ -165,9 +174,11 @@ class Fields:
             raise self.error(key, f"expected a non-empty array of integers, got {value!r}")
         out = []
         for i, v in enumerate(value):
-            if isinstance(v, bool) or not isinstance(v, int) or (minimum is not None
-                                                                and v < minimum):
-                bound = f" >= {minimum}" if minimum is not None else ""
+            if (isinstance(v, bool) or not isinstance(v, int)
+                    or (minimum is not None and v < minimum)
+                    or (maximum is not None and v > maximum)):
+                bound = "".join(f" {op} {b:,}" for op, b in ((">=", minimum), ("<=", maximum))
+                                if b is not None)
                 raise self.error(f"{key}[{i}]", f"expected an integer{bound}, got {v!r}")
             out.append(v)
         return tuple(out)

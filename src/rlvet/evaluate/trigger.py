@@ -33,7 +33,7 @@ import numpy as np
 
 from rlvet.atomic import write_text_atomic
 from rlvet.evaluate.stats import aggregate_iqm
-from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["QUANTILE_POINTS", "TRIGGER_KIND", "build_trigger", "check_trigger",
            "ks_to_quantiles", "write_trigger"]
@@ -106,9 +106,9 @@ def _fired(trigger: Mapping[str, Any], quantity: str, value: float) -> Mapping[s
 
 
 def _finding(rule: Mapping[str, Any], value: float, extra: Mapping[str, Any]) -> Finding:
-    return Finding(
+    return Finding.of(
         check=f"evaluate.trigger.{rule['quantity']}", category=Category.SIM_TO_REAL_GAP,
-        stage=Stage.EVALUATION, severity=Severity.WARNING,
+        severity=Severity.WARNING,
         message=(f"{rule['quantity']} is {value:.4g}, {rule['condition']} the retraining "
                  f"threshold {rule['threshold']:.4g}: {rule['why']}"),
         evidence={"quantity": rule["quantity"], "value": value, "threshold": rule["threshold"],

@@ -4,9 +4,10 @@ The callback adds one output format to the model's own logger, so it sees every 
 dumps (``train/approx_kl``, ``rollout/ep_rew_mean``, ``eval/mean_reward`` from an
 EvalCallback, ...) at SB3's own cadence, under SB3's own names -- no reading of the loop's
 ``self.locals``. Each dump is appended to rlvet JSONL through a ``Monitor``; at the next
-step the Monitor's verdict is taken (no more often than keeps it under 1% of training wall
-time) and, with ``stop_on_error``, training stops once an error is found (SB3 stops when
-``_on_step`` returns False).
+step the Monitor's verdict is taken when the live policy says it is due (``rlvet.doctor.live``:
+past warm-up, within 1% of training wall time) and, with ``stop_on_error``, training stops
+once the doctor's first break is a confirmed error (SB3 stops when ``_on_step`` returns
+False).
 
 Example:
     >>> from stable_baselines3 import PPO  # doctest: +SKIP
@@ -17,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,10 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import KVWriter
 
+from rlvet.doctor.live import LivePolicy
 from rlvet.monitor import Action, Monitor, MonitorDecision
 
-__all__ = ["VERDICT_BUDGET", "RlvetCallback"]
-
-VERDICT_BUDGET = 0.01  # guardrail checks may cost at most 1% of training wall time
+__all__ = ["RlvetCallback"]
 
 
 class _MonitorFormat(KVWriter):
@@ -58,47 +57,34 @@ class RlvetCallback(BaseCallback):
         path: rlvet JSONL file for the metrics (None: in memory only).
         stop_on_error: return False from ``_on_step`` when the verdict is stop/rollback.
         reward_metric, eval_metric: as for ``rlvet doctor``.
+        policy: the live policy (default ``LivePolicy()``: 1% budget, 10-record warm-up,
+            two confirmations).
         verbose: 1 prints the finding that stopped training.
     """
 
     def __init__(self, path: str | Path | None = None, *, stop_on_error: bool = False,
                  reward_metric: str | None = None, eval_metric: str | None = None,
-                 verbose: int = 0) -> None:
+                 policy: LivePolicy | None = None, verbose: int = 0) -> None:
         super().__init__(verbose)
-        self._path, self._stop = path, stop_on_error
+        self._path, self._stop, self._policy = path, stop_on_error, policy
         self._metrics = (reward_metric, eval_metric)
         self.monitor: Monitor | None = None
         self.last_decision: MonitorDecision | None = None
         self._format: _MonitorFormat | None = None
-        self._last_check_end = 0.0
-        self._last_check_cost = 0.0
 
     def _on_training_start(self) -> None:
         self.monitor = Monitor(self._path, reward_metric=self._metrics[0],
-                               eval_metric=self._metrics[1])
+                               eval_metric=self._metrics[1], policy=self._policy)
         self._format = _MonitorFormat(self.monitor)
         self.model.logger.output_formats.append(self._format)
 
-    def _due(self) -> bool:
-        """Check only when the training time since the last check pays for the check.
-
-        A verdict runs every detector over the whole history (milliseconds); after each
-        check the next waits until ``1 / VERDICT_BUDGET`` times its cost has passed, which
-        bounds the guardrail at about 1% of training wall time whatever the update size.
-        """
-        now = time.perf_counter()
-        return now - self._last_check_end >= self._last_check_cost / VERDICT_BUDGET
-
     def _on_step(self) -> bool:
-        if self._format is None or not self._format.pending or not self._due():
+        if self._format is None or not self._format.pending or self.monitor is None:
+            return True
+        if not self.monitor.due():
             return True
         self._format.pending = False
-        if self.monitor is None:  # pragma: no cover - set together with _format
-            return True
-        start = time.perf_counter()
         self.last_decision = self.monitor.verdict()
-        self._last_check_end = time.perf_counter()
-        self._last_check_cost = self._last_check_end - start
         if self._stop and self.last_decision.action is not Action.CONTINUE:
             if self.verbose and self.last_decision.finding is not None:
                 f = self.last_decision.finding

@@ -1,12 +1,12 @@
 """TRL / HF Trainer runs watched by rlvet: the doctor live, and the samples for ``rlvet reward``.
 
 Contents:
-    VERDICT_BUDGET -- the share of training wall time the live verdicts may cost.
     EVAL_METRIC -- the name the recorded eval score's batch mean is logged under.
     RlvetTrlCallback -- a ``transformers.TrainerCallback``: every numeric value the Trainer
         logs goes into a ``Monitor`` (rlvet JSONL, flushed per record) keyed by
-        ``state.global_step``; the doctor's verdict runs within ``VERDICT_BUDGET`` and, with
-        ``stop_on_error``, stops training once an error is found.
+        ``state.global_step``; the doctor's verdict runs when the live policy says it is due
+        (``rlvet.doctor.live``) and, with ``stop_on_error``, stops training once the first
+        break is a confirmed error.
     SampleRecorder -- wraps GRPO reward functions so that every scored completion is
         appended to a samples JSONL (the input of ``rlvet reward``).
     record_samples(reward_funcs, path, ...) -- ``SampleRecorder(path, ...).wrap(reward_funcs)``.
@@ -48,19 +48,18 @@ import numpy as np
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from rlvet.doctor.live import LivePolicy
 from rlvet.errors import RlvetInputError
 from rlvet.monitor import Action, Monitor, MonitorDecision
 from rlvet.signals.jsonl_writer import JsonlWriter
 
 __all__ = [
     "EVAL_METRIC",
-    "VERDICT_BUDGET",
     "RlvetTrlCallback",
     "SampleRecorder",
     "record_samples",
 ]
 
-VERDICT_BUDGET = 0.01  # guardrail checks may cost at most 1% of training wall time
 EVAL_METRIC = "rlvet/eval_score"  # batch mean of the recorded eval scores, as logged
 
 RewardFunc = Callable[..., Any]
@@ -102,6 +101,8 @@ class RlvetTrlCallback(TrainerCallback):
         recorder: a ``SampleRecorder`` to close when training ends.
         verbose: 1 prints the finding that stopped training.
         fsync: sync every metrics record to disk (survives power loss; costs a disk sync).
+        policy: the live policy (``rlvet.doctor.live.LivePolicy``; default 1% budget,
+            10-record warm-up, two confirmations).
 
     Attributes:
         monitor: the Monitor (after ``on_train_begin``).
@@ -113,8 +114,9 @@ class RlvetTrlCallback(TrainerCallback):
     def __init__(self, path: str | Path | None = None, *, stop_on_error: bool = False,
                  reward_metric: str | None = None, eval_metric: str | None = None,
                  recorder: SampleRecorder | None = None, verbose: int = 0,
-                 fsync: bool = False) -> None:
+                 fsync: bool = False, policy: LivePolicy | None = None) -> None:
         self._path, self._stop, self._fsync = path, stop_on_error, fsync
+        self._policy = policy
         self._metrics = (reward_metric, eval_metric)
         self._recorder = recorder
         self.verbose = verbose
@@ -122,8 +124,6 @@ class RlvetTrlCallback(TrainerCallback):
         self.last_decision: MonitorDecision | None = None
         self._open = False
         self._pending = False
-        self._last_check_end = 0.0
-        self._last_check_cost = 0.0
         self.checks = 0
         self.check_seconds = 0.0
 
@@ -143,7 +143,7 @@ class RlvetTrlCallback(TrainerCallback):
             # LLMs changes on purpose; steps/s falling is not a broken pipeline there
             self.monitor = Monitor(self._path, reward_metric=self._metrics[0],
                                    eval_metric=self._metrics[1], fsync=self._fsync,
-                                   throughput=False)
+                                   throughput=False, policy=self._policy)
             self._open = True
 
     def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
@@ -157,7 +157,7 @@ class RlvetTrlCallback(TrainerCallback):
             return
         self.monitor.log(int(state.global_step), **numbers)
         self._pending = True
-        if not self._due():
+        if not self.monitor.due():
             return
         decision = self._judge(final=False)
         if decision is not None and self._stop and decision.action is not Action.CONTINUE:
@@ -188,17 +188,6 @@ class RlvetTrlCallback(TrainerCallback):
 
     # ------------------------------------------------------------------ verdicts
 
-    def _due(self) -> bool:
-        """Check only when the training time since the last check pays for the check.
-
-        A verdict runs every detector over the whole history (milliseconds, growing with
-        the run); after each check the next waits until ``1 / VERDICT_BUDGET`` times its
-        cost has passed, which bounds the guardrail at about 1% of training wall time
-        whatever the step time.
-        """
-        now = time.perf_counter()
-        return now - self._last_check_end >= self._last_check_cost / VERDICT_BUDGET
-
     def _judge(self, *, final: bool) -> MonitorDecision | None:
         """Run the verdict; None while a named reward/eval metric has not been logged yet.
 
@@ -214,10 +203,8 @@ class RlvetTrlCallback(TrainerCallback):
             if final:
                 raise
             decision = None  # the named metric appears with a later log (or never: see end)
-        self._last_check_end = time.perf_counter()
-        self._last_check_cost = self._last_check_end - start
         self.checks += 1
-        self.check_seconds += self._last_check_cost
+        self.check_seconds += time.perf_counter() - start
         if decision is not None:
             self.last_decision = decision
             self._pending = False

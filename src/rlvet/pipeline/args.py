@@ -27,6 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from rlvet.errors import RlvetInputError
+from rlvet.limits import (
+    MAX_ACTORS,
+    MAX_BUCKETS,
+    MAX_ENVS_PER_ACTOR,
+    MAX_SEED,
+    MAX_TOTAL_STEPS,
+    check_range,
+)
 
 __all__ = ["BACKENDS", "LAG_MODES", "ON_BREAK", "ChaosSpec", "TrainArgs", "load_toml",
            "parse_chaos"]
@@ -36,6 +44,9 @@ BACKENDS = ("local", "sync", "ray")
 update, bit-reproducible; ray: Ray actors (needs ``rlvet[ray]``)."""
 LAG_MODES = ("drop", "correct")
 ON_BREAK = ("warn", "stop", "rollback")
+_MAXIMA = {"seed": MAX_SEED, "total_steps": MAX_TOTAL_STEPS, "actors": MAX_ACTORS,
+           "envs_per_actor": MAX_ENVS_PER_ACTOR, "buckets": MAX_BUCKETS}
+"""Upper bounds (rlvet.limits says why each sits where it does); seeds start at 0."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +257,8 @@ class TrainArgs:
                     f"--{name.replace('_', '-')}: {value!r} is not one of {', '.join(allowed)}")
         if self.max_lag < 0:
             raise RlvetInputError(f"--max-lag: must be >= 0, got {self.max_lag}")
+        for name, high in _MAXIMA.items():
+            check_range(f"--{name.replace('_', '-')}", getattr(self, name), low=0, high=high)
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise RlvetInputError(f"--lr: must be a positive number, got {self.lr}")
         if self.batch_size < self.minibatches:

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from rlvet.errors import RlvetInputError
-from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.findings import Category, Finding, Severity
 from rlvet.pipeline.actors import (
     STARTING,
     STEPPING,
@@ -482,10 +482,10 @@ def _fault_finding(log: FaultLog, kinds: tuple[str, ...], received: int,
               "read the actor errors in the evidence; fix the env or policy code that raises, "
               "or the memory limit that gets the process killed; results with more than "
               f"{NOISE_ERROR_PCT:.0f}% noise should be rerun")
-    return Finding(
+    return Finding.of(
         check="pipeline.backends." + ("worker_hang" if hang else "worker_crash"),
         category=Category.WORKER_HANG if hang else Category.WORKER_CRASH,
-        stage=Stage.INFRASTRUCTURE, severity=severity, message=message,
+        severity=severity, message=message,
         evidence={"events": len(events), "by_kind": {k: log.count(k) for k in kinds},
                   "partial_rollouts_dropped": lost, "infrastructure_noise_pct": noise,
                   "restarts": sum(e.restarted for _, e in events),

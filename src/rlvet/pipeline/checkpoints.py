@@ -6,7 +6,8 @@ Contents:
     load_checkpoint(path) -- ``torch.load(weights_only=True)``, errors as RlvetInputError.
     CheckpointStore -- the run's ``checkpoints/`` folder: ``checkpoint_<step>.pt`` (the name
         ``rlvet.signals.checkpoints`` recognises, so ``rlvet doctor`` can name a rollback
-        target), ``last.pt``, ``best.pt``, ``failed.pt``; old periodic files pruned.
+        target), ``last.pt``, ``best.pt``, ``failed.pt``; old periodic files pruned;
+        temp files of a killed writer removed on resume.
 
 Why atomic (ARCHITECTURE.md section 8): a run killed while writing must not leave a
 truncated ``last.pt`` that ``--resume`` then fails on, or worse loads. ``os.replace`` is
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +75,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise RlvetInputError(f"{path}: no checkpoint to resume from") from None
-    except (OSError, RuntimeError, pickle.UnpicklingError, EOFError) as exc:
-        raise RlvetInputError(f"{path}: not a readable checkpoint ({exc})") from None
+    except IsADirectoryError:
+        raise RlvetInputError(f"{path}: is a directory, not a checkpoint file") from None
+    except Exception as exc:  # noqa: BLE001 - garbage makes torch's unpickler raise
+        # anything (UnpicklingError, RuntimeError, IndexError, ...); its text runs to
+        # several lines (weights_only advice, links): keep the first
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise RlvetInputError(f"{path}: not a readable checkpoint ({first})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise RlvetInputError(f"{path}: not an rlvet train checkpoint of format "
                               f"{CHECKPOINT_FORMAT}")
@@ -109,6 +114,20 @@ class CheckpointStore:
     def save(self, name: str, state: dict[str, Any]) -> Path:
         """Save ``last``, ``best`` or ``failed``."""
         return save_atomic(state, self.path(name))
+
+    def remove_stale_temps(self) -> list[Path]:
+        """Delete the ``.<name>.pt.<pid>.tmp`` files of writers killed mid-save.
+
+        ``save_atomic`` removes its temp file on any exception, but not on SIGKILL (the OOM
+        killer, a preempted node); ``--resume`` calls this so such leftovers do not pile up.
+        This process's own temp files are left alone.
+        """
+        mine = f".{os.getpid()}.tmp"
+        stale = [p for p in self.folder.glob(".*.pt.*.tmp")
+                 if not p.name.endswith(mine) and p.is_file()]
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return stale
 
     def periodic_steps(self) -> list[int]:
         """Steps of the periodic checkpoints on disk, ascending."""

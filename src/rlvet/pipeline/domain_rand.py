@@ -38,7 +38,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlvet.errors import RlvetInputError
-from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.findings import Category, Finding, Severity
 
 __all__ = [
     "BUCKET_EFFECT",
@@ -256,14 +256,11 @@ def check_bucket_variance(stats: BucketStats, step: int,
         f"({names.get(worst, '?')}) averages {means[worst]:.3g} against {means[best]:.3g} "
         f"in bucket {best} ({names.get(best, '?')}), {d:.2g} standard deviations apart; the "
         f"policy does not cover part of the randomisation range")
-    return [Finding(
+    return [Finding.of(
         check="pipeline.domain_rand.bucket_variance", category=Category.BUCKET_VARIANCE,
-        stage=Stage.EVALUATION, severity=Severity.WARNING, message=message,
+        severity=Severity.WARNING, message=message,
         evidence={"cohens_d": d, "p_value": p, "eta_squared": eta2,
                   "bucket_means": {str(b): m for b, m in means.items()},
                   "episodes": {str(b): int(g.size) for b, g in groups.items()},
                   "ranges": {str(bk.index): dict(bk.ranges) for bk in buckets}},
-        step=step,
-        remedy=("train longer or sample the weak bucket more often (a curriculum), check "
-                "that its parameter range is solvable at all, or give the policy the "
-                "parameters (or a history of observations) so it can adapt"))]
+        step=step)]

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.findings import Category, Finding, Severity
 from rlvet.pipeline.agent import Agent
 from rlvet.pipeline.domain_rand import make_env
 from rlvet.pipeline.normalization import EPSILON, OBS_CLIP
@@ -140,9 +140,9 @@ class GapTracker:
             f"against {nominal.mean:.3g} on the nominal env at step {step} (gap {gap:.3g}, "
             f"{gap / max(abs(nominal.mean), 1e-12):.0%}): the policy relies on the nominal "
             f"dynamics")
-        return [Finding(
+        return [Finding.of(
             check="pipeline.evaluation.sim_to_real_gap", category=Category.SIM_TO_REAL_GAP,
-            stage=Stage.EVALUATION, severity=Severity.WARNING, message=message,
+            severity=Severity.WARNING, message=message,
             evidence={"nominal_return": nominal.mean, "real_return": real.mean, "gap": gap,
                       "relative_gap": gap / max(abs(nominal.mean), 1e-12),
                       "first_exceeded_step": first, "real_env_kwargs": dict(real_kwargs),

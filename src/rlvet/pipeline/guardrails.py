@@ -11,13 +11,13 @@ the trainer acted on is what the doctor will say about ``metrics.jsonl`` afterwa
 Policies (``--on-break``): ``warn`` records the break and trains on; ``stop`` ends the run;
 ``rollback`` restores the checkpoint the doctor names (the latest at or before the last
 healthy step) and scales the learning rate -- the usual first remedy for a KL spike or a
-collapse (remedies in ``rlvet.doctor.remedies``). A rollback is logged as a finding of the
+collapse (remedies in ``rlvet.findings.CATEGORIES``). A rollback is logged as a finding of the
 break's category, severity warning (the run recovered) with the rollback in its evidence.
 
-When to act. Live, the detectors judge a run by its prefix, and the first updates of any
-run are noisy (an untrained critic explains nothing, entropy has barely moved): no verdict
-is taken before ``GUARD_MIN_UPDATES`` updates of the current segment. ``rollback`` acts only
-on ``ROLLBACK_CATEGORIES``, the breaks whose remedy in ``rlvet.doctor.remedies`` starts with
+When to act is the one live policy (``rlvet.doctor.live``, through the Monitor): no verdict
+before its warm-up of records in the current segment, verdicts within the cost budget, and
+an error first break acts once confirmed on consecutive verdicts. ``rollback`` acts only
+on ``ROLLBACK_CATEGORIES``, the breaks whose remedy in ``rlvet.findings.CATEGORIES`` starts with
 "roll back" (an update too large: KL spike, entropy collapse, non-finite numbers); other
 error breaks (a plateau, a stuck entropy, a critic that does not fit) are not repaired by
 restoring weights and lowering the learning rate, so they are recorded like ``warn``.
@@ -35,16 +35,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from rlvet.doctor.live import LivePolicy
 from rlvet.findings import Category, Finding, Severity
 from rlvet.monitor import Action, Monitor
-from rlvet.signals import names
 from rlvet.signals.series import Checkpoint
 
-__all__ = ["GUARD_MIN_UPDATES", "ROLLBACK_CATEGORIES", "GuardDecision", "Guardrails"]
+__all__ = ["ROLLBACK_CATEGORIES", "GuardDecision", "Guardrails"]
 
-GUARD_MIN_UPDATES = 10  # two persistence windows of the doctor (onset.PERSIST_WINDOW = 5):
-# fewer updates give its early baseline and its onset rule too little to separate a break
-# from the noise of a fresh run (e.g. explained variance ~0 before the critic has trained)
 ROLLBACK_CATEGORIES = frozenset({Category.KL_SPIKE, Category.ENTROPY_COLLAPSE,
                                  Category.NUMERICAL_INSTABILITY})
 """Breaks a rollback with a lower learning rate repairs (their remedy says so)."""
@@ -80,9 +77,6 @@ class Guardrails:
         self.warned: list[tuple[int, Finding]] = []
         """(step, finding) of every break recorded without acting, first per category."""
         self._seen: set[str] = set()
-        self._last_end = 0.0
-        self._last_cost = 0.0
-        self._updates = 0
         self.cost_s = 0.0
         """Wall seconds spent in verdicts (the guardrails' whole cost)."""
         self.verdicts = 0
@@ -90,31 +84,23 @@ class Guardrails:
     def _new_monitor(self) -> Monitor:
         # resources=False: the trainer's records already carry its own resource signals
         return Monitor(None, on_error="rollback" if self.on_break == "rollback" else "stop",
-                       resources=False)
+                       resources=False, policy=LivePolicy(budget=self.budget))
 
     def log(self, step: int, metrics: Mapping[str, float | int | str]) -> None:
         """Feed one record (canonical names) to the live detectors."""
         self.monitor.log(step, **metrics)
-        self._updates += names.KL in metrics  # an update record, not an evaluation-only one
 
     def add_checkpoint(self, step: int, path: str) -> None:
         """A rollback target was saved."""
         self.monitor.add_checkpoint(step, path)
 
-    def _due(self) -> bool:
-        """A verdict waits until ``1 / budget`` times the last one's cost has passed."""
-        now = time.perf_counter()
-        return now - self._last_end >= self._last_cost / self.budget
-
     def check(self, step: int, *, force: bool = False) -> GuardDecision:
         """Take a verdict if due (always with ``force``) and map it onto ``on_break``."""
-        if not force and (self._updates < GUARD_MIN_UPDATES or not self._due()):
+        if not force and not self.monitor.due():
             return GuardDecision("continue")
         start = time.perf_counter()
         decision = self.monitor.verdict()
-        self._last_end = time.perf_counter()
-        self._last_cost = self._last_end - start
-        self.cost_s += self._last_cost
+        self.cost_s += time.perf_counter() - start
         self.verdicts += 1
         if decision.action is Action.CONTINUE or decision.finding is None:
             return GuardDecision("continue")
@@ -144,7 +130,6 @@ class Guardrails:
         self.events.append(event)
         self.monitor = self._new_monitor()
         self.monitor.add_checkpoint(checkpoint.step, checkpoint.path)
-        self._updates = 0
         return event
 
     def stopped(self, step: int, finding: Finding, reason: str) -> Finding:

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.findings import Category, Finding, Severity
 from rlvet.pipeline.agent import Agent
 from rlvet.pipeline.args import TrainArgs
 from rlvet.pipeline.normalization import RunningMeanStd
@@ -386,9 +386,8 @@ def stale_findings(ledger: LagLedger, *, max_lag: int, mode: str, step: int
         f"{stale} of {ledger.received} rollouts ({share:.0%}) were more than {max_lag} "
         f"policy versions old and were {fate}; lag mean {ledger.summary()['lag_mean']:.2f}, "
         f"max {ledger.summary()['lag_max']} among rollouts used")
-    return [Finding(
+    return [Finding.of(
         check="pipeline.learner.stale_data", category=Category.STALE_DATA,
-        stage=Stage.FRESHNESS,
         severity=Severity.WARNING if share > STALE_DROP_WARN else Severity.INFO,
         message=message, evidence={**ledger.summary(), "stale_share": share,
                                    "max_lag": max_lag, "mode": mode},

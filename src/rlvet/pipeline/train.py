@@ -221,6 +221,9 @@ def _setup(args: TrainArgs, started: float) -> _Run:
     The backend comes first: the local one starts its forkserver at construction, and that
     interpreter's imports then overlap the rest of the setup and the first evaluation.
     """
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise RlvetInputError(f"--out {args.out}: exists and is not a directory (the run "
+                              "directory holds metrics.jsonl and checkpoints/)")
     buckets = make_buckets(args.randomize, args.buckets)
     n_obs, action = _probe(args, buckets)
     tb = _tensorboard(args)  # before any file is opened: a missing package is bad input
@@ -311,6 +314,7 @@ def _resume(run: _Run) -> None:
     """Restore a run from ``last.pt`` (or ``resume_from``) and replay its metrics into the
     live detectors so they judge the whole run, not just what follows the resume."""
     path = run.args.resume_from or run.store.path("last")
+    run.store.remove_stale_temps()
     state = load_checkpoint(path)
     saved = json.loads(state["args"])
     for key in _RESUME_MUST_MATCH:

@@ -40,9 +40,10 @@ from pathlib import Path
 from typing import Any
 
 from rlvet.doctor.diagnose import Diagnosis, diagnose
-from rlvet.environment_record import ENVIRONMENT_KIND
+from rlvet.environment_record import ENVIRONMENT_KIND, record_problem
 from rlvet.errors import RlvetInputError
 from rlvet.findings import Finding
+from rlvet.paths import is_regular_file
 from rlvet.report.documents import ResultDoc, load_json, result_from_json
 from rlvet.signals import names
 from rlvet.signals.discover import detect_format, read_run_report
@@ -136,6 +137,7 @@ class Evidence:
         triggers: ``(path, trigger)`` of each retraining-trigger file.
         normalizers: saved normalisation statistics (SB3 ``vecnormalize*.pkl``).
         notes: files that could not be read and why, read warnings.
+        inputs: every file opened (results, records, logs): what an output must not replace.
     """
 
     roots: tuple[Path, ...]
@@ -146,6 +148,7 @@ class Evidence:
     triggers: tuple[tuple[Path, Mapping[str, Any]], ...] = ()
     normalizers: tuple[Path, ...] = ()
     notes: tuple[str, ...] = ()
+    inputs: tuple[Path, ...] = ()
 
     def of(self, command: str) -> tuple[ResultDoc, ...]:
         """The results of one command (``"env"``, ``"eval"``, ...)."""
@@ -218,6 +221,7 @@ class _Walk:
     normalizers: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seen: set[Path] = field(default_factory=set)
+    opened: list[Path] = field(default_factory=list)
 
 
 def _json_file(path: Path, walk: _Walk) -> None:
@@ -235,7 +239,11 @@ def _json_file(path: Path, walk: _Walk) -> None:
             walk.results.append(doc)
         return
     if obj.get("kind") == ENVIRONMENT_KIND:
-        walk.environments.append((path, obj))
+        problem = record_problem(obj)
+        if problem:
+            walk.notes.append(f"not read: {path}: {problem}")
+        else:
+            walk.environments.append((path, obj))
     elif obj.get("kind") == TRIGGER_KIND:
         walk.triggers.append((path, obj))
 
@@ -245,6 +253,8 @@ def _toml_file(path: Path, walk: _Walk) -> None:
         walk.deployment.append((path, tomllib.loads(path.read_text(encoding="utf-8"))))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         walk.notes.append(f"not read: {path}: not valid TOML ({exc})")
+    except RecursionError:
+        walk.notes.append(f"not read: {path}: not valid TOML (nested too deeply)")
 
 
 def _is_other_jsonl(path: Path) -> bool:
@@ -254,7 +264,7 @@ def _is_other_jsonl(path: Path) -> bool:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             first = json.loads(fh.readline(FIRST_LINE_BYTES))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(first, dict) and not any(key in first for key in STEP_KEYS)
 
@@ -265,21 +275,28 @@ def _visit(path: Path, walk: _Walk) -> None:
     if resolved in walk.seen:
         return
     walk.seen.add(resolved)
+    if not is_regular_file(path):  # a FIFO would block open() forever, /dev/zero never end
+        walk.notes.append(f"not read: {path}: not a regular file")
+        return
     if path.suffix == ".json":
+        walk.opened.append(path)
         _json_file(path, walk)
     elif path.name == DEPLOYMENT_FILE:
+        walk.opened.append(path)
         _toml_file(path, walk)
     if path.suffix in MODEL_SUFFIXES:
         walk.models.append(path)
     if path.suffix == ".pkl" and path.name.lower().startswith(NORMALIZER_PREFIX):
         walk.normalizers.append(path)
     fmt = detect_format(path, strict=False)
-    if fmt is not None and not (fmt == "jsonl" and _is_other_jsonl(path)):
-        walk.log_dirs.add(path.parent)
+    if fmt is not None:
+        walk.opened.append(path)
+        if not (fmt == "jsonl" and _is_other_jsonl(path)):
+            walk.log_dirs.add(path.parent)
 
 
 def _walk(root: Path, walk: _Walk) -> None:
-    if root.is_file():
+    if not root.is_dir():
         _visit(root, walk)
         return
     for folder, dirs, files in os.walk(root):
@@ -339,5 +356,5 @@ def collect(paths: Iterable[str | os.PathLike[str]]) -> Evidence:
         roots=roots, results=tuple(walk.results), runs=tuple(runs),
         environments=tuple(walk.environments), deployment=tuple(walk.deployment),
         triggers=tuple(walk.triggers), normalizers=tuple(walk.normalizers),
-        notes=tuple(walk.notes),
+        notes=tuple(walk.notes), inputs=tuple(dict.fromkeys(walk.opened)),
     )

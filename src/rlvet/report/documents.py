@@ -20,6 +20,7 @@ severities must be known: without them a finding cannot be ordered or judged.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +69,7 @@ def is_result(obj: Any) -> bool:
 def _enum(kind: type, value: Any, where: str, name: str) -> Any:
     try:
         return kind(value)
-    except ValueError:
+    except (ValueError, TypeError):
         allowed = ", ".join(str(m) for m in kind)
         raise RlvetInputError(f"{where}: {name} {value!r} is not one of {allowed}") from None
 
@@ -89,9 +90,14 @@ def parse_finding(obj: Any, where: str) -> Finding:
     if missing:
         raise RlvetInputError(f"{where}: finding lacks {', '.join(missing)}")
     category: Any = obj["category"]
+    if not isinstance(category, str):
+        raise RlvetInputError(f"{where}: category must be a string, got "
+                              f"{type(category).__name__}")
     if category in {str(c) for c in Category}:
         category = Category(category)
     step = obj.get("step")
+    if isinstance(step, float) and not math.isfinite(step):
+        step = None  # a step the writer could not know (JSON NaN / Infinity)
     evidence = obj.get("evidence")
     return Finding(
         check=str(obj["check"]),
@@ -112,7 +118,7 @@ def load_json(path: str | Path) -> Any:
         if path.stat().st_size > MAX_JSON_BYTES:
             return None
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from rlvet.findings import Severity
 from rlvet.report.gates import GATE_STAGE_TITLES, GateStage
 from rlvet.report.html import Figure
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["render_report_html"]
 
 TEMPLATE = "report.html.j2"
-_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def _environment() -> Environment:
@@ -54,7 +54,7 @@ def render_report_html(outcome: ReportOutcome, figures: Sequence[Figure] | None 
     metrics = doc["metrics"]
     stages = [(str(s), GATE_STAGE_TITLES[s],
                [g for g in metrics["gates"] if g["stage"] == str(s)]) for s in GateStage]
-    findings = sorted(doc["findings"], key=lambda f: _SEVERITY_ORDER.get(f["severity"], 3))
+    findings = sorted(doc["findings"], key=lambda f: Severity.rank_of(f["severity"]))
     return _environment().get_template(TEMPLATE).render(
         doc=doc, metrics=metrics, stages=stages, findings=findings,
         figures=[(f.title, Markup(f.svg)) for f in figures],

@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from rlvet.findings import CommandResult
+from rlvet.findings import CommandResult, Severity
 from rlvet.report.gates import GATE_STAGE_TITLES, GateStage
 
 __all__ = ["render_report_terminal"]
@@ -27,6 +27,18 @@ __all__ = ["render_report_terminal"]
 _ANSWER_STYLE = {"pass": "bold green", "fail": "bold red", "unknown": "yellow"}
 _STATUS_STYLE = {"go": "bold green", "no-go": "bold red", "open": "yellow"}
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+MAX_CELL_CHARS = 2000
+"""Characters of one evidence string shown: rich wraps a cell once to measure it and again
+to draw it, at a cost that grew with the square of its length (a 4 MB deployment.toml
+value took a minute). The whole text stays in ``--json`` and the HTML report."""
+
+
+def _cap(value: Any) -> str:
+    """``value`` as text of at most ``MAX_CELL_CHARS`` characters, saying what was cut."""
+    text = "" if value is None else str(value)
+    if len(text) <= MAX_CELL_CHARS:
+        return text
+    return f"{text[:MAX_CELL_CHARS]}... ({len(text) - MAX_CELL_CHARS:,} more characters in --json)"
 
 
 def _header(metrics: Mapping[str, Any], target: str, console: Console) -> None:
@@ -62,10 +74,10 @@ def _first_breaks(runs: Sequence[Mapping[str, Any]], console: Console) -> None:
             continue
         where = "" if fb.get("step") is None else f" at step {fb['step']}"
         body = Text.assemble((str(fb["category"]), _SEVERITY_STYLE.get(fb["severity"], "")),
-                             f" ({fb['stage']}){where}\n{fb['message']}")
+                             f" ({fb['stage']}){where}\n{_cap(fb['message'])}")
         if fb.get("remedy"):
             body.append("\nDo: ", style="bold")
-            body.append(str(fb["remedy"]))
+            body.append(_cap(fb["remedy"]))
         if line := _rollback_line(run):
             body.append(f"\n{line}", style="cyan")
         console.print(Panel(body, title=f"first break: {escape(str(run['run']))}",
@@ -87,7 +99,7 @@ def _runs_table(runs: Sequence[Mapping[str, Any]], console: Console) -> None:
         table.add_column(col, overflow="fold")
     for run in runs:
         fb = run.get("first_break")
-        table.add_row(Text(str(run["run"])), Text(_fmt(run.get("env_id"))),
+        table.add_row(Text(_cap(run["run"])), Text(_cap(_fmt(run.get("env_id")))),
                       _fmt(run.get("seed")), _fmt(run.get("steps")),
                       Text(str(run.get("verdict")), style=_answer_style(run.get("verdict"))),
                       Text(f"{fb['category']} @ {_fmt(fb['step'])}" if fb else "-"),
@@ -102,8 +114,8 @@ def _answer_style(value: Any) -> str:
 
 def _next_step(gate: Mapping[str, Any]) -> Text:
     if gate.get("command"):
-        return Text(str(gate["command"]), style="cyan")
-    return Text(str(gate.get("todo") or ""))
+        return Text(_cap(gate["command"]), style="cyan")
+    return Text(_cap(gate.get("todo") or ""))
 
 
 def _gate_tables(gates: Sequence[Mapping[str, Any]], stages: Mapping[str, Any],
@@ -124,7 +136,7 @@ def _gate_tables(gates: Sequence[Mapping[str, Any]], stages: Mapping[str, Any],
             answer = str(g["answer"])
             table.add_row(Text(str(g["question"])),
                           Text(answer.upper(), style=_ANSWER_STYLE.get(answer, "")),
-                          Text(str(g["evidence"])), _next_step(g))
+                          Text(_cap(g["evidence"])), _next_step(g))
         console.print(table)
 
 
@@ -136,11 +148,10 @@ def _findings_table(findings: Sequence[Mapping[str, Any]], console: Console) -> 
     for col, ratio in (("severity", 1), ("category", 2), ("step", 1), ("source", 3),
                        ("finding", 6)):
         table.add_column(col, ratio=ratio, overflow="fold")
-    order = {"error": 0, "warning": 1, "info": 2}
-    for f in sorted(findings, key=lambda f: order.get(f["severity"], 3)):
+    for f in sorted(findings, key=lambda f: Severity.rank_of(f["severity"])):
         table.add_row(Text(f["severity"], style=_SEVERITY_STYLE.get(f["severity"], "")),
                       Text(str(f["category"])), _fmt(f.get("step")),
-                      Text(str(f.get("evidence", {}).get("source", ""))), Text(f["message"]))
+                      Text(_cap(f.get("evidence", {}).get("source", ""))), Text(_cap(f["message"])))
     console.print(table)
 
 
@@ -154,4 +165,4 @@ def render_report_terminal(result: CommandResult, console: Console) -> None:
     _gate_tables(metrics.get("gates") or [], metrics.get("stages") or {}, console)
     _findings_table(doc["findings"], console)
     for note in metrics.get("notes") or []:
-        console.print(Text(f"note: {note}", style="dim"))
+        console.print(Text(f"note: {_cap(note)}", style="dim"))

@@ -3,8 +3,8 @@
 Contents:
     GateStage -- before training, during rollout collection, at validation, before deployment.
     ReportCategory -- ``gate_failed``: a gate answered "no" with no finding of its own.
-    Gate -- one question: its stage, the function that answers it, the finding categories
-        that fail it.
+    Gate -- one question: its stage and the function that answers it; the finding
+        categories that fail it are the category table's (``rlvet.findings.CATEGORIES``).
     GATES -- the sixteen questions of issue 8, in the order they are asked.
     GateAnswer -- a gate's answer with evidence, sources, the command that would produce
         missing evidence, and the findings that block it.
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.findings import CATEGORIES, Finding, Severity, Stage
 from rlvet.report import questions as q
 from rlvet.report.collect import Evidence
 from rlvet.report.questions import Answer, Verdict
@@ -68,7 +68,6 @@ class Gate:
         stage: when it is asked.
         question: the question as a decision-maker reads it.
         ask: the function answering it from the evidence.
-        categories: finding categories that fail the gate.
         finding_stage: loop link of the ``gate_failed`` finding when it fails on evidence.
         strict: warnings of ``categories`` fail it too, not only errors.
     """
@@ -77,61 +76,56 @@ class Gate:
     stage: GateStage
     question: str
     ask: Callable[[Evidence], Verdict]
-    categories: frozenset[str] = frozenset()
     finding_stage: Stage = Stage.EVALUATION
     strict: bool = False
 
+    @property
+    def categories(self) -> frozenset[str]:
+        """Finding categories that fail the gate: the rows of ``rlvet.findings.CATEGORIES``
+        naming this gate."""
+        return _CATEGORIES_BY_GATE.get(self.id, frozenset())
 
-def _cats(*members: str) -> frozenset[str]:
-    return frozenset(str(m) for m in members)
+
+_CATEGORIES_BY_GATE: Mapping[str, frozenset[str]] = {
+    gate: frozenset(str(c) for c, info in CATEGORIES.items() if gate in info.gates)
+    for gate in {g for info in CATEGORIES.values() for g in info.gates}
+}
+"""Gate id -> the categories that fail it, read from ``rlvet.findings.CATEGORIES``."""
 
 
-C = Category
 GATES: tuple[Gate, ...] = (
     Gate("env_validated", GateStage.PRE_TRAINING, "Is the environment validated?",
-         q.ask_env_validated, _cats(C.API_CONTRACT, C.NONDETERMINISTIC_RESET, C.RESET_LEAKAGE,
-                                    C.STALE_OBSERVATION, C.SILENT_TIMEOUT, C.ACTION_SPACE_DRIFT,
-                                    C.HARNESS_FAILURE, C.OBS_SCALE, C.DONE_SEMANTICS),
-         Stage.ENVIRONMENT),
+         q.ask_env_validated, finding_stage=Stage.ENVIRONMENT),
     Gate("documented_baseline", GateStage.PRE_TRAINING, "Is there a documented baseline?",
          q.ask_documented_baseline, finding_stage=Stage.EVALUATION),
     Gate("reward_reviewed", GateStage.PRE_TRAINING, "Is the reward written down and reviewed?",
-         q.ask_reward_reviewed, _cats(C.REWARD_ARTIFACT, C.REWARD_DIRECTION, C.REWARD_SPARSITY,
-                                      C.REWARD_TOO_LOOSE, C.REWARD_LONG_TAIL, C.REWARD_HACKING,
-                                      C.JUDGE_DISAGREEMENT, C.SPARSE_REWARD,
-                                      C.NO_LEARNING_SIGNAL), Stage.REWARD),
+         q.ask_reward_reviewed, finding_stage=Stage.REWARD),
     Gate("software_recorded", GateStage.PRE_TRAINING, "Is the software environment recorded?",
          q.ask_software_recorded, finding_stage=Stage.INFRASTRUCTURE),
     Gate("trajectories_monitored", GateStage.ROLLOUT,
          "Is the trajectory distribution monitored?", q.ask_trajectories_monitored,
-         _cats(C.KL_SPIKE, C.CLIP_SATURATION, C.ENTROPY_COLLAPSE, C.ENTROPY_STUCK,
-               C.CRITIC_FAILURE, C.NUMERICAL_INSTABILITY), Stage.POLICY_UPDATE),
+         finding_stage=Stage.POLICY_UPDATE),
     Gate("policy_lag", GateStage.ROLLOUT,
          "Is on-policy data collected at the rate of policy updates (policy lag)?",
-         q.ask_policy_lag, _cats(C.STALE_DATA), Stage.FRESHNESS),
+         q.ask_policy_lag, finding_stage=Stage.FRESHNESS),
     Gate("normalisation", GateStage.ROLLOUT, "What is the normalisation strategy?",
          q.ask_normalisation, finding_stage=Stage.ENVIRONMENT),
     Gate("throughput", GateStage.ROLLOUT, "Are throughput and utilisation tracked?",
-         q.ask_throughput, _cats(C.THROUGHPUT_DROP, C.ENV_BOUND, C.LEARNER_BOUND,
-                                 C.MEMORY_GROWTH, C.FRAGMENTATION, C.MEMORY_BUDGET,
-                                 C.WORKER_CRASH,
-                                 C.WORKER_HANG), Stage.RESOURCES),
+         q.ask_throughput, finding_stage=Stage.RESOURCES),
     Gate("true_objective", GateStage.VALIDATION,
          "Is the actual objective measured, or only the proxy reward?", q.ask_true_objective,
-         _cats(C.REWARD_HACKING, C.EVAL_PROTOCOL_CHANGE), Stage.EVALUATION),
+         finding_stage=Stage.EVALUATION),
     Gate("behaviour_tracked", GateStage.VALIDATION, "Which behavioural indicators are tracked?",
-         q.ask_behaviour_tracked, _cats(C.LENGTH_INFLATION, C.REPETITION, C.FORMAT_HACKING,
-                                        C.TOOL_HACKING, C.PSEUDO_SUCCESS), Stage.REWARD),
+         q.ask_behaviour_tracked, finding_stage=Stage.REWARD),
     Gate("reproducible", GateStage.VALIDATION, "Are results reproducible across seeds?",
-         q.ask_reproducible, _cats(C.EVAL_PROTOCOL_CHANGE, "split_overuse"), Stage.EVALUATION),
+         q.ask_reproducible, finding_stage=Stage.EVALUATION),
     Gate("beats_baseline", GateStage.VALIDATION,
          "Can we show what the agent learned against the baseline?", q.ask_beats_baseline,
-         _cats(C.PLATEAU), Stage.EVALUATION),
+         finding_stage=Stage.EVALUATION),
     Gate("ood_tested", GateStage.PRE_DEPLOYMENT, "Are there out-of-distribution tests?",
-         q.ask_ood_tested, _cats(C.SIM_TO_REAL_GAP, C.BUCKET_VARIANCE, "ood_failure"),
-         Stage.EVALUATION, strict=True),
+         q.ask_ood_tested, finding_stage=Stage.EVALUATION, strict=True),
     Gate("latency", GateStage.PRE_DEPLOYMENT, "Is latency measured under real constraints?",
-         q.ask_latency, _cats("latency_budget"), Stage.RESOURCES, strict=True),
+         q.ask_latency, finding_stage=Stage.RESOURCES, strict=True),
     Gate("retraining_trigger", GateStage.PRE_DEPLOYMENT, "Is there a retraining trigger?",
          q.ask_retraining_trigger, finding_stage=Stage.EVALUATION),
     Gate("business_metric", GateStage.PRE_DEPLOYMENT,

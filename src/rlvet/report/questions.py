@@ -127,8 +127,8 @@ def _env_command(ev: Evidence, env: str) -> str:
     return f"rlvet env {_q(env)} --json > {_q(f'{ev.primary_dir}/env-{_slug(env)}.json')}"
 
 
-def _train_command(ev: Evidence, *options: str, name: str = "train") -> str:
-    out = f"{ev.primary_dir}/{name}"
+def _train_command(ev: Evidence, *options: str) -> str:
+    out = f"{ev.primary_dir}/train"
     extra = "".join(f" {o}" for o in options)
     return (f"mkdir -p {_q(out)} && rlvet train {_q(_env_hint(ev))}{extra} --out {_q(out)} "
             f"--json > {_q(out + '/train.json')}")
@@ -138,13 +138,6 @@ def _seeds_command(ev: Evidence) -> str:
     out = f"{ev.primary_dir}/seed$s"
     return (f"for s in 0 1 2; do mkdir -p {out} && rlvet train {_q(_env_hint(ev))} --seed $s "
             f"--out {out} --json > {out}/train.json; done")
-
-
-def _cli_has(command: str) -> bool:
-    """Whether this rlvet has a CLI command (``rlvet eval`` lands separately)."""
-    from rlvet.cli import app
-
-    return any(c.name == command for c in app.registered_commands)
 
 
 def _eval_command(ev: Evidence, *options: str) -> str:
@@ -400,10 +393,9 @@ def ask_true_objective(ev: Evidence) -> Verdict:
     if ev.runs:
         return Verdict(Answer.FAIL, f"only the training reward (the proxy) is logged in "
                        f"{len(ev.runs)} run(s)", _sources(ev.runs),
-                       command=_eval_command(ev) if _cli_has("eval")
-                       else _train_command(ev, "--eval-every 5000"))
+                       command=_eval_command(ev))
     return Verdict(Answer.UNKNOWN, "no evaluation and no training log found",
-                   command=_eval_command(ev) if _cli_has("eval") else _train_command(ev))
+                   command=_eval_command(ev))
 
 
 def ask_behaviour_tracked(ev: Evidence) -> Verdict:
@@ -506,7 +498,7 @@ def ask_beats_baseline(ev: Evidence) -> Verdict:
     candidates = _candidates(ev)
     if not candidates:
         return Verdict(Answer.UNKNOWN, "no evaluated return to compare with the baseline",
-                       command=_eval_command(ev) if _cli_has("eval") else _train_command(ev))
+                       command=_eval_command(ev))
     default_env = next(iter(baselines))
     parts, losers, sources = [], [], []
     for what, env, low, source in candidates:
@@ -553,8 +545,7 @@ def ask_ood_tested(ev: Evidence) -> Verdict:
             sources.append(str(doc.path))
     if parts:
         return Verdict(Answer.PASS, "; ".join(parts), tuple(sources))
-    command = (_eval_command(ev, "--sweep SWEEP.toml") if _cli_has("eval")
-               else _train_command(ev, _q('--real-env-kwargs={"length": 0.8}'), name="ood"))
+    command = _eval_command(ev, "--sweep SWEEP.toml")
     return Verdict(Answer.UNKNOWN, "no out-of-distribution or shifted-dynamics evaluation found",
                    command=command)
 
@@ -575,7 +566,7 @@ def ask_latency(ev: Evidence) -> Verdict:
     todo = f"declare latency_budget_ms in {ev.primary_dir}/deployment.toml"
     if not measured:
         return Verdict(Answer.UNKNOWN, "no inference latency measured",
-                       command=_eval_command(ev) if _cli_has("eval") else "", todo=todo)
+                       command=_eval_command(ev), todo=todo)
     doc, lat = measured[0]
     budget = _budget(ev, doc, lat)
     p50 = lat.get("p50_ms")
@@ -605,7 +596,7 @@ def ask_retraining_trigger(ev: Evidence) -> Verdict:
         if has_any_key(doc, TRIGGER_KEYS):
             return Verdict(Answer.PASS, f"retraining trigger in {doc.path}", (str(doc.path),))
     return Verdict(Answer.UNKNOWN, "no retraining trigger defined",
-                   command=_eval_command(ev) if _cli_has("eval") else "",
+                   command=_eval_command(ev),
                    todo=f"declare retraining_trigger in {ev.primary_dir}/deployment.toml")
 
 

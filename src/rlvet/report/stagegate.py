@@ -27,6 +27,7 @@ from typing import Any
 from rich.console import Console
 
 from rlvet.findings import CommandResult, Finding, Severity
+from rlvet.paths import refuse_output_over_input
 from rlvet.report.collect import Evidence, TrainingRun, collect
 from rlvet.report.documents import ResultDoc
 from rlvet.report.eval_evidence import protocol_hashes
@@ -148,6 +149,7 @@ def emit_report(outcome: ReportOutcome, *, as_json: bool, html: Path | None,
     from rlvet.report.html import write_html
 
     if html is not None:
+        refuse_output_over_input(html, outcome.evidence.inputs, option="--html")
         write_html(html, render_report_html(outcome))
     if as_json:
         sys.stdout.write(outcome.result.to_json() + "\n")

@@ -1,9 +1,9 @@
-"""``rlvet resources plan``: the memory plan as a result, a table and a stacked bar.
+"""``rlvet resources plan``: the memory plan as a result (its terminal view, a table and a
+stacked bar, is ``rlvet.report.plan_terminal.render_plan``).
 
 Contents:
     PlanOutcome -- the CommandResult plus the plan and the suggested changes.
     run_plan(path) -- load, plan, judge against the GPU, suggest changes.
-    render_plan(outcome, console) -- the terminal view.
 
 The verdict is a ``memory_budget`` finding: an error when the peak exceeds the GPU, a
 warning when it fits only above FIT_UTILISATION (the context and the allocator's
@@ -15,22 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
-from rlvet.findings import Category, CommandResult, Finding, Severity, Stage
-from rlvet.report.terminal import VERDICT_STYLE
+from rlvet.findings import Category, CommandResult, Finding, Severity
 from rlvet.resources.advice import FIT_UTILISATION, Change, suggest_changes
 from rlvet.resources.config import PlanConfig, load_plan_config
-from rlvet.resources.memory import SOURCES, MemoryPlan, plan_memory
+from rlvet.resources.memory import MemoryPlan, plan_memory
 
-__all__ = ["PlanOutcome", "render_plan", "run_plan"]
+__all__ = ["GIB", "PlanOutcome", "run_plan"]
 
 GIB = 2**30
-BAR_WIDTH = 60
-_COLOURS = {"weights": "blue", "optimizer": "magenta", "gradients": "red",
-            "activations": "yellow", "logits": "bright_yellow", "kv_cache": "cyan",
-            "rollouts": "green"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +50,12 @@ def _verdict(plan: MemoryPlan, best: Change | None) -> list[Finding]:
     remedy = (f"cheapest change that fits: {best.action} (saves {best.saving_bytes / GIB:.1f} "
               "GiB)" if best else "no change in the list fits alone or combined: more GPUs or "
               "a smaller model")
-    return [Finding(check="resources.memory_plan", category=Category.MEMORY_BUDGET,
-                    stage=Stage.RESOURCES, severity=Severity.ERROR if over else Severity.WARNING,
-                    message=message, remedy=remedy,
-                    evidence={"peak_gib": peak, "capacity_gib": cap,
-                              "utilisation": plan.utilisation, "peak_phase": plan.peak_phase})]
+    return [Finding.of(Category.MEMORY_BUDGET, check="resources.memory_plan",
+                       severity=Severity.ERROR if over else Severity.WARNING,
+                       message=message, remedy=remedy,
+                       evidence={"peak_gib": peak, "capacity_gib": cap,
+                                 "utilisation": plan.utilisation,
+                                 "peak_phase": plan.peak_phase})]
 
 
 def _change_dict(ch: Change) -> dict[str, object]:
@@ -89,54 +82,3 @@ def run_plan(path: str | Path) -> PlanOutcome:
     result = CommandResult(command="resources plan", target=str(path),
                            findings=tuple(_verdict(plan, best)), metrics=metrics)
     return PlanOutcome(result, cfg, plan, tuple(changes), combined)
-
-
-def _bar(plan: MemoryPlan) -> str:
-    """One line of blocks, each source's width proportional to its bytes, with the GPU's
-    capacity marked by '|' (past the end of the blocks when it fits, inside them if not)."""
-    scale = max(plan.peak_bytes, plan.capacity_bytes) / BAR_WIDTH
-    cells: list[str] = []
-    for source in SOURCES:
-        cells += [source] * round(plan.by_source[source] / scale)
-    cap = min(round(plan.capacity_bytes / scale), BAR_WIDTH)
-    cells += [""] * (cap - len(cells))
-    cells.insert(cap, "|")
-    return "".join("|" if c == "|" else "·" if not c else f"[{_COLOURS[c]}]█[/]" for c in cells)
-
-
-def render_plan(outcome: PlanOutcome, console: Console) -> None:
-    """Verdict, bytes by source with a stacked bar, phases, and the changes that fit."""
-    plan, res = outcome.plan, outcome.result
-    colour = VERDICT_STYLE[res.verdict]
-    fits = ("fits" if plan.utilisation <= FIT_UTILISATION else
-            "tight" if plan.utilisation <= 1 else "does NOT fit")
-    console.print(f"[bold]rlvet resources plan[/] {res.target}: [{colour}]{fits.upper()}[/] - "
-                  f"peak {plan.peak_bytes / GIB:.2f} GiB per GPU ({plan.utilisation:.0%} of "
-                  f"{plan.capacity_bytes / GIB:.0f} GiB x {outcome.config.hardware.gpus}), "
-                  f"phase '{plan.peak_phase}'")
-    table = Table(title="per-GPU memory at the peak", expand=False)
-    for col in ("source", "GiB", "share"):
-        table.add_column(col, justify="left" if col == "source" else "right")
-    for source in SOURCES:
-        b = plan.by_source[source]
-        if b:
-            table.add_row(f"[{_COLOURS[source]}]{source}[/]", f"{b / GIB:.2f}",
-                          f"{b / plan.peak_bytes:.0%}")
-    console.print(table)
-    console.print(_bar(plan) + f"  (| = {plan.capacity_bytes / GIB:.0f} GiB)")
-    console.print("phases: " + ", ".join(f"{k} {v / GIB:.2f} GiB" for k, v in plan.phases.items()))
-    for f in res.findings:
-        console.print(f"[{colour}]{f.severity}[/] {f.message}\n[bold]Do:[/] {f.remedy}")
-    if outcome.changes:
-        changes = Table(title="changes, each alone (cheapest that fits first)", expand=False)
-        for col in ("change", "trade-off", "saves GiB", "peak GiB", "fits"):
-            changes.add_column(col, justify="left" if col in ("change", "trade-off") else "right")
-        for ch in outcome.changes:
-            changes.add_row(ch.action, ch.tradeoff, f"{ch.saving_bytes / GIB:.2f}",
-                            f"{ch.peak_bytes / GIB:.2f}", "yes" if ch.fits else "no")
-        console.print(changes)
-    if outcome.combined is not None:
-        console.print(f"combined: {outcome.combined.action} -> "
-                      f"{outcome.combined.peak_bytes / GIB:.2f} GiB (fits)")
-    for note in plan.notes:
-        console.print(f"[dim]note: {note}[/]")

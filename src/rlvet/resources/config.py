@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from rlvet.errors import RlvetInputError
+from rlvet.limits import MAX_GPU_MEMORY_GIB
 
 __all__ = [
     "ARCHES",
@@ -169,6 +171,10 @@ _CHOICES: Mapping[str, tuple[str, ...]] = {
 }
 _POSITIVE_INTS = {"hidden_size", "layers", "vocab_size", "heads", "kv_heads", "ffn_size",
                   "micro_batch", "sequence_length", "gpus"}
+MAX_PLAN_NUMBER = 1e18
+"""Any size in a plan (params, tokens, batch): 10^18 is past every model and keeps the
+byte arithmetic finite."""
+_MAXIMA = {"gpu_memory_gib": MAX_GPU_MEMORY_GIB}
 _NON_NEGATIVE_INTS = {"lora_rank", "frozen_layers", "batch", "prompt_length", "max_new_tokens",
                       "rollout_batch"}
 
@@ -186,6 +192,9 @@ def _check_value(where: str, name: str, value: Any, annotation: str) -> Any:
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RlvetInputError(f"{label}: expected a number, got {value!r}")
+    if not math.isfinite(value) or abs(value) > _MAXIMA.get(name, MAX_PLAN_NUMBER):
+        high = _MAXIMA.get(name, MAX_PLAN_NUMBER)
+        raise RlvetInputError(f"{label}: expected a finite number <= {high:g}, got {value!r}")
     if name in _POSITIVE_INTS | _NON_NEGATIVE_INTS:
         if value != int(value):
             raise RlvetInputError(f"{label}: expected a whole number, got {value!r}")
@@ -282,4 +291,6 @@ def load_plan_config(path: str | Path) -> PlanConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RlvetInputError(f"{p}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise RlvetInputError(f"{p}: not valid TOML (nested too deeply)") from None
     return parse_plan_config(data, source=str(p))

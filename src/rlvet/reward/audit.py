@@ -2,7 +2,8 @@
 
 Contents:
     DETECTORS -- the detector table, (name, function) in report order.
-    FIRST_BREAK_ORDER -- which reward finding to read first when several fire.
+    choose_first_break(findings) -- which reward finding to read first when several fire
+        (``rlvet.findings.first_break`` with ``BreakPolicy.CAUSE``).
     RewardOutcome -- the CommandResult plus what the figures and the spot-check file need.
     audit_samples(path_or_records, baseline=, seed=) -- the Python API.
     audit_metrics(ctx, ...) -- shape stats, per-step side metrics, trends, groups, spot check.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlvet.findings import Category, CommandResult, Finding, Severity
+from rlvet.findings import BreakPolicy, CommandResult, Finding, first_break
 from rlvet.reward import (
     components,
     format_hacking,
@@ -45,7 +46,7 @@ from rlvet.reward.table import (
     SIDE_METRICS,
 )
 
-__all__ = ["DETECTORS", "FIRST_BREAK_ORDER", "RewardOutcome", "audit_metrics",
+__all__ = ["DETECTORS", "RewardOutcome", "audit_metrics",
            "audit_samples", "choose_first_break"]
 
 Detector = Callable[[AuditContext], list[Finding]]
@@ -68,26 +69,6 @@ DETECTORS: tuple[tuple[str, Detector], ...] = (
     ("pseudo_success", pseudo_success.check_pseudo_success),
 )
 """Every reward detector, in the order its findings are listed."""
-
-FIRST_BREAK_ORDER: tuple[Category, ...] = (
-    Category.REWARD_DIRECTION,
-    Category.REWARD_SPARSITY,
-    Category.REWARD_TOO_LOOSE,
-    Category.NO_LEARNING_SIGNAL,
-    Category.REWARD_LONG_TAIL,
-    Category.PSEUDO_SUCCESS,
-    Category.TOOL_HACKING,
-    Category.FORMAT_HACKING,
-    Category.REPETITION,
-    Category.LENGTH_INFLATION,
-    Category.REWARD_HACKING,
-    Category.JUDGE_DISAGREEMENT,
-)
-"""All findings here share the reward stage, so the generic "earliest step" rule would put
-a static disagreement ahead of the hack that causes it. Instead: a wrong sign or shape of
-the reward explains everything after it; among hacks the most specific mechanism comes
-first (loops make answers long, so repetition precedes length); the generic proxy/goal
-divergence and the judge's disagreement are symptoms the specific findings explain."""
 
 Source = str | Path | Iterable[Mapping[str, Any] | Sample]
 
@@ -169,15 +150,9 @@ def audit_metrics(ctx: AuditContext, spot: Sequence[dict[str, Any]],
 
 
 def choose_first_break(findings: Sequence[Finding]) -> Finding | None:
-    """The finding to read first: errors before warnings, then ``FIRST_BREAK_ORDER``, then
-    the earliest step; info findings never break anything."""
-    rank = {Severity.ERROR: 0, Severity.WARNING: 1}
-    candidates = [f for f in findings if f.severity in rank]
-    if not candidates:
-        return None
-    order = {c: i for i, c in enumerate(FIRST_BREAK_ORDER)}
-    return min(candidates, key=lambda f: (rank[f.severity], order.get(f.category, len(order)),
-                                          -1 if f.step is None else f.step))
+    """The finding to read first: errors before warnings, then the reward finding that
+    explains the others (``rlvet.findings.CAUSE_ORDER``), then the earliest step."""
+    return first_break(findings, BreakPolicy.CAUSE)
 
 
 def _load(source: Source, warnings: list[str]) -> list[Sample]:

@@ -3,9 +3,9 @@
 Contents:
     AuditContext -- the frozen inputs of one audit (built once, shared by all detectors).
     build_context(samples, baseline) -- columns, baselines, reward and quality trends.
-    make_finding(...) -- a reward-stage Finding with its check name and remedy filled.
+    make_finding(...) -- a reward-stage Finding with its check name and remedy filled
+        (stage and remedy from ``rlvet.findings.CATEGORIES``).
     onset_step(table, name, level, rising) -- first step a per-step mean crossed a level.
-    REMEDIES -- category -> what to do, in the words of the field.
 
 The "true objective" is ``eval_score`` when it is logged on enough steps to show a trend,
 else ``human_score``: the reward is the proxy, the reference is what the proxy stands for.
@@ -15,51 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.findings import Category, Finding, Severity
 from rlvet.reward.samples import Sample
 from rlvet.reward.table import EVAL, HUMAN, REWARD, SampleTable, baseline_table, build_table
 from rlvet.reward.trend import Trend, quality_direction, reward_up, trend
 
 __all__ = [
-    "REMEDIES",
     "AuditContext",
     "build_context",
     "make_finding",
     "onset_step",
 ]
-
-REMEDIES: Mapping[Category, str] = MappingProxyType({
-    Category.REWARD_SPARSITY: "add partial credit or a shaped/dense term, start from an easier "
-    "curriculum, or sample more completions per prompt so some succeed",
-    Category.REWARD_TOO_LOOSE: "tighten the verifier (exact match, unit tests, stricter judge "
-    "rubric) or add harder prompts, so the reward separates good from bad samples",
-    Category.REWARD_LONG_TAIL: "clip or rank-normalise rewards (or advantages per group) and "
-    "inspect the outlier samples for a scoring bug",
-    Category.REWARD_DIRECTION: "check the reward's sign and the judge's scale direction (is "
-    "lower better?); verify that a known-good sample scores above a known-bad one",
-    Category.REWARD_HACKING: "stop and read the spot-check samples; remove or cap the exploited "
-    "term, add a held-out check of the true objective, raise the KL penalty, and roll back to "
-    "a checkpoint before the divergence",
-    Category.LENGTH_INFLATION: "add a length penalty or length-normalised reward, compare "
-    "rewards at matched length, or debias the reward model for length",
-    Category.REPETITION: "penalise repeated n-grams, lower the maximum completion length, and "
-    "check the reward model on looping completions",
-    Category.FORMAT_HACKING: "pay the format only together with a correct answer (gate, not "
-    "add), and score the content inside the markers",
-    Category.TOOL_HACKING: "charge per tool call or cap calls per episode, deduplicate "
-    "identical calls, and reward the task outcome rather than tool use",
-    Category.PSEUDO_SUCCESS: "reward the verified final state, never the agent's own claim; "
-    "check the environment state before paying success",
-    Category.JUDGE_DISAGREEMENT: "recalibrate the judge or reward model on human-labelled "
-    "pairs, use a stronger judge or rubric, and monitor agreement on a labelled subset",
-    Category.NO_LEARNING_SIGNAL: "filter prompts that are all-solved or all-failed (dynamic "
-    "sampling), sample more completions per prompt, or add partial credit",
-})
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +120,8 @@ def build_context(samples: Sequence[Sample], baseline: Sequence[Sample] | None =
 def make_finding(check: str, category: Category, severity: Severity, message: str,
                  evidence: Mapping[str, Any], step: int | None) -> Finding:
     """A reward-stage finding; ``check`` is prefixed with ``reward.``."""
-    return Finding(check=f"reward.{check}", category=category, stage=Stage.REWARD,
-                   severity=severity, message=message, evidence=dict(evidence), step=step,
-                   remedy=REMEDIES.get(category, ""))
+    return Finding.of(category, check=f"reward.{check}", severity=severity, message=message,
+                      evidence=evidence, step=step)
 
 
 def onset_step(table: SampleTable, name: str, level: float, *, rising: bool = True) -> int:

@@ -1,7 +1,7 @@
 """HTML figures of a reward audit: the reward's histogram and the per-step side metrics.
 
 Contents:
-    reward_figures(outcome) -- a list of ``Figure``s built with ``report.plots``.
+    reward_figures(outcome) -- figure specs (``rlvet.figures``), drawn by ``report.plots``.
 
 Only numbers go into plots; sample text reaches the HTML report through the metrics'
 spot-check preview, which the template escapes.
@@ -9,8 +9,7 @@ spot-check preview, which the template escapes.
 
 from __future__ import annotations
 
-from rlvet.report.html import Figure
-from rlvet.report.plots import histogram_svg, lines_svg
+from rlvet.figures import FigureSpec, HistogramFigure, LineFigure
 from rlvet.reward.audit import RewardOutcome
 from rlvet.reward.table import (
     CLAIM,
@@ -40,7 +39,7 @@ PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
 """Line panels: title -> columns drawn together (per-step means)."""
 
 
-def _histograms(outcome: RewardOutcome) -> list[Figure]:
+def _histograms(outcome: RewardOutcome) -> list[FigureSpec]:
     ctx = outcome.context
     rewards, steps = ctx.table.get(REWARD), ctx.table.steps
     distinct = ctx.table.distinct_steps()
@@ -51,11 +50,10 @@ def _histograms(outcome: RewardOutcome) -> list[Figure]:
                   "last third of steps": rewards[steps >= distinct[-k]]}
     if ctx.baseline is not None:
         series["baseline"] = ctx.baseline.get(REWARD)
-    return [Figure("reward distribution",
-                   histogram_svg(series, title="reward distribution", xlabel="reward"))]
+    return [HistogramFigure(title="reward distribution", samples=series, xlabel="reward")]
 
 
-def reward_figures(outcome: RewardOutcome) -> list[Figure]:
+def reward_figures(outcome: RewardOutcome) -> list[FigureSpec]:
     """The reward histogram (early vs late steps, and the baseline), then one line panel per
     group of side metrics that the run logged, plus the reward components."""
     ctx = outcome.context
@@ -68,5 +66,5 @@ def reward_figures(outcome: RewardOutcome) -> list[Figure]:
         curves = {n: ctx.table.per_step(n) for n in names}
         curves = {n: c for n, c in curves.items() if c[0].size}
         if curves:
-            figures.append(Figure(title, lines_svg(curves, title=title)))
+            figures.append(LineFigure(title=title, curves=curves))
     return figures

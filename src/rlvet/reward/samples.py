@@ -40,6 +40,8 @@ __all__ = [
     "sample_from_record",
 ]
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # steps are stored as numpy int64
+
 REQUIRED_FIELDS: tuple[str, ...] = ("id", "step", "reward")
 _EMPTY: Mapping[str, float] = MappingProxyType({})
 
@@ -104,6 +106,9 @@ def _step(value: Any, where: str) -> int:
         raise RlvetInputError(f"{where}: field 'step' is not an integer ({value!r:.40})")
     if isinstance(value, float) and not value.is_integer():
         raise RlvetInputError(f"{where}: field 'step' is not an integer ({value!r})")
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise RlvetInputError(f"{where}: field 'step' is out of range ({value!r:.40}; "
+                              "steps are 64-bit integers)")
     return int(value)
 
 
@@ -205,6 +210,8 @@ def _records(lines: Iterator[str], where: str, warn: Callable[[str], None]) -> I
             continue
         try:
             yield lineno, json.loads(line)
+        except RecursionError:
+            raise RlvetInputError(f"{where}:{lineno}: JSON nested too deeply to read") from None
         except ValueError as err:
             if _rest_is_blank(lines):
                 warn(f"{where}:{lineno}: torn last line dropped (the writer stopped mid-record)")

@@ -8,6 +8,8 @@ Contents:
     Resolved, resolve(raw): the canonical name, transform and priority for one raw name.
     sanitize(raw): the key an unknown name is kept under.
     lookup(run, name): the series key for a name a user typed (canonical or as logged).
+    user_aliases(rows): a user's ``RAW=CANONICAL`` rows, checked, as resolutions.
+    find_eval_key(run): the evaluation return when no alias row names one, found by pattern.
 
 Resolution order for a raw name (first hit wins):
     1. an exact row;
@@ -50,9 +52,11 @@ __all__ = [
     "Alias",
     "AliasPattern",
     "Resolved",
+    "find_eval_key",
     "lookup",
     "resolve",
     "sanitize",
+    "user_aliases",
 ]
 
 IDENTITY = "identity"
@@ -305,3 +309,68 @@ def lookup(run: RunSignals, name: str) -> str | None:
             return key
     key = resolve(name).name
     return key if key in run.series else None
+
+
+_EVAL_SCOPES = ("eval/", "evaluation/", "test/", "eval_", "evaluation_", "test_")
+_RETURNISH = re.compile(r"(return|reward|score|success)", re.IGNORECASE)
+_NOT_A_MEAN = re.compile(r"(std|min|max|len|length|count|time|var|hist)", re.IGNORECASE)
+
+
+def find_eval_key(run: RunSignals) -> str | None:
+    """The series holding an evaluation return, by pattern, when ``eval_return`` is absent.
+
+    Why: evaluation is logged under many names (``eval/episodic_return``,
+    ``evaluation/episode_reward_mean``, ``test/return``, ``eval_score``) and without one
+    reward hacking cannot be judged at all. A key in an evaluation scope whose last part
+    names a return, reward, score or success rate, and not a spread or a length, qualifies;
+    a name with ``mean`` wins over one without, then the shortest.
+
+    Example:
+        >>> from rlvet.signals.series import RunSignals, Series
+        >>> s = Series.from_lists([1, 2], [0.0, 1.0])
+        >>> run = RunSignals(source="x", series={"eval/episodic_return": s, "eval/std": s})
+        >>> find_eval_key(run)
+        'eval/episodic_return'
+    """
+    if n.EVAL_RETURN in run.series:
+        return n.EVAL_RETURN
+    hits = []
+    for key in run.series:
+        scope = next((p for p in _EVAL_SCOPES if key.lower().startswith(p)), None)
+        if scope is None:
+            continue
+        inner = key[len(scope):]
+        if _RETURNISH.search(inner) and not _NOT_A_MEAN.search(inner):
+            hits.append(("mean" not in inner.lower(), len(key), key))
+    return min(hits)[2] if hits else None
+
+
+_USER_RANK = -1  # a user's own row outranks every table row
+
+
+def user_aliases(rows: Mapping[str, str]) -> Mapping[str, Resolved]:
+    """Check a user's ``raw -> canonical`` rows and turn them into resolutions.
+
+    A canonical name with a leading ``-`` negates the values (a loss logged as
+    ``-entropy``). The target must be a canonical name, ``eval/<name>`` or
+    ``reward/<component>``: anything else would silently match nothing.
+
+    Raises:
+        ValueError: an empty raw name or a target rlvet does not read.
+
+    Example:
+        >>> user_aliases({"my/ret": "reward"})["my/ret"].name
+        'reward'
+    """
+    out: dict[str, Resolved] = {}
+    for raw, target in rows.items():
+        negate = target.startswith("-")
+        canonical = target[1:] if negate else target
+        if not raw.strip():
+            raise ValueError(f"alias {raw!r}={target!r}: the raw name is empty")
+        if canonical not in n.CANONICAL and not canonical.startswith(
+                (n.EVAL_PREFIX, n.REWARD_COMPONENT_PREFIX)):
+            raise ValueError(f"alias {raw}={target}: {canonical!r} is not a name rlvet reads; "
+                             f"use one of {', '.join(sorted(n.CANONICAL))}")
+        out[raw] = Resolved(canonical, NEGATE if negate else IDENTITY, _USER_RANK, True)
+    return MappingProxyType(out)

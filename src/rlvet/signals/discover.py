@@ -48,7 +48,8 @@ from types import MappingProxyType
 import numpy as np
 
 from rlvet.errors import RlvetInputError
-from rlvet.signals.aliases import TRANSFORMS, resolve, sanitize
+from rlvet.paths import is_regular_file
+from rlvet.signals.aliases import TRANSFORMS, Resolved, resolve, sanitize, user_aliases
 from rlvet.signals.checkpoints import checkpoint_step
 from rlvet.signals.jsonl import RawLog, read_jsonl
 from rlvet.signals.sb3_csv import read_sb3_csv
@@ -67,7 +68,9 @@ __all__ = [
     "read_run",
     "read_run_report",
     "read_runs",
+    "outermost",
     "signals_from_raws",
+    "split_runs",
 ]
 
 FORMATS: tuple[str, ...] = ("jsonl", "trainer_state", "sb3_csv", "sb3_json", "tensorboard")
@@ -125,7 +128,7 @@ def _first_line_is_object(path: Path) -> bool:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             return isinstance(json.loads(f.readline(1 << 20)), dict)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
 
 
@@ -138,7 +141,7 @@ def _is_samples_file(path: Path) -> bool:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             first = json.loads(f.readline(1 << 20))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(first, dict) and _SAMPLE_KEYS <= first.keys() and bool(
         _TEXT_KEYS & first.keys())
@@ -185,6 +188,8 @@ def _walk(root: Path) -> tuple[list[LogFile], list[Checkpoint]]:
                 checkpoints.append(Checkpoint(step, os.path.join(folder, name)))
         for name in sorted(files):
             path = Path(folder, name)
+            if not is_regular_file(path):  # a FIFO would block open() forever
+                continue
             fmt = detect_format(path, strict=False)
             if fmt is not None:
                 logs.append(LogFile(fmt, path))
@@ -197,6 +202,34 @@ def _walk(root: Path) -> tuple[list[LogFile], list[Checkpoint]]:
 def find_logs(root: str | Path) -> list[LogFile]:
     """Every log file rlvet can read under ``root`` (a directory), in walk order."""
     return _walk(Path(root))[0]
+
+
+def outermost(log_dirs: Iterable[Path]) -> list[Path]:
+    """Directories holding logs, minus those inside another such directory, sorted.
+
+    Why: this is what one *run* is when a folder holds several (``sweep/seed0`` and
+    ``sweep/seed1`` are two runs; ``run/tb/`` holds the TensorBoard file of ``run``). Merging
+    sibling runs into one series would let one healthy seed's points hide a broken one's.
+    """
+    roots: list[Path] = []
+    for folder in sorted(set(log_dirs), key=lambda p: (len(p.parts), str(p))):
+        if not any(folder.is_relative_to(r) for r in roots):
+            roots.append(folder)
+    return sorted(roots, key=str)
+
+
+def split_runs(path: str | Path) -> list[Path]:
+    """The runs under ``path``: itself for a file, else each outermost log directory.
+
+    Example:
+        >>> split_runs("sweep")  # doctest: +SKIP
+        [PosixPath('sweep/seed0'), PosixPath('sweep/seed1')]
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return [path]
+    roots = outermost(log.path.parent for log in _walk(path)[0])
+    return roots or [path]
 
 
 def _creation_key(log: LogFile) -> tuple[float, str]:
@@ -272,10 +305,11 @@ class _Claim:
     transform: str
 
 
-def _claims(raws: list[RawLog]) -> list[_Claim]:
+def _claims(raws: list[RawLog], aliases: Mapping[str, Resolved]) -> list[_Claim]:
     """One claim per (format, raw name). TensorBoard files beside a trainer_state.json were
     written by HF's TensorBoardCallback, whose ``rewrite_logs`` prefixed every key with
     ``train/``: that prefix is undone for all their tags so they meet the trainer_state keys.
+    The user's own aliases come first and outrank every table row.
     """
     hf_run = any(raw.format == "trainer_state" for raw in raws)
     seen: dict[tuple[str, str], _Claim] = {}
@@ -283,7 +317,7 @@ def _claims(raws: list[RawLog]) -> list[_Claim]:
         rewritten = hf_run and raw.format == "tensorboard"
         for name in raw.columns:
             if (raw.format, name) not in seen:
-                hit = resolve(name, hf_rewritten=rewritten)
+                hit = aliases.get(name) or resolve(name, hf_rewritten=rewritten)
                 seen[(raw.format, name)] = _Claim(
                     hit.name, (_FORMAT_RANK[raw.format], hit.rank, name), raw.format, name,
                     hit.transform)
@@ -350,7 +384,8 @@ def _locate(path: Path) -> tuple[list[LogFile], list[Checkpoint]]:
                                   f"{_LOOKED_FOR})")
         return logs, checkpoints
     if not path.is_file():
-        raise RlvetInputError(f"{path}: no such file or directory")
+        what = "not a regular file" if path.exists() else "no such file or directory"
+        raise RlvetInputError(f"{path}: {what}")
     folder = path.parent
     checkpoints = [
         Checkpoint(step, str(folder / name)) for name in sorted(os.listdir(folder))
@@ -361,7 +396,7 @@ def _locate(path: Path) -> tuple[list[LogFile], list[Checkpoint]]:
 
 def signals_from_raws(
     raws: Sequence[RawLog], *, source: str, checkpoints: Iterable[Checkpoint] = (),
-    warnings: Iterable[str] = (),
+    warnings: Iterable[str] = (), aliases: Mapping[str, str] | None = None,
 ) -> tuple[RunSignals, ReadReport]:
     """Merge raw logs into one run: canonical names, the duplicate rules, restarts.
 
@@ -373,13 +408,15 @@ def signals_from_raws(
         source: what to call the run (a path).
         checkpoints: checkpoints found beside the logs.
         warnings: warnings from before the read (they lead the report's list).
+        aliases: the user's own ``raw name -> canonical name`` rows (``-name`` negates),
+            applied before the alias table.
 
     Returns:
         The run's signals and a ``ReadReport`` (the raws' own warnings included).
     """
     raws = list(raws)
     notes = [*warnings, *(w for raw in raws for w in raw.warnings)]
-    winners = _assign(_claims(raws))
+    winners = _assign(_claims(raws, user_aliases(aliases or {})))
     series = {key: _series(claim, raws, notes) for key, claim in sorted(winners.items())}
     signals = RunSignals(
         source=source,
@@ -397,11 +434,13 @@ def signals_from_raws(
     return signals, report
 
 
-def read_run_report(path: str | Path) -> tuple[RunSignals, ReadReport]:
+def read_run_report(path: str | Path, *, aliases: Mapping[str, str] | None = None,
+                    ) -> tuple[RunSignals, ReadReport]:
     """Read one run -- a log file or a directory of them -- and say what was read.
 
     Args:
         path: a run directory (searched recursively) or one log file.
+        aliases: the user's ``raw name -> canonical name`` rows (``--alias``, rlvet.toml).
 
     Returns:
         The run's signals under canonical names, and a ``ReadReport``.
@@ -418,7 +457,7 @@ def read_run_report(path: str | Path) -> tuple[RunSignals, ReadReport]:
         raise RlvetInputError(f"{path}: found {len(logs)} log file(s) but no metric in them; "
                               "the run may not have logged anything yet")
     return signals_from_raws(raws, source=str(path), checkpoints=checkpoints,
-                             warnings=warnings)
+                             warnings=warnings, aliases=aliases)
 
 
 def read_run(path: str | Path) -> RunSignals:

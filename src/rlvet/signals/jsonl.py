@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import json.scanner
+import sys
 from array import array
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from rlvet.errors import RlvetInputError
+from rlvet.limits import MAX_METRIC_KEYS
 
 __all__ = ["STEP_KEYS", "Columns", "RawLog", "read_jsonl"]
 
@@ -106,6 +108,7 @@ class Columns:
         the key is a text column. For readers' hot loops: call value first, then step."""
         col = self._num.get(key)
         if col is None and key not in self._text:
+            self._refuse_too_many()
             steps, values = self._arrays[key] = (array("q"), array("d"))
             col = self._num[key] = (values.append, steps.append)
         return col
@@ -136,7 +139,16 @@ class Columns:
                 f"{self._locate(where)}: {key!r} is not a number ({value[:40]!r}); "
                 "earlier records logged it as a number"
             )
+        if key not in self._text:
+            self._refuse_too_many()
         self._text.setdefault(key, []).append((step, value))
+
+    def _refuse_too_many(self) -> None:
+        """Bound the distinct names (rlvet.limits.MAX_METRIC_KEYS): each is a column that
+        every detector summarises, so 400,000 keys in one line took minutes."""
+        if len(self._arrays) + len(self._text) >= MAX_METRIC_KEYS:
+            raise RlvetInputError(f"{self._source}: more than {MAX_METRIC_KEYS:,} distinct "
+                                  "metric names; not a training log rlvet can diagnose")
 
     def _add_slow(self, key: str, step: int, value: Any, where: int) -> None:
         """Everything but a float in a known numeric column."""
@@ -218,10 +230,13 @@ def _records(lines: Iterator[str], where: str, warnings: list[str]) -> Iterator[
             if end == len(line) - 1:  # the object, then the newline
                 yield lineno, value
                 continue
-        except (StopIteration, ValueError):
+        except (StopIteration, ValueError, RecursionError):
             pass
         try:
             value = json.loads(line)
+        except RecursionError:
+            raise RlvetInputError(f"{where}:{lineno}: JSON nested too deeply to read "
+                                  f"(over ~{sys.getrecursionlimit()} levels)") from None
         except ValueError as err:
             if not line.strip():
                 continue

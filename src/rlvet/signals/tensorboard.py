@@ -20,7 +20,8 @@ CRC of every record with google-crc32c's hardware CRC-32C (one call per record's
 per distinct record length for the headers); decodes runs of plain ``add_scalar`` events
 (one ``simple_value``, nothing else) with numpy, and everything else with tensorboard's
 ``Event`` proto and ``tensor_util`` (the two paths are tested to agree); drops a torn tail
-(crashed writer) with a warning; and reports any other damage as
+(crashed writer: a record cut at the physical end of the file, its header valid or
+itself cut) with a warning; and reports any other damage, in the last read as anywhere, as
 ``path: record N at byte B``.
 
 tensorboard and google-crc32c are the ``tb`` extra: they are imported on first use, and
@@ -186,9 +187,6 @@ class _Framer:
         crc = _mask(np.asarray([self.crc32c(buf[end:end + 8])], dtype=np.uint32))
         return int(crc[0]) == _CRC.unpack_from(buf, end + 8)[0]
 
-    def _at_eof(self) -> bool:
-        return self.f.tell() >= os.fstat(self.f.fileno()).st_size
-
     def _next_read_size(self, buf: bytes, end: int) -> int:
         """Read a whole oversized record at once instead of regrowing the buffer."""
         if len(buf) - end < _HEADER:
@@ -210,12 +208,11 @@ class _Framer:
             self._check(buf, starts, lengths, crcs)
             yield _Chunk(buf, starts + _HEADER, lengths, self.index)
             self.index += len(starts)
-            pending_ok = self._pending_ok(buf, end)
-            if not pending_ok and not self._at_eof():
+            if not self._pending_ok(buf, end):
+                # A writer that stopped mid-record leaves a valid header or part of one;
+                # a complete header with a wrong checksum is damage, even in the last read.
                 raise self._damage(end, "length checksum mismatch")
             carry, self.base = buf[end:], self.base + end
-            if not pending_ok:
-                break  # garbage where a torn last record's header should be
             read_size = self._next_read_size(buf, end)
         if carry:
             self.warnings.append(f"{self.where}: torn last record dropped "

@@ -16,10 +16,6 @@ __all__ = ["check_action_space_drift"]
 
 SATURATED_SHARE = 0.5  # most states must show it: one state near a wall proves nothing
 MIN_SATURATED_POINTS = 3
-_REMEDY = (
-    "declare the spaces once in __init__ and never mutate them; validate actions "
-    "(action_space.contains) and declare the bounds the env actually honours"
-)
 
 
 def _changed_spaces(ev: ProbeEvidence) -> Finding | None:
@@ -35,7 +31,6 @@ def _changed_spaces(ev: ProbeEvidence) -> Finding | None:
         f"versions over {len(snapshots)} snapshots): first {distinct[0][:120]!r}, "
         f"later {distinct[1][:120]!r}",
         evidence={"versions": distinct[:5], "snapshots": len(snapshots)},
-        remedy=_REMEDY,
     )
 
 

@@ -13,10 +13,11 @@ from rlvet.envcheck.checks.common import box_bounds_violations, env_finding
 from rlvet.envcheck.checks.done_semantics import runaway_episodes
 from rlvet.envcheck.records import ProbeEvidence
 from rlvet.findings import Category, Finding, Severity
+from rlvet.sandbox import FailureKind
 
 __all__ = ["check_api_contract"]
 
-_REMEDY = {
+_REMEDY_BY_PROBLEM = {
     "step_return": "return (obs, reward, terminated, truncated, info) from step()",
     "reset_return": "return (obs, info) from reset(); info must be a dict",
     "reward_type": "return a Python float (or numpy scalar) reward, not an array or object",
@@ -30,13 +31,15 @@ _SOFT_PROBLEMS = frozenset({"reset_seed_default", "close_twice"})  # style, not 
 
 
 def _probe_findings(ev: ProbeEvidence) -> list[Finding]:
+    # only probes the env made raise: deaths, hangs and skips belong to harness_failure and
+    # silent_timeout
     out = [
         env_finding("api_contract", Category.API_CONTRACT, Severity.ERROR,
-                    f"the {probe} probe could not run against the env: {reason}",
-                    evidence={"probe": probe, "reason": reason},
+                    f"the {f.probe} probe could not run against the env: {f.failure.detail}",
+                    evidence={"probe": f.probe, **f.failure.to_evidence()},
                     remedy="make the env usable through the plain gymnasium.Env API")
-        for probe, reason in ev.probe_errors.items()
-        if probe != "expert" and "died" not in reason and "skipped" not in reason
+        for f in ev.failures
+        if f.failure.kind is FailureKind.RAISED
     ]
     for kind, message in ev.api.problems.items():
         severity = Severity.WARNING if kind in _SOFT_PROBLEMS else Severity.ERROR
@@ -84,7 +87,7 @@ def check_api_contract(ev: ProbeEvidence) -> list[Finding]:
                     "steps": ev.audit.steps,
                     "example": ev.audit.examples[kind],
                 },
-                remedy=_REMEDY.get(kind, "follow the gymnasium.Env API"),
+                remedy=_REMEDY_BY_PROBLEM.get(kind),
             )
         )
     if ev.api.gymnasium_warnings:
@@ -96,6 +99,7 @@ def check_api_contract(ev: ProbeEvidence) -> list[Finding]:
                 f"Gymnasium's passive checker warned {len(ev.api.gymnasium_warnings)} time(s): "
                 f"{ev.api.gymnasium_warnings[0][:160]}",
                 evidence={"warnings": ev.api.gymnasium_warnings[:10]},
+                remedy="",
             )
         )
     return findings

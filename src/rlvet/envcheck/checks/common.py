@@ -1,7 +1,7 @@
 """Shared pieces of the env checks: the Finding constructor and evidence helpers.
 
 Contents:
-    env_finding -- a Finding with the stage implied by its category.
+    env_finding -- a static Finding; stage and default remedy from ``rlvet.findings.CATEGORIES``.
     pooled_rewards, box_bounds_violations, same_trajectory -- evidence computations that
         more than one check reads.
 """
@@ -14,13 +14,9 @@ from typing import Any
 import numpy as np
 
 from rlvet.envcheck.records import EpisodeRecord
-from rlvet.findings import Category, Finding, Severity, Stage
+from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["box_bounds_violations", "env_finding", "first_divergence", "pooled_rewards"]
-
-_REWARD_CATEGORIES = frozenset(
-    {Category.REWARD_ARTIFACT, Category.REWARD_DIRECTION, Category.REWARD_SPARSITY}
-)
 
 
 def env_finding(
@@ -30,19 +26,11 @@ def env_finding(
     message: str,
     *,
     evidence: Mapping[str, Any] | None = None,
-    remedy: str = "",
+    remedy: str | None = None,
 ) -> Finding:
-    """A static (``step=None``) env finding; reward categories sit in the reward stage."""
-    stage = Stage.REWARD if category in _REWARD_CATEGORIES else Stage.ENVIRONMENT
-    return Finding(
-        check=f"envcheck.{check}",
-        category=category,
-        stage=stage,
-        severity=severity,
-        message=message,
-        evidence=dict(evidence or {}),
-        remedy=remedy,
-    )
+    """A static (``step=None``) env finding; ``remedy`` None means the category's default."""
+    return Finding.of(category, check=f"envcheck.{check}", severity=severity,
+                      message=message, evidence=evidence, remedy=remedy)
 
 
 def pooled_rewards(episodes: Iterable[EpisodeRecord]) -> np.ndarray:

@@ -16,11 +16,6 @@ from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["check_reset_determinism", "seed_not_honoured"]
 
-_REMEDY = (
-    "draw all randomness from self.np_random and call super().reset(seed=seed) in "
-    "reset(); never use np.random/random/time directly"
-)
-
 
 def seed_not_honoured(ev: ProbeEvidence) -> list[int]:
     """Seeds whose post-reset RNG state differs between a fresh env and one with history."""
@@ -54,7 +49,6 @@ def check_reset_determinism(ev: ProbeEvidence) -> list[Finding]:
                     f"the {where['where']} (step {where['step']}) of episode {index + 1}: "
                     "the env uses an unseeded source of randomness",
                     evidence={"seed": a.seed, "episode_index": index, **where},
-                    remedy=_REMEDY,
                 )
             ]
     unhonoured = seed_not_honoured(ev)
@@ -67,7 +61,6 @@ def check_reset_determinism(ev: ProbeEvidence) -> list[Finding]:
                 "reset(seed=s) left the env's np_random in a different state depending on what "
                 "ran before: the seed is not honoured on every reset",
                 evidence={"seeds": unhonoured},
-                remedy=_REMEDY,
             )
         ]
     return []

@@ -22,10 +22,6 @@ CAPPED_SHARE = 0.5  # most random episodes hitting rlvet's cap means no end cond
 INSTANT_END_SHARE = 0.95  # Blackjack ends at step 1 often, but not for 95% of every policy
 MIN_INCONSISTENT_TRANSITIONS = 2  # one odd transition could be a rare terminal branch
 RUNAWAY_STEPS = 10  # steps spent outside the declared space without the episode ending
-_REMEDY = (
-    "check the termination condition and that terminated/truncated reach the caller "
-    "(wrappers must pass them through); keep a TimeLimit on every env"
-)
 
 
 def runaway_episodes(ev: ProbeEvidence) -> int:
@@ -64,7 +60,6 @@ def _never_ends(ev: ProbeEvidence) -> Finding | None:
                 "cap": cap,
                 "max_episode_steps": limit,
             },
-            remedy=_REMEDY,
         )
     return env_finding(
         "done_semantics",
@@ -88,7 +83,6 @@ def _runaway(ev: ProbeEvidence) -> Finding | None:
         f"in {count} random episodes the observation left the declared space and the episode "
         f"went on for more than {RUNAWAY_STEPS} steps: a terminal state is not being signalled",
         evidence={"runaway_episodes": count},
-        remedy=_REMEDY,
     )
 
 
@@ -106,7 +100,6 @@ def _instant_end(ev: ProbeEvidence) -> Finding | None:
         f"{short} of {len(episodes)} episodes (random and expert) ended after a single step: "
         "the done flag fires regardless of the state",
         evidence={"one_step_episodes": short},
-        remedy=_REMEDY,
     )
 
 
@@ -142,7 +135,6 @@ def _inconsistent_termination(ev: ProbeEvidence) -> Finding | None:
         "the episode on some visits and not on others: termination is not a function of the "
         "state",
         evidence={"inconsistent_transitions": mixed, "transitions": len(flags)},
-        remedy=_REMEDY,
     )
 
 
@@ -159,6 +151,7 @@ def check_done_semantics(ev: ProbeEvidence) -> list[Finding]:
                 "step() after the episode ended was accepted without reset(); harmless if every "
                 "caller resets, a silent bug in hand-written loops that do not",
                 evidence={"step_after_end": ev.api.step_after_end},
+                remedy="",
             )
         )
     return findings

@@ -14,11 +14,6 @@ from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["check_reset_leakage"]
 
-_REMEDY = (
-    "reset every piece of episode state in reset() (counters, accumulators, caches, "
-    "velocities); keep cross-episode state out of the env or behind options"
-)
-
 
 def _deterministic_given_history(ev: ProbeEvidence) -> bool:
     pairs = zip(ev.random_a, ev.random_b, strict=False)
@@ -43,7 +38,6 @@ def check_reset_leakage(ev: ProbeEvidence) -> list[Finding]:
                     f"in a fresh env at the {where['where']} (step {where['step']}): state from "
                     "earlier episodes survives reset()",
                     evidence={"seed": seed, "episodes_before": index, **where},
-                    remedy=_REMEDY,
                 )
             ]
     if not ev.api.same_seed_reset_equal:
@@ -55,7 +49,6 @@ def check_reset_leakage(ev: ProbeEvidence) -> list[Finding]:
                 "reset(seed=s) twice in a row gave different observations although the env is "
                 "reproducible from scratch: reset() depends on how often it was called",
                 evidence={"same_seed_reset_equal": False},
-                remedy=_REMEDY,
             )
         ]
     return []

@@ -19,10 +19,6 @@ __all__ = ["check_obs_scale"]
 SPREAD_RATIO_WARNING = 100.0  # healthy classic-control envs measure 5-40 (MountainCar ~40)
 MAGNITUDE_WARNING = 1e4  # raw values this large saturate tanh/relu nets at initialisation
 MAX_DIMS = 4096  # image observations: per-pixel scale is not the question here
-_REMEDY = (
-    "normalise observations (gymnasium.wrappers.NormalizeObservation or VecNormalize) "
-    "or rescale the offending dimensions to comparable units"
-)
 
 
 def check_obs_scale(ev: ProbeEvidence) -> list[Finding]:
@@ -59,7 +55,6 @@ def check_obs_scale(ev: ProbeEvidence) -> list[Finding]:
                     f"observation dim {big} is {ratio:.3g}x larger than dim {small} "
                     f"(RMS {rms[big]:.3g} vs {rms[small]:.3g}): normalise before training",
                     evidence=evidence,
-                    remedy=_REMEDY,
                 )
             ]
     if magnitude >= MAGNITUDE_WARNING:
@@ -71,7 +66,6 @@ def check_obs_scale(ev: ProbeEvidence) -> list[Finding]:
                 f"observations reach magnitude {magnitude:.3g}: unnormalised inputs this large "
                 "saturate a network at initialisation",
                 evidence=evidence,
-                remedy=_REMEDY,
             )
         ]
     return []

@@ -24,10 +24,6 @@ FEW_VALUES = 4  # continuous control with this few reward values has lost its co
 MIN_STEPS_FOR_SHAPE = 100
 CLIP_MASS_ERROR = 0.2
 CLIP_MASS_WARNING = 0.1
-_REMEDY = (
-    "remove rounding/clipping from the env's reward; if the learner needs a bounded "
-    "reward, scale or normalise it in a wrapper you can switch off"
-)
 
 
 def _grid(values: np.ndarray) -> float | None:
@@ -64,7 +60,6 @@ def _rounding(rewards: np.ndarray) -> Finding | None:
             "min": float(distinct.min()),
             "max": float(distinct.max()),
         },
-        remedy=_REMEDY,
     )
 
 
@@ -91,7 +86,6 @@ def _coarse_continuous_control(ev: ProbeEvidence, rewards: np.ndarray) -> Findin
         f"({', '.join(f'{v:g}' for v in distinct)}) on a {step:g} grid over {rewards.size} "
         "steps: a continuous reward term may be rounded away",
         evidence={"values": distinct.tolist(), "grid": step, "steps": int(rewards.size)},
-        remedy=_REMEDY,
     )
 
 
@@ -112,7 +106,6 @@ def _clipping(rewards: np.ndarray) -> Finding | None:
         f"{mass:.0%} of random-policy rewards sit exactly at the {side} value {bound:g} of an "
         "otherwise continuous reward: the reward is being clipped",
         evidence={"bound": bound, "side": side, "mass": round(mass, 4), "min": lo, "max": hi},
-        remedy=_REMEDY,
     )
 
 

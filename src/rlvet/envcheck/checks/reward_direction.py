@@ -18,10 +18,6 @@ __all__ = ["check_reward_direction"]
 
 SIGNIFICANCE = 0.01  # strict: a false "reward is wrong" would send people hunting for nothing
 MIN_EPISODES = 5
-_REMEDY = (
-    "check the reward's sign and what it pays for against the task's objective; "
-    "roll a known-good controller and read its per-step rewards"
-)
 
 
 def _returns(episodes: list) -> np.ndarray:
@@ -39,6 +35,7 @@ def check_reward_direction(ev: ProbeEvidence) -> list[Finding]:
                 Severity.INFO,
                 "reward direction not tested: no expert policy for this env "
                 "(pass --expert module:callable)",
+                remedy="",
             )
         ]
     expert, random = _returns(ev.expert), _returns(ev.random_a)
@@ -60,7 +57,6 @@ def check_reward_direction(ev: ProbeEvidence) -> list[Finding]:
                 f"expert and random policies earn the identical return {expert[0]:g}: "
                 "the reward does not distinguish good behaviour from bad",
                 evidence={**evidence, "p_value": 1.0},
-                remedy=_REMEDY,
             )
         ]
     p = float(mannwhitneyu(expert, random, alternative="two-sided").pvalue)
@@ -78,7 +74,6 @@ def check_reward_direction(ev: ProbeEvidence) -> list[Finding]:
                 f"the expert earns less than random (mean return {expert.mean():.3g} vs "
                 f"{random.mean():.3g}, Mann-Whitney p={p:.2g}): the reward points the wrong way",
                 evidence=evidence,
-                remedy=_REMEDY,
             )
         ]
     if expert.mean() <= random.mean() or p >= SIGNIFICANCE:
@@ -90,7 +85,6 @@ def check_reward_direction(ev: ProbeEvidence) -> list[Finding]:
                 f"the expert does not clearly beat random (mean return {expert.mean():.3g} vs "
                 f"{random.mean():.3g}, p={p:.2g}): the reward may not reward the task",
                 evidence=evidence,
-                remedy=_REMEDY,
             )
         ]
     return []

@@ -17,10 +17,6 @@ __all__ = ["check_reward_sparsity"]
 
 SPARSE_NONZERO_SHARE = 0.05  # random exploration sees a reward on under 5% of steps
 TAIL_SHARE = 0.5  # top 1% of steps carrying half the reward mass: a few samples dominate
-_REMEDY = (
-    "make sure the reward fires for the intended events; for rare success, shape the "
-    "reward, add a curriculum or exploration bonus, or use demonstrations"
-)
 
 
 def _constant_returns(ev: ProbeEvidence) -> bool:
@@ -60,7 +56,6 @@ def check_reward_sparsity(ev: ProbeEvidence) -> list[Finding]:
                 f"all {every.size} rewards (random and expert) are exactly 0: there is no learning "
                 "signal",
                 evidence=evidence,
-                remedy=_REMEDY,
             )
         ]
     if _constant_returns(ev):
@@ -72,7 +67,6 @@ def check_reward_sparsity(ev: ProbeEvidence) -> list[Finding]:
                 "every episode of every policy has the same length and the same return: the reward "
                 "carries no information about behaviour",
                 evidence=evidence,
-                remedy=_REMEDY,
             )
         ]
     findings = []
@@ -85,7 +79,6 @@ def check_reward_sparsity(ev: ProbeEvidence) -> list[Finding]:
                 f"every step of every policy earned the same reward {every[0]:g} in a "
                 "continuous-control env: the reward encodes nothing but episode length",
                 evidence=evidence,
-                remedy=_REMEDY,
             )
         )
     if nonzero < SPARSE_NONZERO_SHARE:
@@ -97,7 +90,6 @@ def check_reward_sparsity(ev: ProbeEvidence) -> list[Finding]:
                 f"a random policy sees a nonzero reward on only {nonzero:.1%} of steps: "
                 "exploration alone will rarely find the signal",
                 evidence=evidence,
-                remedy=_REMEDY,
             )
         )
     tail = _tail_share(every)

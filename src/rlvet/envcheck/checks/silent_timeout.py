@@ -25,10 +25,6 @@ STALL_RATIO = 50.0  # a step 50x slower than the median step is a stall, not jit
 STALL_FLOOR_S = 0.05  # ... and it must cost real time (GC pauses stay well below)
 MIN_STALLS = 2  # one slow step can be the machine; two are the env ...
 SINGLE_STALL_S = 0.5  # ... unless that one step blocked for half a second
-_TIMEOUT_REMEDY = (
-    "end time-limited episodes with truncated=True (gymnasium TimeLimit) and "
-    "keep terminated=True for true terminal states"
-)
 _HANG_REMEDY = (
     "find the blocking call (simulator lock, remote call without timeout); give "
     "the harness a per-step timeout that restarts the env and drops the rollout"
@@ -79,7 +75,6 @@ def _timeout_as_termination(ev: ProbeEvidence) -> Finding | None:
             "spec_max_episode_steps": limit,
             "policies_cut": [c[0] for c in cut],
         },
-        remedy=_TIMEOUT_REMEDY,
     )
 
 

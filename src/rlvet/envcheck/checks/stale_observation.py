@@ -20,10 +20,6 @@ __all__ = ["check_stale_observation"]
 INSENSITIVE_SHARE_ERROR = 0.15  # healthy envs: 0 of 24 points; a k-step cache: 1-1/k of them
 MIN_INSENSITIVE_POINTS = 3  # one wall-bump is not a pattern
 REPEAT_SHARE_WARNING = 0.2  # continuous observations repeating exactly this often are frozen
-_REMEDY = (
-    "return the observation computed in this step (copy it from the simulator after "
-    "stepping); check caches, frame buffers and async sensor reads"
-)
 
 
 def _repeat_share(ev: ProbeEvidence) -> tuple[float, int]:
@@ -67,7 +63,6 @@ def check_stale_observation(ev: ProbeEvidence) -> list[Finding]:
                 f"{insensitive[0].n_actions} different actions produced the same next observation: "
                 "the observation does not reflect the step just taken (stale cache or lag)",
                 evidence=evidence,
-                remedy=_REMEDY,
             )
         ]
     if repeat_share >= REPEAT_SHARE_WARNING:
@@ -79,7 +74,6 @@ def check_stale_observation(ev: ProbeEvidence) -> list[Finding]:
                 f"{repeat_share:.0%} of live steps returned exactly the previous continuous "
                 "observation: the observation may be frozen or refreshed less often than steps",
                 evidence=evidence,
-                remedy=_REMEDY,
             )
         ]
     return []
