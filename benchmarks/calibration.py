@@ -231,7 +231,7 @@ def evaluate(corpus: Path, entries: Iterable[Mapping[str, Any]], *, live: bool) 
     for entry in entries:
         started = time.perf_counter()
         folder = run_dir(corpus, entry)
-        eval_metric = entry.get("eval_metric")
+        eval_metric = (entry.get("eval_metric") or "").split(" ")[0] or None  # "name (note)"
         run = read_run(folder)
         d = diagnose(run, eval_metric=eval_metric)
         row = Row(entry["name"], expected(entry), accepted(entry),

@@ -46,21 +46,14 @@ from rlvet.errors import RlvetInputError
 from rlvet.findings import Finding
 from rlvet.resources.sampler import PhaseTimer, memory_sample
 from rlvet.signals import names
-from rlvet.signals.aliases import resolve
+from rlvet.signals.aliases import is_update_signal, resolve
 from rlvet.signals.discover import signals_from_raws
 from rlvet.signals.jsonl import RawLog
 from rlvet.signals.jsonl_writer import JsonlWriter
 from rlvet.signals.series import Checkpoint, RunSignals
 
-__all__ = ["RATE_MIN_S", "UPDATE_SIGNALS", "Action", "Monitor", "MonitorDecision"]
+__all__ = ["RATE_MIN_S", "Action", "Monitor", "MonitorDecision"]
 
-UPDATE_SIGNALS = frozenset({names.KL, names.CLIP_FRACTION, names.ENTROPY, names.VALUE_LOSS,
-                            names.EXPLAINED_VARIANCE, names.POLICY_LOSS, names.LOSS,
-                            names.GRAD_NORM})
-"""Signals a policy update logs: what the live warm-up counts. Episode returns are not in
-it (CleanRL logs one per finished episode, many per update); neither are evaluations."""
-_UPDATE_PREFIXES = ("train/", "losses/")  # SB3's and CleanRL's training namespaces (SAC's
-# train/actor_loss, CleanRL's losses/qf1_loss have no canonical name but mark an update)
 
 RATE_MIN_S = 0.05  # a rate over less of the loop's own time is timer and scheduler noise:
 # records fed microseconds apart (a replay, a test) would read as wild throughput swings
@@ -191,8 +184,7 @@ class Monitor:
         evaluation, memory alone) do not count towards the warm-up."""
         hit = self._update_keys.get(key)
         if hit is None:
-            hit = self._update_keys[key] = (resolve(key).name in UPDATE_SIGNALS
-                                            or key.startswith(_UPDATE_PREFIXES))
+            hit = self._update_keys[key] = is_update_signal(key)
         return hit
 
     def due(self) -> bool:

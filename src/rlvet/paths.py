@@ -4,6 +4,8 @@ Contents:
     refuse_output_over_input(output, inputs, *, option) -- raise when an output path
         resolves to a file the command reads (``--html samples.jsonl`` would replace it).
     is_regular_file(path) -- True only for a regular file (or a link to one).
+    is_special_file(path) -- True for a FIFO, socket or device (what a walk must skip); a
+        dangling link is not special, so its reader still says it cannot be read.
 
 Why: readers never modify inputs (ARCHITECTURE.md section 8), yet an output option pointed
 at an input used to replace it without a word. And a FIFO, socket or device found while
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from rlvet.errors import RlvetInputError
 
-__all__ = ["is_regular_file", "refuse_output_over_input"]
+__all__ = ["is_regular_file", "is_special_file", "refuse_output_over_input"]
 
 
 def is_regular_file(path: str | os.PathLike[str]) -> bool:
@@ -29,6 +31,15 @@ def is_regular_file(path: str | os.PathLike[str]) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except (OSError, ValueError):
         return False
+
+
+def is_special_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` exists (after links) and is neither a regular file nor a directory."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rlvet.doctor.diagnose import Diagnosis
-from rlvet.doctor.live import LiveGate, LivePolicy
+from rlvet.doctor.live import ACUTE, LiveGate, LivePolicy
 from rlvet.doctor.remedies import prescribe
 from rlvet.doctor.replay import records, replay
 from rlvet.findings import Category, Finding, Severity
@@ -33,9 +33,16 @@ def test_an_error_must_stand_on_consecutive_verdicts_then_latches() -> None:
     assert gate.act(_diagnosis(_error())) is None  # seen once
     assert gate.act(_diagnosis(None)) is None  # gone again: the streak resets
     assert gate.act(_diagnosis(_error())) is None
-    assert gate.act(_diagnosis(_error(Category.CRITIC_FAILURE))) is None  # another break
-    assert gate.act(_diagnosis(_error(Category.CRITIC_FAILURE))) is not None
+    assert gate.act(_diagnosis(_error(Category.ENTROPY_COLLAPSE))) is None  # another break
+    assert gate.act(_diagnosis(_error(Category.ENTROPY_COLLAPSE))) is not None
     assert gate.act(_diagnosis(None)) is not None  # latched: no stop/continue flapping
+
+
+@pytest.mark.parametrize("chronic", sorted(set(Category) - ACUTE
+                                            - {Category.INSUFFICIENT_EVIDENCE}))
+def test_a_chronic_break_is_reported_live_but_never_acted_on(chronic: Category) -> None:
+    gate = LiveGate(LivePolicy(confirmations=1))
+    assert all(gate.act(_diagnosis(_error(chronic))) is None for _ in range(3))
 
 
 def test_the_same_prefix_judged_twice_is_not_a_confirmation() -> None:

@@ -43,7 +43,7 @@ __all__ = [
     "EV_CAPABLE",
     "EV_FAIL",
     "FAILING_SHARE",
-    "VALUE_LOSS_IMPROVED",
+    "NOTHING_TO_EXPLAIN",
     "VALUE_RMSE_LIMIT",
     "VALUE_RMSE_OVER_RETURN",
     "WARMUP_FRACTION",
@@ -62,7 +62,14 @@ WARMUP_UPDATES = 20  # and never before 20 updates: a healthy CleanRL PPO critic
 # live verdict on a 10-update prefix would call a critic that is still fitting a failure
 FAILING_SHARE = 0.6  # and only if it is still failing on 60% of the updates after warm-up,
 # so a late dip (returns saturating at the time limit) does not count
-VALUE_LOSS_IMPROVED = 0.5  # a critic that is learning halves its loss from the early level
+IDLE_LOSS_BAND = 1.25  # a value loss within 1.25x of its early level on a frozen policy: the
+# optimiser moves nothing (lr ~0), left to plateau; a loss that moves while the policy is
+# frozen is a critic whose error swamps the shared clipped gradient (CleanRL's done-mask bug:
+# loss 113 -> 53, KL 3e-8), which is the critic's failure
+NOTHING_TO_EXPLAIN = 0.1  # value loss at a tenth of its early level or less while EV is
+# ~0: the returns barely vary any more (CartPole held at 500: SB3 PPO logs value loss 0.00
+# and EV -2..0.3), so EV divides noise by noise; a critic that cannot fit keeps its error
+# (vf_coef 0: 1.4x; GAE bootstrapping through terminals: 0.5x, EV ~0 for the whole run)
 VALUE_RMSE_OVER_RETURN = 1.0  # sqrt(value loss) above the largest |return| seen: diverged
 RETURN_FLOOR = 1e-6  # |return| below this everywhere: the divergence rule has no scale
 VALUE_RMSE_LIMIT = 1e3  # value error of 1e3+ return units: a fresh critic outputs O(1) and
@@ -72,32 +79,39 @@ VALUE_RMSE_LIMIT = 1e3  # value error of 1e3+ return units: a fresh critic outpu
 
 
 def _failing_stretch(ev: np.ndarray) -> int | None:
-    """Start of the failing stretch that outlasts warm-up, or None (also when the critic
-    showed it can fit at some point)."""
+    """Start of the failing stretch that lasts to the end of the run, or None.
+
+    The stretch is the last one where the running EV is at or below ``EV_FAIL`` on at least
+    ``FAILING_SHARE`` of its points, it reaches the end, outlasts the warm-up and never
+    shows a capable critic (``EV_CAPABLE``). A critic that fitted and then stopped (a value
+    head detached mid-run, vf_coef set to 0) fails from where it stopped; one that starts
+    at ~0 and learns never has such a stretch.
+    """
     warm = max(WARMUP_UPDATES, int(round(WARMUP_FRACTION * ev.size)))
     level = onset.rolling_median(ev)
     failing = level <= EV_FAIL
-    if ev.size <= warm or failing[warm:].mean() < FAILING_SHARE:
+    capable = np.flatnonzero(level >= EV_CAPABLE)
+    start = int(capable[-1]) + 1 if capable.size else 0  # after the critic last fitted
+    if ev.size - max(start, warm) < max(WARMUP_UPDATES, onset.PERSIST_WINDOW):
+        return None  # too little of the run left after warm-up / the last good fit
+    if failing[max(start, warm):].mean() < FAILING_SHARE:
         return None
-    if float(np.max(level[warm:])) >= EV_CAPABLE:
-        return None
-    i = onset.persistent_onset(failing[warm:])
+    i = onset.persistent_onset(failing[start:])
     if i is None:
         return None
-    i += warm
-    while i > 0 and failing[i - 1]:
-        i -= 1  # the stretch began before warm-up ended: date it from its start
-    return i
+    return start + i
 
 
-def _loss_ratio(run: RunSignals) -> float | None:
-    """Late / early median of the value loss (None without a value loss)."""
-    _, loss = onset.finite(run.get(names.VALUE_LOSS))
+def _stretch_loss_ratio(run: RunSignals, onset_step: int) -> float | None:
+    """Median value loss at the end of the run (the failing stretch's last fifth) over its
+    early window, when the returns varied most (None without a value loss)."""
+    steps, loss = onset.finite(run.get(names.VALUE_LOSS))
     if loss.size < 2 * onset.MIN_BASELINE_POINTS:
         return None
     k = onset.baseline_size(loss.size)
-    early, late = float(np.median(loss[:k])), float(np.median(loss[-k:]))
-    return late / max(early, onset.SCALE_FLOOR)
+    late = loss[-k:] if onset_step <= steps[-k] else loss[steps >= onset_step]
+    early = float(np.median(loss[:k]))
+    return float(np.median(late)) / max(early, onset.SCALE_FLOOR)
 
 
 def _value_rmse(run: RunSignals) -> float | None:
@@ -118,26 +132,27 @@ def _unexplained(run: RunSignals) -> Finding | None:
     if ev.size < onset.PERSIST_WINDOW:
         return None
     i = _failing_stretch(ev)
-    if dead_critic_onset(ev) is not None:
-        return None  # exactly 0 after having worked: dead units, doctor.numerics
-    ratio, rmse = _loss_ratio(run), _value_rmse(run)
+    if i is None or dead_critic_onset(ev) is not None:
+        return None  # none, or exactly 0 after having worked: dead units, doctor.numerics
+    ratio, rmse = _stretch_loss_ratio(run, int(steps[i])), _value_rmse(run)
     unscaled = rmse is not None and rmse >= VALUE_RMSE_LIMIT
-    if i is None or (ratio is not None and ratio < VALUE_LOSS_IMPROVED):
-        return None
-    if not unscaled and policy_frozen(run) is not None:
-        return None
+    if ratio is not None and ratio < NOTHING_TO_EXPLAIN:
+        return None  # the value error vanished: returns no longer vary, EV is noise
+    idle = ratio is None or abs(np.log(max(ratio, onset.SCALE_FLOOR))) < np.log(IDLE_LOSS_BAND)
+    if not unscaled and idle and policy_frozen(run) is not None:
+        return None  # nothing trains at all, not just the critic: plateau
     med = float(np.median(ev[i:]))
     evidence = {
         "onset_step": int(steps[i]), "median_explained_variance": med,
         "threshold": EV_FAIL, "failing_share_after_warmup": float(
             np.mean(onset.rolling_median(ev)[i:] <= EV_FAIL)),
-        "value_loss_late_over_early": ratio, "value_rmse": rmse,
+        "value_loss_over_reference": ratio, "value_rmse": rmse,
         "value_rmse_limit": VALUE_RMSE_LIMIT,
     }
     cause = (f"the returns are on a scale it cannot fit (value RMSE {rmse:.3g}); normalise "
              "or scale the reward" if unscaled else "most likely it is not trained (vf_coef "
              "0, no value gradient) or its learning rate is far too low")
-    loss_note = "" if ratio is None else f", value loss at {ratio:.2g}x its early level"
+    loss_note = "" if ratio is None else f", value loss at {ratio:.2g}x its earlier level"
     message = (
         f"explained variance stayed near {med:.2g} from step {steps[i]} (threshold {EV_FAIL})"
         f"{loss_note}: the critic predicts the returns no better than their mean; {cause}"

@@ -19,7 +19,7 @@ Why these rules (ARCHITECTURE.md section 9: a healthy run is never stopped):
 - Hysteresis: the run is judged by a prefix that grows; a break found on one verdict may
   vanish on the next (a spike at the end of a prefix turns out to be one point). Only the
   *first break* of the diagnosis counts (not any error: the first break is what the doctor
-  would tell the user), it must be an error, and the same category must stand on
+  would tell the user), it must be an error of an ``ACUTE`` category, and the same one on
   ``confirmations`` consecutive verdicts taken on new data. Once confirmed the decision is
   latched: a run told to stop is not told to continue a record later.
 """
@@ -30,13 +30,25 @@ import time
 from dataclasses import dataclass, field
 
 from rlvet.doctor.diagnose import Diagnosis
-from rlvet.findings import Finding, Severity
+from rlvet.findings import Category, Finding, Severity
 
-__all__ = ["LiveGate", "LivePolicy"]
+__all__ = ["ACUTE", "LiveGate", "LivePolicy"]
 
 DEFAULT_BUDGET = 0.01  # in-loop guardrails cost under 1% of an update (ARCHITECTURE.md s.7)
 DEFAULT_WARMUP_UPDATES = 10  # two persistence windows of the doctor (onset.PERSIST_WINDOW 5)
 DEFAULT_CONFIRMATIONS = 2  # the same error first break on two verdicts in a row
+
+ACUTE: frozenset[Category] = frozenset({
+    Category.KL_SPIKE, Category.ENTROPY_COLLAPSE, Category.NUMERICAL_INSTABILITY,
+    Category.REWARD_HACKING, Category.REWARD_DIRECTION, Category.STALE_DATA,
+})
+"""Breaks a live verdict may act on: each is dated by a local event (a jump, a NaN, proxy
+and true reward parting), every further update makes the run worse, and a rollback or a
+stop saves compute. The others are judged against the whole run so far -- a critic that
+never fits, entropy that never moves, a plateau, sparse reward, throughput and memory
+trends -- and a prefix of a healthy run often looks like them (an untrained critic, entropy
+before learning starts, a slow start, evaluation episodes that lengthen as the policy
+improves): live they are reported, never acted on; the offline doctor judges the run."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,11 +61,13 @@ class LivePolicy:
         warmup_updates: update records before the first verdict may act.
         confirmations: consecutive verdicts (each on new records) that must name the same
             error first break before the run is stopped.
+        acts_on: the categories a first break may stop or roll back a run for (``ACUTE``).
     """
 
     budget: float = DEFAULT_BUDGET
     warmup_updates: int = DEFAULT_WARMUP_UPDATES
     confirmations: int = DEFAULT_CONFIRMATIONS
+    acts_on: frozenset[Category] = ACUTE
 
     def __post_init__(self) -> None:
         if not 0.0 < self.budget < float("inf"):
@@ -105,7 +119,7 @@ class LiveGate:
         if self._latched is not None:
             return self._latched
         fb = diagnosis.first_break
-        if fb is None or fb.severity != Severity.ERROR:
+        if fb is None or fb.severity != Severity.ERROR or fb.category not in self.policy.acts_on:
             self._pending, self._streak = None, 0
             return None
         if not new_data and self._pending == str(fb.category):

@@ -28,6 +28,7 @@ from rlvet.doctor import onset
 from rlvet.doctor.remedies import prescribe
 from rlvet.findings import Category, Finding, Severity
 from rlvet.signals import names
+from rlvet.signals.aliases import is_update_signal
 from rlvet.signals.series import RunSignals
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DROP_ERROR",
     "DROP_WARNING",
-    "LEARNER_SIGNALS",
     "detect_throughput_drop",
     "interval_rates",
 ]
@@ -49,9 +49,6 @@ RATE_WINDOW = 0.05  # rates over windows of 5% of the run: long enough to averag
 # training bursts (SB3 DQN acts 256 steps at 10k/s, then runs 128 gradient steps) and
 # evaluation pauses, short enough to date a drop within 5% of the run
 RATE_SMOOTHING = 5  # running median over those windows: one slow one is not a drop
-LEARNER_SIGNALS = (names.KL, names.ENTROPY, names.VALUE_LOSS, names.LOSS, names.POLICY_LOSS,
-                   names.GRAD_NORM, names.EXPLAINED_VARIANCE, names.CLIP_FRACTION)
-
 
 def interval_rates(
     steps: np.ndarray, fps: np.ndarray, span: float = 0.0
@@ -83,8 +80,10 @@ def interval_rates(
 
 
 def _learner_start(run: RunSignals) -> int | None:
-    """Step of the first learner signal (None if the run logs none)."""
-    firsts = [int(s.steps[0]) for n in LEARNER_SIGNALS if (s := run.get(n)) is not None and len(s)]
+    """Step of the first update signal, canonical or not (SAC's ``train/actor_loss``);
+    None if the run logs none."""
+    firsts = [int(s.steps[0]) for key, s in run.series.items()
+              if len(s) and is_update_signal(run.raw_names.get(key, key))]
     return min(firsts) if firsts else None
 
 

@@ -23,8 +23,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import inspect
+import os
+import random
 import time
 import warnings
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -35,7 +38,14 @@ import numpy as np
 from gymnasium import spaces
 
 from rlvet.envcheck.experts import load_expert
-from rlvet.envcheck.records import ApiProbe, BranchPoint, ContractAudit, EpisodeRecord
+from rlvet.envcheck.records import (
+    ApiProbe,
+    BranchPoint,
+    ContractAudit,
+    EpisodeRecord,
+    FarmPoint,
+    SequenceProbe,
+)
 from rlvet.envcheck.spec import validate_env
 from rlvet.sandbox import Heartbeat, UserCall
 
@@ -47,6 +57,8 @@ __all__ = [
     "probe_api",
     "probe_branches",
     "probe_build",
+    "probe_farm",
+    "probe_sequence",
     "run_episodes",
 ]
 
@@ -54,6 +66,12 @@ SNAPSHOT_EVERY_STEPS = 50  # spaces are re-read this often inside an episode to 
 MAX_BRANCH_ACTIONS = 8  # distinct actions tried per branch point; enough to show sensitivity
 MIN_EPISODES_IN_BUDGET = 5  # a time budget never cuts a probe below this many episodes
 END_PROBE_CAP = 2000  # steps allowed to reach an episode end before probing step-after-end
+END_PROBE_EPISODES = 5  # episodes stepped past their end (a goal end is rarer than a fall)
+AFTER_END_STEPS = 3  # steps taken after each end
+FOLLOW_UP_STEPS = 4  # after an action-insensitive step: does the action show up later?
+FARM_STEPS = 20  # steps repeated in a paying state to see whether the pay goes on
+MAX_FARM_POINTS = 6
+SEQUENCE_EPISODES = 4  # episodes cut short by a mid-episode reset in the sequence probe
 
 
 def _build(factory: Callable[[], gym.Env], hb: Heartbeat) -> gym.Env:
@@ -70,25 +88,64 @@ def probe_build(factory: Callable[[], gym.Env], hb: Heartbeat, *, spec: str) -> 
 
 
 def flat_obs(obs: Any) -> np.ndarray:
-    """A 1-D float64 *copy* of any observation; NaN where a leaf is not numeric."""
+    """A 1-D float64 *copy* of any observation.
+
+    Text leaves (``spaces.Text``, a Dict's free-text entry) become one stable number each
+    (a CRC32 of the text), so equality, determinism and leakage checks still compare them;
+    ``None`` leaves (a Graph without edge features) are empty; a leaf that is neither
+    numeric nor text is dropped (``space_coverage`` says so). NaN only ever comes from a
+    numeric leaf that *is* NaN: evidence for ``harness_failure``, never a reading problem.
+    """
     if isinstance(obs, Mapping):
         parts = [flat_obs(obs[k]) for k in sorted(obs, key=str)]
         return np.concatenate(parts) if parts else np.zeros(0)
-    if isinstance(obs, tuple):
+    if isinstance(obs, (tuple, list)) and not _numeric_sequence(obs):
         parts = [flat_obs(o) for o in obs]
         return np.concatenate(parts) if parts else np.zeros(0)
+    if obs is None:
+        return np.zeros(0)
+    if isinstance(obs, (str, bytes)):
+        data = obs.encode() if isinstance(obs, str) else obs
+        return np.array([float(zlib.crc32(data))])
     try:
         return np.array(obs, dtype=np.float64, copy=True).reshape(-1)
     except (TypeError, ValueError):
-        return np.full(1, np.nan)
+        return np.zeros(0)
+
+
+def _numeric_sequence(obs: tuple | list) -> bool:
+    return all(isinstance(o, (int, float, np.number, bool, np.bool_)) for o in obs)
+
+
+def _generator_state(value: Any) -> Any:
+    if isinstance(value, np.random.Generator):
+        return value.bit_generator.state
+    if isinstance(value, np.random.RandomState):
+        return value.get_state(legacy=False)
+    if isinstance(value, random.Random):
+        return value.getstate()
+    return None
 
 
 def _rng_fingerprint(env: gym.Env) -> str | None:
-    rng = getattr(env.unwrapped, "_np_random", None)
-    if rng is None:
-        return None
-    state = repr(rng.bit_generator.state).encode()
-    return hashlib.sha1(state).hexdigest()[:16]
+    """Hashes of every random generator along the wrapper stack, ``"Layer.attr=hash;..."``.
+
+    Gymnasium's own check looks at ``env.unwrapped.np_random`` only; a wrapper that keeps a
+    generator of its own (action noise, domain randomisation, observation dropout) and
+    does not reseed it in ``reset(seed=...)`` breaks seeding just as surely.
+    """
+    parts = []
+    layer: Any = env
+    seen: set[int] = set()
+    while layer is not None and id(layer) not in seen:
+        seen.add(id(layer))
+        for name, value in sorted(vars(layer).items()) if hasattr(layer, "__dict__") else ():
+            state = _generator_state(value)
+            if state is not None:
+                digest = hashlib.sha1(repr(state).encode()).hexdigest()[:12]
+                parts.append(f"{type(layer).__name__}.{name}={digest}")
+        layer = getattr(layer, "env", None)
+    return ";".join(parts) if parts else None
 
 
 def _space_snapshot(env: gym.Env) -> str:
@@ -174,6 +231,37 @@ def _split_reset(result: Any, audit: ContractAudit | None) -> Any:
     return result
 
 
+class _RunQueueClock:
+    """Seconds this thread has waited on a CPU run queue (Linux schedstat), or NaN.
+
+    A step's wall time minus the run-queue wait it contains is the env's own time: a slow
+    step the process spent *waiting for a CPU* is the machine's load, one it spent running
+    or blocked (a lock, a sleep, a remote call) is the env (issue #15). One ``pread`` per
+    step, about 3 microseconds.
+    """
+
+    PATH = "/proc/thread-self/schedstat"
+
+    def __init__(self) -> None:
+        try:
+            self._fd: int | None = os.open(self.PATH, os.O_RDONLY)
+        except OSError:
+            self._fd = None
+
+    def wait_s(self) -> float:
+        if self._fd is None:
+            return float("nan")
+        try:
+            return int(os.pread(self._fd, 96, 0).split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return float("nan")
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 Policy = Callable[[Any, int], Any]
 
 
@@ -214,6 +302,9 @@ def _episode(
     term: list[bool] = []
     trunc: list[bool] = []
     seconds: list[float] = []
+    started: list[float] = []
+    waits: list[float] = []
+    clock = _RunQueueClock()
     error = error_step = None
     reset_flat = np.zeros(0)
     fingerprint = None
@@ -236,9 +327,11 @@ def _episode(
     while error is None and t < cap:
         try:
             action = policy_fn(obs, t)
-            start = time.perf_counter()
+            waited = clock.wait_s()
+            start = time.monotonic()
             raw = hb.call(UserCall.STEP, env.step, action)
-            elapsed = time.perf_counter() - start
+            elapsed = time.monotonic() - start
+            waited = clock.wait_s() - waited
         except MemoryError:
             raise
         except Exception as exc:
@@ -255,11 +348,14 @@ def _episode(
         term.append(terminated)
         trunc.append(truncated)
         seconds.append(elapsed)
+        started.append(start)
+        waits.append(waited)
         t += 1
         if snapshots is not None and t % SNAPSHOT_EVERY_STEPS == 0:
             snapshots.append(_space_snapshot(env))
         if terminated or truncated:
             break
+    clock.close()
     width = reset_flat.shape[0]
     obs_arr = np.stack(obs_rows) if obs_rows and _same_width(obs_rows) else _ragged(obs_rows, width)
     capped = error is None and t >= cap and not (term and (term[-1] or trunc[-1]))
@@ -273,6 +369,8 @@ def _episode(
         terminated=np.asarray(term, dtype=bool),
         truncated=np.asarray(trunc, dtype=bool),
         step_seconds=np.asarray(seconds),
+        step_started=np.asarray(started),
+        step_wait=np.asarray(waits, dtype=np.float64),
         error=error,
         error_step=error_step,
         rng_fingerprint=fingerprint,
@@ -405,62 +503,128 @@ def run_episodes(
             _close(env, hb)
 
 
-def _oob_candidates(space: gym.Space) -> dict[str, Any]:
+def _oob_candidates(space: gym.Space) -> dict[str, tuple[Any, Any, Any]]:
+    """label -> (out-of-range action, the nearest valid action, the wrapped-around action)."""
     if isinstance(space, spaces.Discrete):
+        start, n = int(space.start), int(space.n)
         return {
-            f"Discrete action {int(space.start + space.n)} (one past the end)": np.int64(
-                space.start + space.n
-            ),
-            f"Discrete action {int(space.start) - 1} (below start)": np.int64(space.start - 1),
+            f"Discrete action {start + n} (one past the end)":
+                (np.int64(start + n), np.int64(start + n - 1), np.int64(start)),
+            f"Discrete action {start - 1} (below start)":
+                (np.int64(start - 1), np.int64(start), np.int64(start + n - 1)),
         }
     if isinstance(space, spaces.Box):
-        low = np.where(np.isfinite(space.low), space.low, -1.0)
-        high = np.where(np.isfinite(space.high), space.high, 1.0)
-        span = np.maximum(high - low, 1.0)
+        if not (np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))):
+            return {}  # an unbounded Box has no "outside" to probe
+        span = np.maximum(space.high - space.low, 1.0)
         return {
-            "Box action 10x span above high": (high + 10 * span).astype(space.dtype),
-            "Box action 10x span below low": (low - 10 * span).astype(space.dtype),
+            "Box action 10x span above high":
+                ((space.high + 10 * span).astype(space.dtype), space.high, None),
+            "Box action 10x span below low":
+                ((space.low - 10 * span).astype(space.dtype), space.low, None),
         }
     if isinstance(space, spaces.MultiDiscrete):
-        return {"MultiDiscrete action = nvec (one past the end)": np.asarray(space.nvec)}
+        nvec = np.asarray(space.nvec)
+        return {"MultiDiscrete action = nvec (one past the end)":
+                (nvec, nvec - 1, np.zeros_like(nvec))}
     return {}
 
 
+def _same_next(env: gym.Env, hb: Heartbeat, action: Any, reference: np.ndarray) -> bool | None:
+    try:
+        clone = copy.deepcopy(env)
+        obs = hb.call(UserCall.STEP, clone.step, action)[0]
+    except MemoryError:
+        raise
+    except Exception:
+        return None
+    nxt = flat_obs(obs)
+    return nxt.shape == reference.shape and bool(np.array_equal(nxt, reference, equal_nan=True))
+
+
 def _probe_oob(factory: Callable[[], gym.Env], hb: Heartbeat, seed: int) -> dict[str, str]:
+    """What the env does with actions outside the declared space, judged by comparison.
+
+    From one state, the out-of-range action's next observation is compared with that of
+    the nearest valid action (clipping) and, for discrete spaces, the wrapped-around one
+    (modulo): ``"rejected: Exc"``, ``"clipped"``, ``"wrapped"``, or ``"accepted"`` when
+    it did something else (or the env could not be copied to tell).
+    """
     outcomes: dict[str, str] = {}
     env = _build(factory, hb)
-    for label, action in _oob_candidates(env.action_space).items():
+    for label, (action, nearest, wrapped) in _oob_candidates(env.action_space).items():
         try:
             hb.call(UserCall.RESET, env.reset, seed=seed)
-            hb.call(UserCall.STEP, env.step, action)
-            outcomes[label] = "accepted"
+            probe = copy.deepcopy(env)
+            obs = hb.call(UserCall.STEP, probe.step, action)[0]
         except MemoryError:
             raise
         except Exception as exc:
             outcomes[label] = f"rejected: {type(exc).__name__}"
+            continue
+        reference = flat_obs(obs)
+        if _same_next(env, hb, nearest, reference):
+            outcomes[label] = "clipped"
+        elif wrapped is not None and _same_next(env, hb, wrapped, reference):
+            outcomes[label] = "wrapped"
+        else:
+            outcomes[label] = "accepted"
     _close(env, hb)
     return outcomes
 
 
-def _probe_step_after_end(factory: Callable[[], gym.Env], hb: Heartbeat, seed: int) -> str:
+def _probe_step_after_end(
+    factory: Callable[[], gym.Env], hb: Heartbeat, seed: int
+) -> tuple[str, list[tuple[float, bool, bool]], float | None]:
+    """Step on past the first end of a few episodes without ``reset``.
+
+    Returns the outcome (``"accepted"``, ``"rejected: Exc"`` or why it was not probed),
+    ``(reward, terminated, truncated)`` of every step taken after an end, and the largest
+    reward seen on a live step of the same episodes (a reward paid only after the end is
+    lost to every loop that resets on done).
+    """
     env = _build(factory, hb)
+    after: list[tuple[float, bool, bool]] = []
+    live_max: float | None = None
+    outcome = "no episode end within the probe budget"
+    budget = END_PROBE_CAP
+    past_end = False
     try:
-        hb.call(UserCall.RESET, env.reset, seed=seed)
         env.action_space.seed(seed)
-        for _ in range(END_PROBE_CAP):
-            result = hb.call(UserCall.STEP, env.step, env.action_space.sample())
-            if result[2] or result[3]:
+        for episode in range(END_PROBE_EPISODES):
+            hb.call(UserCall.RESET, env.reset, seed=seed + episode)
+            ended = False
+            while budget > 0:
+                budget -= 1
+                result = hb.call(UserCall.STEP, env.step, env.action_space.sample())
+                reward = _scalar(result[1])
+                live_max = reward if live_max is None else max(live_max, reward)
+                if result[2] or result[3]:
+                    ended = True
+                    break
+            if not ended:
                 break
-        else:
-            return "no episode end within the probe budget"
-        hb.call(UserCall.STEP, env.step, env.action_space.sample())
-        return "accepted"
+            past_end = True
+            for _ in range(AFTER_END_STEPS):
+                result = hb.call(UserCall.STEP, env.step, env.action_space.sample())
+                after.append((_scalar(result[1]), bool(result[2]), bool(result[3])))
+                outcome = "accepted"
+            past_end = False
     except MemoryError:
         raise
     except Exception as exc:
-        return f"rejected: {type(exc).__name__}"
+        if past_end:
+            outcome = f"rejected: {type(exc).__name__}"
     finally:
         _close(env, hb)
+    return outcome, after, live_max
+
+
+def _scalar(value: Any) -> float:
+    try:
+        return float(np.asarray(value, dtype=np.float64).reshape(-1)[0])
+    except (TypeError, ValueError, IndexError):
+        return float("nan")
 
 
 def _gymnasium_passive_warnings(
@@ -514,12 +678,27 @@ def _space_kind(space: gym.Space, *, obs: bool) -> str:
     return "other"
 
 
+_PLAIN_LEAVES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+
+def _leaf_kinds(space: gym.Space) -> list[str]:
+    """Leaf space types a numeric check cannot read as a fixed vector (Text, Graph, ...)."""
+    if isinstance(space, spaces.Dict):
+        return [k for sub in space.spaces.values() for k in _leaf_kinds(sub)]
+    if isinstance(space, spaces.Tuple):
+        return [k for sub in space.spaces for k in _leaf_kinds(sub)]
+    if isinstance(space, _PLAIN_LEAVES):
+        return []
+    return [type(space).__name__]
+
+
 def _describe(api: ApiProbe, env: gym.Env) -> None:
     api.env_id = env.spec.id if env.spec is not None else None
     api.max_episode_steps = env.spec.max_episode_steps if env.spec is not None else None
     api.obs_kind = _space_kind(env.observation_space, obs=True)
     api.action_kind = _space_kind(env.action_space, obs=False)
     api.obs_space_repr = repr(env.observation_space)
+    api.obs_leaf_kinds = sorted(set(_leaf_kinds(env.observation_space)))
     api.action_space_repr = repr(env.action_space)
     if isinstance(env.observation_space, spaces.Box):
         api.obs_low = np.asarray(env.observation_space.low, dtype=np.float64).reshape(-1)
@@ -579,7 +758,8 @@ def probe_api(factory: Callable[[], gym.Env], hb: Heartbeat, *, seed: int) -> Ap
     if failure is not None:
         api.problems["gymnasium_passive_checker"] = f"Gymnasium's passive checker failed: {failure}"
     api.oob_actions = _probe_oob(factory, hb, seed)
-    api.step_after_end = _probe_step_after_end(factory, hb, seed)
+    api.step_after_end, api.after_end, api.after_end_live_max = _probe_step_after_end(
+        factory, hb, seed)
     return api
 
 
@@ -618,18 +798,42 @@ def _saturated(nexts: Mapping[str, np.ndarray]) -> bool | None:
 
 def _branch_once(
     env: gym.Env, candidates: Mapping[str, Any], hb: Heartbeat, current: np.ndarray
-) -> tuple[int, bool, bool | None]:
-    nexts = {}
+) -> tuple[int, bool, bool | None, int | None]:
+    """Distinct next observations over the candidate actions, whether any changed the
+    observation, saturation, and -- only when every action gave the same next observation --
+    the most distinct observations seen over ``FOLLOW_UP_STEPS`` further steps taken with
+    one fixed action (an action that shows up later is a lagged or held observation; one
+    that never shows up is an observation that does not depend on the action)."""
+    nexts, clones = {}, {}
     for label, action in candidates.items():
         clone = copy.deepcopy(env)
         result = hb.call(UserCall.STEP, clone.step, action)
         nexts[label] = flat_obs(result[0])
+        clones[label] = (clone, bool(result[2] or result[3]))
     distinct = {n.tobytes() for n in nexts.values()}
     changed = any(
         n.shape != current.shape or not np.array_equal(n, current, equal_nan=True)
         for n in nexts.values()
     )
-    return len(distinct), changed, _saturated(nexts)
+    delayed = None
+    if len(distinct) == 1:
+        delayed = 1
+        follow = next(iter(candidates.values()))
+        for _ in range(FOLLOW_UP_STEPS):
+            seen = set()
+            for label, (clone, done) in list(clones.items()):
+                if done:
+                    continue
+                result = hb.call(UserCall.STEP, clone.step, follow)
+                seen.add(flat_obs(result[0]).tobytes())
+                clones[label] = (clone, bool(result[2] or result[3]))
+            delayed = max(delayed, len(seen))
+    return len(distinct), changed, _saturated(nexts), delayed
+
+
+def _continuous(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    return bool(finite.size) and bool(np.any(finite != np.round(finite)))
 
 
 def probe_branches(
@@ -651,8 +855,9 @@ def probe_branches(
         obs = _split_reset(hb.call(UserCall.RESET, env.reset, seed=seed), None)
         for action in prefix[:t]:
             obs = hb.call(UserCall.STEP, env.step, action)[0]
+        current = flat_obs(obs)
         try:
-            distinct, changed, saturated = _branch_once(env, candidates, hb, flat_obs(obs))
+            distinct, changed, saturated, delayed = _branch_once(env, candidates, hb, current)
         except MemoryError:
             raise
         except Exception:  # an env that cannot be copied gives no counterfactual evidence
@@ -665,10 +870,105 @@ def probe_branches(
                 distinct_next_obs=distinct,
                 obs_changed=changed,
                 saturated=saturated,
+                delayed_distinct=delayed,
+                continuous_obs=_continuous(current),
             )
         )
     _close(env, hb)
     return out
+
+
+def _replay(env: gym.Env, hb: Heartbeat, seed: int, prefix: Sequence[Any]) -> Any:
+    obs = _split_reset(hb.call(UserCall.RESET, env.reset, seed=seed), None)
+    for action in prefix:
+        obs = hb.call(UserCall.STEP, env.step, action)[0]
+    return obs
+
+
+def _farm_once(env: gym.Env, hb: Heartbeat, action: Any, start: np.ndarray,
+               paid: float) -> tuple[int, int, bool]:
+    """Repeat one action from a paying state: (steps, paid steps without change, ended)."""
+    clone = copy.deepcopy(env)
+    steps = farmed = 0
+    for _ in range(FARM_STEPS):
+        obs, reward, terminated, truncated = hb.call(UserCall.STEP, clone.step, action)[:4]
+        steps += 1
+        same = np.array_equal(flat_obs(obs), start, equal_nan=True)
+        if same and _scalar(reward) >= paid:
+            farmed += 1
+        if terminated:
+            return steps, farmed, True
+        if truncated:
+            break
+    return steps, farmed, False
+
+
+def probe_farm(
+    factory: Callable[[], gym.Env],
+    hb: Heartbeat,
+    *,
+    points: Sequence[tuple[int, Sequence[Any], float]],
+) -> list[FarmPoint]:
+    """From states just paid a high reward, repeat each candidate action ``FARM_STEPS``
+    times on a copy: does the env keep paying while the observation does not change and
+    the episode does not end? (A goal that pays every step and never ends the episode.)"""
+    env = _build(factory, hb)
+    candidates = _candidate_actions(env.action_space, 0)
+    out = []
+    for seed, prefix, paid in points:
+        start = flat_obs(_replay(env, hb, seed, prefix))
+        best = (0, 0, False, "")
+        for label, action in candidates.items():
+            try:
+                steps, farmed, ended = _farm_once(env, hb, action, start, paid)
+            except MemoryError:
+                raise
+            except Exception:
+                continue
+            if farmed > best[1]:
+                best = (steps, farmed, ended, label)
+        out.append(FarmPoint(seed=seed, t=len(prefix), paid=paid, steps=best[0],
+                             farmed=best[1], ended=best[2], action=best[3]))
+    _close(env, hb)
+    return out
+
+
+def probe_sequence(
+    factory: Callable[[], gym.Env], hb: Heartbeat, *, seed: int, cap: int
+) -> SequenceProbe:
+    """A multi-episode API run in the style of dm_env's test mixin and PettingZoo's
+    api_test: episodes cut short by ``reset`` mid-episode, unseeded resets between them,
+    every boundary checked; then ``reset(seed)`` and a fixed action sequence, compared with
+    the same seed and actions in a brand-new env (state that only a *finished* episode
+    clears -- a step counter, a buffer -- survives a mid-episode reset)."""
+    result = SequenceProbe()
+    env = _build(factory, hb)
+    space = env.action_space
+    space.seed(seed)
+    audit = ContractAudit()
+    for episode in range(SEQUENCE_EPISODES):
+        reset = hb.call(UserCall.RESET, env.reset, seed=None if episode else seed)
+        _audit_obs(env, _split_reset(reset, audit), audit, "reset (between episodes)")
+        for _ in range(3 + 4 * episode):
+            raw = hb.call(UserCall.STEP, env.step, space.sample())
+            unpacked = _audit_step(env, raw, audit)
+            if unpacked is None or unpacked[2] or unpacked[3]:
+                break
+        result.boundaries += 1
+    result.audit = audit
+    plan = [space.sample() for _ in range(min(cap, 200))]
+    with_history = _fixed_run(env, hb, seed + 1, plan)
+    _close(env, hb)
+    fresh_env = _build(factory, hb)
+    fresh = _fixed_run(fresh_env, hb, seed + 1, plan)
+    _close(fresh_env, hb)
+    result.after_cut, result.fresh = with_history, fresh
+    return result
+
+
+def _fixed_run(env: gym.Env, hb: Heartbeat, seed: int, plan: Sequence[Any]) -> EpisodeRecord:
+    return _episode(env, seed, "replay", lambda obs, t: plan[t] if t < len(plan)
+                    else env.action_space.sample(), len(plan), hb, None, None)
 
 
 PROBES: dict[str, Callable[..., Any]] = {
@@ -677,4 +977,6 @@ PROBES: dict[str, Callable[..., Any]] = {
     "expert": check_expert,
     "episodes": run_episodes,
     "branches": probe_branches,
+    "farm": probe_farm,
+    "sequence": probe_sequence,
 }

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from rlvet.envcheck.load import LoadTrace
 from rlvet.sandbox import SETUP_CALLS, Failure, FailureKind
 
 __all__ = [
@@ -28,9 +29,11 @@ __all__ = [
     "BranchPoint",
     "ContractAudit",
     "EpisodeRecord",
+    "FarmPoint",
     "HangEvent",
     "ProbeEvidence",
     "ProbeFailure",
+    "SequenceProbe",
 ]
 
 
@@ -47,11 +50,14 @@ class EpisodeRecord:
         rewards: shape ``(n_steps,)``, NaN where the reward was not a number.
         terminated, truncated: shape ``(n_steps,)`` booleans.
         step_seconds: wall time of each ``step`` call, shape ``(n_steps,)``.
+        step_started: ``time.monotonic()`` when each step began, shape ``(n_steps,)``.
+        step_wait: seconds of each step the process waited for a CPU (run-queue wait,
+            the machine's load), NaN where the platform does not say, shape ``(n_steps,)``.
         error: ``"ExcType: message"`` if a step or reset raised, else None.
         error_step: index of the step that raised (``-1`` for reset).
-        rng_fingerprint: hash of the env's ``np_random`` state right after ``reset(seed)``,
-            or None if the env exposes no generator; tells "seed not honoured" apart from
-            "state leaks past reset".
+        rng_fingerprint: hashes of every random generator along the wrapper stack right
+            after ``reset(seed)`` (``"Layer.attr=hash;..."``), or None if there is none;
+            tells "seed not honoured" apart from "state leaks past reset".
         capped: the episode hit rlvet's step cap without terminating or truncating.
     """
 
@@ -68,6 +74,8 @@ class EpisodeRecord:
     error_step: int | None = None
     rng_fingerprint: str | None = None
     capped: bool = False
+    step_started: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    step_wait: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def length(self) -> int:
@@ -117,6 +125,10 @@ class ApiProbe:
         same_seed_rng_equal: ... and equal ``np_random`` states (None if no generator).
         oob_actions: ``description -> outcome`` (``"accepted"`` or ``"rejected: ..."``).
         step_after_end: outcome of calling ``step`` after the episode ended.
+        after_end: ``(reward, terminated, truncated)`` of each step taken after an end.
+        after_end_live_max: the largest reward of a live step in the same episodes.
+        obs_leaf_kinds: the observation space's leaf space types (``"Text"``, ``"Graph"``,
+            ``"Sequence"``, ...) beyond Box/Discrete/MultiDiscrete/MultiBinary.
         space_snapshots: text snapshots of (observation_space, action_space) after each reset
             and at intervals during steps; more than one distinct value is drift.
         declared_reward_range: ``(low, high)`` if the env declares a reward range.
@@ -134,6 +146,9 @@ class ApiProbe:
     same_seed_rng_equal: bool | None = None
     oob_actions: dict[str, str] = field(default_factory=dict)
     step_after_end: str = "not probed"
+    after_end: list[tuple[float, bool, bool]] = field(default_factory=list)
+    after_end_live_max: float | None = None
+    obs_leaf_kinds: list[str] = field(default_factory=list)
     space_snapshots: list[str] = field(default_factory=list)
     declared_reward_range: tuple[float, float] | None = None
     max_episode_steps: int | None = None
@@ -156,6 +171,11 @@ class BranchPoint:
         distinct_next_obs: how many distinct next observations they produced; 1 means the
             observation did not respond to the action at all.
         obs_changed: whether any action changed the observation from the current one.
+        delayed_distinct: when every action gave the same next observation, the most
+            distinct observations seen over a few further steps with one fixed action
+            (> 1: the action shows up late -- lag or sample-and-hold); else None.
+        continuous_obs: the observation at this state has non-integer values (an exact
+            repeat of a continuous physical state is implausible; of a grid cell, not).
         saturated: for Box actions, whether the declared bound gave the same next observation
             as the half-way point while the midpoint did not (the env clips inside its
             declared space); None where it does not apply.
@@ -167,6 +187,41 @@ class BranchPoint:
     distinct_next_obs: int
     obs_changed: bool
     saturated: bool | None = None
+    delayed_distinct: int | None = None
+    continuous_obs: bool = False
+
+
+@dataclass(slots=True)
+class FarmPoint:
+    """One action repeated from a state that was just paid a high reward.
+
+    Attributes:
+        seed, t: where the state came from (episode seed, steps into it).
+        paid: the reward that state was paid.
+        action: the candidate action that farmed best.
+        steps: steps repeated (fewer when the episode ended or was cut).
+        farmed: of them, steps paid at least ``paid`` with the observation unchanged.
+        ended: whether the env terminated while the action was repeated.
+    """
+
+    seed: int
+    t: int
+    paid: float
+    action: str
+    steps: int
+    farmed: int
+    ended: bool
+
+
+@dataclass(slots=True)
+class SequenceProbe:
+    """The multi-episode API run: boundaries crossed, its audit, and a seeded episode after
+    mid-episode resets next to the same seed and actions in a brand-new env."""
+
+    boundaries: int = 0
+    audit: ContractAudit = field(default_factory=lambda: ContractAudit())
+    after_cut: EpisodeRecord | None = None
+    fresh: EpisodeRecord | None = None
 
 
 @dataclass(slots=True)
@@ -222,6 +277,9 @@ class ProbeEvidence:
         expert_name: which expert was used, or None.
         wall_seconds: total wall time of the probes.
         expert_problem: why the built-in expert was not used, if it was not.
+        farm: repeated actions from states just paid a high reward.
+        sequence: the multi-episode API run, if it ran.
+        load: the machine's measured load while the probes ran.
     """
 
     api: ApiProbe
@@ -236,6 +294,9 @@ class ProbeEvidence:
     expert_name: str | None
     wall_seconds: float = 0.0
     expert_problem: str | None = None
+    farm: list[FarmPoint] = field(default_factory=list)
+    sequence: SequenceProbe | None = None
+    load: LoadTrace = field(default_factory=lambda: LoadTrace())
 
     @property
     def hangs(self) -> list[HangEvent]:

@@ -15,6 +15,10 @@ Probe plan (each in a sandbox child process under the per-step budget):
     5. fresh -- a few of A's episodes replayed, each in a brand-new env (no history).
     6. expert -- expert episodes on other seeds.
     7. branches -- counterfactual actions from saved states along A's episodes.
+    8. farm -- from states just paid the top reward, repeat actions: does the pay go on
+       without progress and without the episode ending?
+    The multi-episode API run (mid-episode resets, boundaries audited) runs after 5, and a
+    load gauge (``load.py``) measures the machine beside all of them for timing verdicts.
 """
 
 from __future__ import annotations
@@ -32,14 +36,17 @@ from rich.progress import Progress
 
 from rlvet.envcheck.checks import CHECKS
 from rlvet.envcheck.harness import EnvHarness
+from rlvet.envcheck.load import LoadGauge
 from rlvet.envcheck.probes import EpisodeUpdate
 from rlvet.envcheck.records import (
     ApiProbe,
     BranchPoint,
     ContractAudit,
     EpisodeRecord,
+    FarmPoint,
     ProbeEvidence,
     ProbeFailure,
+    SequenceProbe,
 )
 from rlvet.envcheck.spec import env_factory
 from rlvet.errors import RlvetInputError
@@ -55,6 +62,7 @@ FRESH_REPLAYS = 5  # episodes of A replayed in brand-new envs to expose leakage
 BRANCH_POINTS = 24  # saved states for the counterfactual stale-observation test
 MAX_HANGS = 4  # after this many hangs or deaths the remaining probes are skipped
 PROBE_SECONDS = 8.0  # per episode probe: slow envs get fewer episodes, not minutes of probing
+MAX_FARM_POINTS = 6  # paying states tried for reward farming
 EXPERT_SEED_OFFSET = 10_000  # expert episodes use seeds disjoint from the random probes
 _FATAL = frozenset({FailureKind.HUNG, FailureKind.DIED, FailureKind.OUT_OF_MEMORY})
 
@@ -169,6 +177,32 @@ def _branch_plan(records: list[EpisodeRecord], seed: int) -> list[tuple[int, int
     return plan
 
 
+def _farm_plan(records: list[EpisodeRecord]) -> list[tuple[int, list[Any], float]]:
+    """States just paid the largest positive reward, above the typical step's reward.
+
+    Only replayable episodes qualify (random ones: their actions replay from the seed).
+    """
+    usable = [r for r in records if r.error is None and r.length and r.policy != "expert"]
+    if not usable:
+        return []
+    rewards = np.concatenate([r.rewards for r in usable])
+    rewards = rewards[np.isfinite(rewards)]
+    if not rewards.size:
+        return []
+    top = float(rewards.max())
+    if top <= 0 or top <= float(np.median(rewards)):
+        return []
+    plan = []
+    for r in usable:
+        hits = np.flatnonzero(r.rewards >= top)
+        if hits.size:
+            t = int(hits[0])
+            plan.append((r.seed, list(r.actions[: t + 1]), top))
+        if len(plan) >= MAX_FARM_POINTS:
+            break
+    return plan
+
+
 def _fresh_plan(records: list[EpisodeRecord]) -> list[int]:
     later = [i for i in range(1, len(records)) if records[i].error is None]
     if not later:
@@ -219,9 +253,12 @@ def _collect(c: _Collector) -> ProbeEvidence:
         fresh_each=True,
         actions={s: plan[s] for s in fresh_seeds},
     )
+    sequence_outcome = c.run("multi-episode API run", "sequence", seed=cfg.seed, cap=cap)
+    sequence = sequence_outcome.value if isinstance(sequence_outcome.value,
+                                                     SequenceProbe) else None
     expert: list[EpisodeRecord] = []
     if expert_name is not None:
-        expert, _, _ = c.episodes(
+        expert, expert_audit, _ = c.episodes(
             "expert episodes",
             seeds=[cfg.seed + EXPERT_SEED_OFFSET + i for i in range(cfg.episodes)],
             policy="expert",
@@ -229,11 +266,17 @@ def _collect(c: _Collector) -> ProbeEvidence:
             cap=cap,
             min_steps=MIN_PROBE_STEPS,
             max_episodes=MAX_PROBE_EPISODES,
+            audit=True,
         )
+        audit.merge(expert_audit)  # terminal states the random policy never reaches
     branch_outcome = c.run(
         "counterfactual actions", "branches", points=_branch_plan(random_a, cfg.seed)
     )
     branches: list[BranchPoint] = branch_outcome.value or []
+    farm_plan = _farm_plan([*random_a, *expert])
+    farm: list[FarmPoint] = []
+    if farm_plan:
+        farm = c.run("reward farming", "farm", points=farm_plan).value or []
     return ProbeEvidence(
         api=api,
         audit=audit,
@@ -247,6 +290,8 @@ def _collect(c: _Collector) -> ProbeEvidence:
         expert_name=expert_name,
         wall_seconds=time.perf_counter() - started,
         expert_problem=c.expert_problem,
+        farm=farm,
+        sequence=sequence,
     )
 
 
@@ -271,6 +316,7 @@ def _metrics(ev: ProbeEvidence) -> dict[str, Any]:
         "hangs": len(ev.hangs),
         "probe_failures": [{"probe": f.probe, **f.failure.to_evidence()} for f in ev.failures],
         "step_timeout_s": ev.step_timeout,
+        "machine_load": ev.load.summary(),
     }
 
 
@@ -306,8 +352,9 @@ def run_env_qa(config: EnvQAConfig, *, progress: bool = False) -> EnvQAOutcome:
     factory = config.factory or env_factory(config.spec, dict(config.env_kwargs))
     harness = EnvHarness(factory, step_timeout=config.step_timeout,
                          setup_timeout=config.setup_timeout, memory_mb=config.memory_mb)
-    with harness, _progress_reporter(progress, total=8) as advance:
+    with harness, _progress_reporter(progress, total=10) as advance, LoadGauge() as gauge:
         evidence = _collect(_Collector(harness, config, advance))
+    evidence.load = gauge.trace
     findings = tuple(f for check in CHECKS for f in check(evidence))
     metrics = _metrics(evidence)
     metrics["setup_timeout_s"] = harness.limits.setup_s

@@ -54,7 +54,10 @@ def _robustness_figures(outcome: EvalOutcome) -> list[FigureSpec]:
 
 
 def eval_figures(outcome: EvalOutcome) -> list[FigureSpec]:
-    """Profile (with the compared result's, when given), returns histogram, sweep curves."""
+    """Profile (with the compared result's, when given), returns histogram, sweep curves;
+    none for an evaluation the sandbox ended (nothing was scored)."""
+    if outcome.failure is not None:
+        return []
     curves = {"this policy": outcome.profile}
     if outcome.other_profile is not None:
         curves["compared result"] = outcome.other_profile

@@ -43,7 +43,7 @@ from rlvet.doctor.diagnose import Diagnosis, diagnose
 from rlvet.environment_record import ENVIRONMENT_KIND, record_problem
 from rlvet.errors import RlvetInputError
 from rlvet.findings import Finding
-from rlvet.paths import is_regular_file
+from rlvet.paths import is_special_file
 from rlvet.report.documents import ResultDoc, load_json, result_from_json
 from rlvet.signals import names
 from rlvet.signals.discover import detect_format, read_run_report
@@ -275,7 +275,7 @@ def _visit(path: Path, walk: _Walk) -> None:
     if resolved in walk.seen:
         return
     walk.seen.add(resolved)
-    if not is_regular_file(path):  # a FIFO would block open() forever, /dev/zero never end
+    if is_special_file(path):  # a FIFO would block open() forever, /dev/zero never end
         walk.notes.append(f"not read: {path}: not a regular file")
         return
     if path.suffix == ".json":

@@ -18,7 +18,11 @@ __all__ = ["print_summary"]
 
 def print_summary(outcome: EvalOutcome, console: Console) -> None:
     """Aggregates with CIs, latency and sweep rows: what ``render_terminal`` does not show
-    (it renders findings only)."""
+    (it renders findings only). An evaluation the sandbox ended scored nothing: say so."""
+    if outcome.failure is not None:
+        console.print("no aggregates: the evaluation was ended before scoring (see the "
+                      "finding above)", highlight=False)
+        return
     ep = outcome.episodes
     level = f"{outcome.protocol.confidence:.0%} CI"
     table = Table(title=(f"{len(ep.seeds)} seeds x {ep.returns.shape[1]} episodes, "

@@ -8,6 +8,7 @@ Contents:
     Resolved, resolve(raw): the canonical name, transform and priority for one raw name.
     sanitize(raw): the key an unknown name is kept under.
     lookup(run, name): the series key for a name a user typed (canonical or as logged).
+    is_update_signal(raw): whether a logged name is one a policy update writes.
     user_aliases(rows): a user's ``RAW=CANONICAL`` rows, checked, as resolutions.
     find_eval_key(run): the evaluation return when no alias row names one, found by pattern.
 
@@ -53,6 +54,7 @@ __all__ = [
     "AliasPattern",
     "Resolved",
     "find_eval_key",
+    "is_update_signal",
     "lookup",
     "resolve",
     "sanitize",
@@ -374,3 +376,27 @@ def user_aliases(rows: Mapping[str, str]) -> Mapping[str, Resolved]:
                              f"use one of {', '.join(sorted(n.CANONICAL))}")
         out[raw] = Resolved(canonical, NEGATE if negate else IDENTITY, _USER_RANK, True)
     return MappingProxyType(out)
+
+
+UPDATE_SIGNALS = frozenset({n.KL, n.CLIP_FRACTION, n.ENTROPY, n.VALUE_LOSS,
+                            n.EXPLAINED_VARIANCE, n.POLICY_LOSS, n.LOSS, n.GRAD_NORM})
+_UPDATE_PREFIXES = ("train/", "losses/")  # SB3's and CleanRL's training namespaces
+_NOT_UPDATES = frozenset({"train/learning_rate", "train/n_updates", "train/clip_range",
+                          "charts/learning_rate"})  # schedules, logged before any update
+
+
+def is_update_signal(raw: str) -> bool:
+    """Whether ``raw`` is written by a policy update (not by acting, evaluating or timing).
+
+    Why: warm-ups count updates, not records -- CleanRL logs one episode return per
+    finished episode and an off-policy learner acts for thousands of steps before its first
+    gradient step (``learning_starts``); SAC's ``train/actor_loss`` and CleanRL's
+    ``losses/qf1_loss`` have no canonical name but still mark an update.
+
+    Example:
+        >>> is_update_signal("train/actor_loss"), is_update_signal("rollout/ep_rew_mean")
+        (True, False)
+    """
+    if raw in _NOT_UPDATES:
+        return False
+    return resolve(raw).name in UPDATE_SIGNALS or raw.startswith(_UPDATE_PREFIXES)

@@ -48,7 +48,7 @@ from types import MappingProxyType
 import numpy as np
 
 from rlvet.errors import RlvetInputError
-from rlvet.paths import is_regular_file
+from rlvet.paths import is_special_file
 from rlvet.signals.aliases import TRANSFORMS, Resolved, resolve, sanitize, user_aliases
 from rlvet.signals.checkpoints import checkpoint_step
 from rlvet.signals.jsonl import RawLog, read_jsonl
@@ -188,7 +188,7 @@ def _walk(root: Path) -> tuple[list[LogFile], list[Checkpoint]]:
                 checkpoints.append(Checkpoint(step, os.path.join(folder, name)))
         for name in sorted(files):
             path = Path(folder, name)
-            if not is_regular_file(path):  # a FIFO would block open() forever
+            if is_special_file(path):  # a FIFO would block open() forever
                 continue
             fmt = detect_format(path, strict=False)
             if fmt is not None:

@@ -3,6 +3,11 @@
 A continuous reward rounded to a coarse grid hides the gradient between neighbouring states;
 a reward clipped to a narrow band piles mass on the bounds and makes "better" and "much
 better" identical. Both leave a signature in the histogram of per-step rewards.
+
+Severity discipline (issue #15): a grid or a saturating bound is also what a reward
+*quantised or bounded by design* looks like (game scores, success-rate rewards, tolerance
+rewards that cap at 1), so the histogram alone is only ever a warning worded "by design?".
+Rewards outside a declared ``reward_range`` break the env's own contract: an error.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ INTEGER_GRID_OCCUPANCY = 0.5  # integer rewards must also fill their range dense
 MIN_DISTINCT_FOR_CLIP = 10  # a bound mass only means clipping for an otherwise continuous reward
 FEW_VALUES = 4  # continuous control with this few reward values has lost its continuous term
 MIN_STEPS_FOR_SHAPE = 100
-CLIP_MASS_ERROR = 0.2
 CLIP_MASS_WARNING = 0.1
 
 
@@ -50,9 +54,10 @@ def _rounding(rewards: np.ndarray) -> Finding | None:
     return env_finding(
         "reward_artifact",
         Category.REWARD_ARTIFACT,
-        Severity.ERROR,
+        Severity.WARNING,
         f"all {rewards.size} rewards lie on a grid of {step:g} ({distinct.size} distinct values "
-        f"filling {occupancy:.0%} of the grid): a continuous reward is being rounded",
+        f"filling {occupancy:.0%} of the grid): a continuous reward rounded on its way out, "
+        "or quantised by design?",
         evidence={
             "grid": step,
             "distinct": int(distinct.size),
@@ -97,14 +102,13 @@ def _clipping(rewards: np.ndarray) -> Finding | None:
     side, mass = max(masses.items(), key=lambda kv: kv[1])
     if mass < CLIP_MASS_WARNING:
         return None
-    severity = Severity.ERROR if mass >= CLIP_MASS_ERROR else Severity.WARNING
     bound = lo if side == "min" else hi
     return env_finding(
         "reward_artifact",
         Category.REWARD_ARTIFACT,
-        severity,
+        Severity.WARNING,
         f"{mass:.0%} of random-policy rewards sit exactly at the {side} value {bound:g} of an "
-        "otherwise continuous reward: the reward is being clipped",
+        "otherwise continuous reward: the reward is clipped (or saturates by design?)",
         evidence={"bound": bound, "side": side, "mass": round(mass, 4), "min": lo, "max": hi},
     )
 

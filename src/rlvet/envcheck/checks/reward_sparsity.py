@@ -3,6 +3,10 @@
 A reward that is zero everywhere (or identical for every policy) gives the learner no
 signal; one that random exploration almost never sees makes on-policy methods stall
 before the first success. The first is a bug, the second a design risk worth knowing.
+
+Severity discipline (issue #15): benchmarks are often sparse on purpose (a maze goal a
+random walk never finds). Zero reward is an error only when an expert ran and earned
+nothing either; from the random policy alone it is a "sparse by design?" warning.
 """
 
 from __future__ import annotations
@@ -47,14 +51,19 @@ def check_reward_sparsity(ev: ProbeEvidence) -> list[Finding]:
         "steps": int(every.size),
         "distinct_values": int(np.unique(every).size),
     }
+    proven = bool(ev.expert)  # an expert that also earns nothing proves it; random alone not
+    evidence["expert_episodes"] = len(ev.expert)
     if not np.any(every != 0):
+        who = "random and expert" if proven else "random policy only"
         return [
             env_finding(
                 "reward_sparsity",
                 Category.REWARD_SPARSITY,
-                Severity.ERROR,
-                f"all {every.size} rewards (random and expert) are exactly 0: there is no learning "
-                "signal",
+                Severity.ERROR if proven else Severity.WARNING,
+                f"all {every.size} rewards ({who}) are exactly 0: "
+                + ("there is no learning signal" if proven else
+                   "a goal random actions never reach, sparse by design? pass --expert to "
+                   "tell a silent reward from a hard task"),
                 evidence=evidence,
             )
         ]
@@ -63,9 +72,11 @@ def check_reward_sparsity(ev: ProbeEvidence) -> list[Finding]:
             env_finding(
                 "reward_sparsity",
                 Category.REWARD_SPARSITY,
-                Severity.ERROR,
+                Severity.ERROR if proven else Severity.WARNING,
                 "every episode of every policy has the same length and the same return: the reward "
-                "carries no information about behaviour",
+                "carries no information about behaviour"
+                + ("" if proven else " the random policy can find (sparse by design? "
+                   "pass --expert)"),
                 evidence=evidence,
             )
         ]
@@ -88,7 +99,7 @@ def check_reward_sparsity(ev: ProbeEvidence) -> list[Finding]:
                 Category.REWARD_SPARSITY,
                 Severity.WARNING,
                 f"a random policy sees a nonzero reward on only {nonzero:.1%} of steps: "
-                "exploration alone will rarely find the signal",
+                "exploration alone will rarely find the signal (sparse by design?)",
                 evidence=evidence,
             )
         )

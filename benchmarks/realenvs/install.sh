@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Build the real-env corpus virtualenv (.venv-realenvs), apart from rlvet's core deps.
+# Usage (repository root): bash benchmarks/realenvs/install.sh
+# Every package comes from the registry; a package that fails to install is reported and
+# skipped (its envs show as "not installed" in the benchmark), never silently dropped.
+set -u
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+VENV="${REALENVS_VENV:-$ROOT/.venv-realenvs}"
+PY="${PYTHON:-python3}"
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+PIP="$VENV/bin/python -m pip"
+$PIP install --quiet --upgrade pip
+$PIP install --quiet -e "$ROOT"
+# one line per package group: a failure in one does not stop the others
+PKG_GROUPS=(
+  "gymnasium[classic-control,toy-text,mujoco]"
+  "box2d==2.3.10 pygame"
+  "shimmy[dm-control] dm-control"
+  "mo-gymnasium"
+  "minigrid"
+  "popgym"
+  "crafter"
+  "highway-env"
+  "panda-gym"
+)
+for group in "${PKG_GROUPS[@]}"; do
+  # shellcheck disable=SC2086
+  if $PIP install --quiet $group; then echo "installed: $group"; else echo "FAILED: $group"; fi
+done
+$VENV/bin/python -m pip freeze > "$ROOT/benchmarks/realenvs/installed.txt"
