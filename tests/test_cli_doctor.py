@@ -74,3 +74,15 @@ def test_bad_input_one_line_exit_two(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert main(["doctor", *args]) == 2
         err = capsys.readouterr().err.strip()
         assert fragment in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_html_over_a_log_it_reads_is_refused(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(RUNS / "healthy_a2c_cartpole", run)
+    before = _digest(run)
+    for target in (run, run / "progress.csv"):
+        assert main(["doctor", str(target), "--html", str(run / "progress.csv")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "refusing to overwrite" in err and "\n" not in err
+    assert _digest(run) == before

@@ -189,7 +189,11 @@ def doctor_command(
 ) -> None:
     """Name the first broken link of each training run from the logs it already writes."""
     from rlvet.doctor.command import doctor_figures, run_doctor
+    from rlvet.paths import refuse_output_over_input
+    from rlvet.signals.discover import find_logs
 
+    logs = [log.path for p in paths for log in (find_logs(p) if p.is_dir() else ())]
+    refuse_output_over_input(html, [*paths, *logs], option="--html")
     outcome = run_doctor(paths, reward_metric=reward_metric, eval_metric=eval_metric,
                          aliases=_parse_aliases(alias or []))
     emit(outcome.result, as_json=as_json, html=html, figures=lambda: doctor_figures(outcome))
