@@ -63,6 +63,7 @@ __all__ = [
 ]
 
 SNAPSHOT_EVERY_STEPS = 50  # spaces are re-read this often inside an episode to catch drift
+ACTION_STREAM = 0xAC7  # keeps the random policy's stream apart from the env's own
 MAX_BRANCH_ACTIONS = 8  # distinct actions tried per branch point; enough to show sensitivity
 MIN_EPISODES_IN_BUDGET = 5  # a time budget never cuts a probe below this many episodes
 END_PROBE_CAP = 2000  # steps allowed to reach an episode end before probing step-after-end
@@ -71,7 +72,8 @@ AFTER_END_STEPS = 3  # steps taken after each end
 FOLLOW_UP_STEPS = 4  # after an action-insensitive step: does the action show up later?
 FARM_STEPS = 20  # steps repeated in a paying state to see whether the pay goes on
 MAX_FARM_POINTS = 6
-SEQUENCE_EPISODES = 4  # episodes cut short by a mid-episode reset in the sequence probe
+SEQUENCE_CUTS = (1, 2, 3, 2)  # steps before each mid-episode reset: short, so that a
+# counter only a finished episode clears cannot reach a limit and clear itself
 
 
 def _build(factory: Callable[[], gym.Env], hb: Heartbeat) -> gym.Env:
@@ -188,6 +190,10 @@ def _audit_step(
 
 
 def _audit_reward(reward: Any, audit: ContractAudit) -> float:
+    shape = np.shape(reward) if isinstance(reward, np.ndarray) else ()
+    if len(shape) == 1 and shape[0] > 1 and np.issubdtype(reward.dtype, np.number):
+        audit.record("reward_vector", f"reward is a vector of {shape[0]} ({reward!r:.60})")
+        return float(np.sum(reward))  # judged as the equal-weight scalarisation
     if isinstance(reward, (bool, np.bool_)) or not np.isscalar(reward):
         audit.record(
             "reward_type",
@@ -262,6 +268,17 @@ class _RunQueueClock:
             self._fd = None
 
 
+def action_seed(seed: int) -> int:
+    """The seed of the random policy's action space for an episode seeded ``seed``.
+
+    Not ``seed`` itself: Gymnasium seeds ``env.np_random`` and ``space.np_random`` the
+    same way, so an env drawing ``integers(n)`` from its generator and a ``Discrete(n)``
+    sampled with the same seed draw the *same* numbers -- the "random" policy then reads
+    the env's hidden draws (issue #15: a letter-typing task scored 100% at random).
+    """
+    return int(np.random.SeedSequence([seed, ACTION_STREAM]).generate_state(1)[0])
+
+
 Policy = Callable[[Any, int], Any]
 
 
@@ -278,7 +295,7 @@ def _make_policy(
             raise ValueError("no expert available for this env")
         return lambda obs, t: hb.call(UserCall.POLICY, expert, obs)
     space = env.action_space
-    space.seed(seed)
+    space.seed(action_seed(seed))
     if actions is None:
         return lambda obs, t: space.sample()
     planned = list(actions)
@@ -304,6 +321,7 @@ def _episode(
     seconds: list[float] = []
     started: list[float] = []
     waits: list[float] = []
+    nonfinite: list[bool] = []
     clock = _RunQueueClock()
     error = error_step = None
     reset_flat = np.zeros(0)
@@ -343,7 +361,9 @@ def _episode(
             break
         obs, reward, terminated, truncated, _ = unpacked
         actions.append(copy.deepcopy(action))
-        obs_rows.append(flat_obs(obs))
+        row = flat_obs(obs)
+        obs_rows.append(row)
+        nonfinite.append(not bool(np.all(np.isfinite(row))))
         rewards.append(reward)
         term.append(terminated)
         trunc.append(truncated)
@@ -371,6 +391,7 @@ def _episode(
         step_seconds=np.asarray(seconds),
         step_started=np.asarray(started),
         step_wait=np.asarray(waits, dtype=np.float64),
+        nonfinite_obs=np.asarray(nonfinite, dtype=bool),
         error=error,
         error_step=error_step,
         rng_fingerprint=fingerprint,
@@ -590,7 +611,7 @@ def _probe_step_after_end(
     budget = END_PROBE_CAP
     past_end = False
     try:
-        env.action_space.seed(seed)
+        env.action_space.seed(action_seed(seed))
         for episode in range(END_PROBE_EPISODES):
             hb.call(UserCall.RESET, env.reset, seed=seed + episode)
             ended = False
@@ -641,7 +662,7 @@ def _gymnasium_passive_warnings(
             pec.check_space(env.observation_space, "observation", pec._check_box_observation_space)
             pec.check_space(env.action_space, "action", pec._check_box_action_space)
             hb.call(UserCall.RESET, pec.env_reset_passive_checker, env, seed=seed)
-            env.action_space.seed(seed)
+            env.action_space.seed(action_seed(seed))
             hb.call(UserCall.STEP, pec.env_step_passive_checker, env, env.action_space.sample())
         except MemoryError:
             raise
@@ -944,12 +965,12 @@ def probe_sequence(
     result = SequenceProbe()
     env = _build(factory, hb)
     space = env.action_space
-    space.seed(seed)
+    space.seed(action_seed(seed))
     audit = ContractAudit()
-    for episode in range(SEQUENCE_EPISODES):
+    for episode, cut in enumerate(SEQUENCE_CUTS):
         reset = hb.call(UserCall.RESET, env.reset, seed=None if episode else seed)
         _audit_obs(env, _split_reset(reset, audit), audit, "reset (between episodes)")
-        for _ in range(3 + 4 * episode):
+        for _ in range(cut):
             raw = hb.call(UserCall.STEP, env.step, space.sample())
             unpacked = _audit_step(env, raw, audit)
             if unpacked is None or unpacked[2] or unpacked[3]:

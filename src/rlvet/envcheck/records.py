@@ -53,6 +53,8 @@ class EpisodeRecord:
         step_started: ``time.monotonic()`` when each step began, shape ``(n_steps,)``.
         step_wait: seconds of each step the process waited for a CPU (run-queue wait,
             the machine's load), NaN where the platform does not say, shape ``(n_steps,)``.
+        nonfinite_obs: per step, whether the observation itself held NaN/inf (read before
+            ragged observations are padded with NaN), shape ``(n_steps,)``.
         error: ``"ExcType: message"`` if a step or reset raised, else None.
         error_step: index of the step that raised (``-1`` for reset).
         rng_fingerprint: hashes of every random generator along the wrapper stack right
@@ -76,6 +78,7 @@ class EpisodeRecord:
     capped: bool = False
     step_started: np.ndarray = field(default_factory=lambda: np.zeros(0))
     step_wait: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    nonfinite_obs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def length(self) -> int:

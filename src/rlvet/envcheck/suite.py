@@ -194,7 +194,7 @@ def _farm_plan(records: list[EpisodeRecord]) -> list[tuple[int, list[Any], float
         return []
     plan = []
     for r in usable:
-        hits = np.flatnonzero(r.rewards >= top)
+        hits = np.flatnonzero((r.rewards >= top) & ~r.terminated & ~r.truncated)
         if hits.size:
             t = int(hits[0])
             plan.append((r.seed, list(r.actions[: t + 1]), top))
@@ -256,6 +256,8 @@ def _collect(c: _Collector) -> ProbeEvidence:
     sequence_outcome = c.run("multi-episode API run", "sequence", seed=cfg.seed, cap=cap)
     sequence = sequence_outcome.value if isinstance(sequence_outcome.value,
                                                      SequenceProbe) else None
+    if sequence is not None:
+        audit.merge(sequence.audit)
     expert: list[EpisodeRecord] = []
     if expert_name is not None:
         expert, expert_audit, _ = c.episodes(

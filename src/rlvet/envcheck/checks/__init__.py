@@ -18,8 +18,10 @@ from rlvet.envcheck.checks.leakage import check_reset_leakage
 from rlvet.envcheck.checks.obs_scale import check_obs_scale
 from rlvet.envcheck.checks.reward_artifact import check_reward_artifact
 from rlvet.envcheck.checks.reward_direction import check_reward_direction
+from rlvet.envcheck.checks.reward_farming import check_reward_farming
 from rlvet.envcheck.checks.reward_sparsity import check_reward_sparsity
 from rlvet.envcheck.checks.silent_timeout import check_silent_timeout
+from rlvet.envcheck.checks.space_coverage import check_space_coverage
 from rlvet.envcheck.checks.stale_observation import check_stale_observation
 from rlvet.envcheck.records import ProbeEvidence
 from rlvet.findings import Finding
@@ -41,6 +43,8 @@ CHECKS: tuple[Check, ...] = (
     check_reward_direction,
     check_reward_artifact,
     check_reward_sparsity,
+    check_reward_farming,
+    check_space_coverage,
 )
 """Every env check. Static findings tie on time, so this order picks the first break among
 them: a failing harness first (nothing else is trustworthy), then behaviour that corrupts

@@ -34,23 +34,37 @@ def _changed_spaces(ev: ProbeEvidence) -> Finding | None:
     )
 
 
-def _silently_accepted(ev: ProbeEvidence) -> Finding | None:
-    accepted = [label for label, outcome in ev.api.oob_actions.items() if outcome == "accepted"]
-    if not accepted:
+def _out_of_range(ev: ProbeEvidence) -> Finding | None:
+    """What the env did with actions outside its declared space.
+
+    Rejecting is right; clipping a Box action to its bound is common and harmless (info).
+    A Discrete index past the end has no meaning, so accepting it in any form means actions
+    are remapped behind the policy's back; a Box action whose effect differs from the
+    clipped one means the env does something else with it (a hidden rescale, no bound at
+    all): both a warning.
+    """
+    outcomes = ev.api.oob_actions
+    taken = {label: o for label, o in outcomes.items() if not o.startswith("rejected")}
+    if not taken:
         return None
-    # Box envs commonly clip (Pendulum, MountainCarContinuous) and a negative index is
-    # Python's wrap-around (Acrobot's torque table); a Discrete index past the end has no
-    # meaning, so accepting it means actions are remapped behind the policy's back.
-    past_end = any("past the end" in label for label in accepted)
-    severity = Severity.WARNING if ev.api.action_kind == "discrete" and past_end else Severity.INFO
+    discrete = ev.api.action_kind != "box"
+    odd = {label: o for label, o in taken.items() if discrete or o != "clipped"}
+    what = "; ".join(f"{label}: {_WORDS.get(o, o)}" for label, o in taken.items())
     return env_finding(
         "action_space_drift",
         Category.ACTION_SPACE_DRIFT,
-        severity,
-        f"out-of-bounds actions were silently accepted: {', '.join(accepted)}",
-        evidence={"accepted": accepted, "outcomes": ev.api.oob_actions},
+        Severity.WARNING if odd else Severity.INFO,
+        f"out-of-range actions were silently accepted ({what})",
+        evidence={"accepted": sorted(taken), "outcomes": outcomes},
         remedy="reject actions outside action_space (assert action_space.contains(action))",
     )
+
+
+_WORDS = {
+    "clipped": "same effect as the nearest valid action (clipped)",
+    "wrapped": "same effect as the action at the other end (wrapped around)",
+    "accepted": "an effect unlike the clipped action (something else)",
+}
 
 
 def _saturated_inside_bounds(ev: ProbeEvidence) -> Finding | None:
@@ -71,5 +85,5 @@ def _saturated_inside_bounds(ev: ProbeEvidence) -> Finding | None:
 
 def check_action_space_drift(ev: ProbeEvidence) -> list[Finding]:
     """Spaces changing across resets/steps, out-of-bounds acceptance, hidden clipping."""
-    found = (_changed_spaces(ev), _silently_accepted(ev), _saturated_inside_bounds(ev))
+    found = (_changed_spaces(ev), _out_of_range(ev), _saturated_inside_bounds(ev))
     return [f for f in found if f is not None]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from rlvet.envcheck.records import EpisodeRecord
-from rlvet.findings import Category, Finding, Severity
+from rlvet.findings import Category, Finding, Severity, Stage
 
 __all__ = ["box_bounds_violations", "env_finding", "first_divergence", "pooled_rewards"]
 
@@ -27,10 +27,12 @@ def env_finding(
     *,
     evidence: Mapping[str, Any] | None = None,
     remedy: str | None = None,
+    stage: Stage | None = None,
 ) -> Finding:
-    """A static (``step=None``) env finding; ``remedy`` None means the category's default."""
+    """A static (``step=None``) env finding; ``remedy`` None means the category's default;
+    ``stage`` only for a category without a fixed link (``insufficient_evidence``)."""
     return Finding.of(category, check=f"envcheck.{check}", severity=severity,
-                      message=message, evidence=evidence, remedy=remedy)
+                      message=message, evidence=evidence, remedy=remedy, stage=stage)
 
 
 def pooled_rewards(episodes: Iterable[EpisodeRecord]) -> np.ndarray:

@@ -53,14 +53,32 @@ def check_reset_determinism(ev: ProbeEvidence) -> list[Finding]:
             ]
     unhonoured = seed_not_honoured(ev)
     if unhonoured:
+        layers = _differing_generators(ev)
+        where = f" ({', '.join(layers)})" if layers else ""
         return [
             env_finding(
                 "reset_determinism",
                 Category.NONDETERMINISTIC_RESET,
                 Severity.ERROR,
-                "reset(seed=s) left the env's np_random in a different state depending on what "
-                "ran before: the seed is not honoured on every reset",
-                evidence={"seeds": unhonoured},
+                f"reset(seed=s) left a random generator of the wrapper stack{where} in a "
+                "different state depending on what ran before: the seed is not honoured on "
+                "every reset, by every layer",
+                evidence={"seeds": unhonoured, "generators": layers},
+                remedy="reseed every generator in reset(seed=...): call super().reset(seed=seed) "
+                "and derive wrapper generators from self.np_random or the seed",
             )
         ]
     return []
+
+
+def _differing_generators(ev: ProbeEvidence) -> list[str]:
+    """``Layer.attr`` of the generators whose post-reset state depends on history."""
+    by_seed = {e.seed: e for e in ev.random_a}
+    names: set[str] = set()
+    for seed, fresh in ev.fresh.items():
+        ran = by_seed.get(seed)
+        if ran is None or not ran.rng_fingerprint or not fresh.rng_fingerprint:
+            continue
+        mine = set(ran.rng_fingerprint.split(";"))
+        names |= {part.split("=")[0] for part in mine ^ set(fresh.rng_fingerprint.split(";"))}
+    return sorted(names)

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from rlvet.envcheck.checks.common import box_bounds_violations, env_finding
+from rlvet.envcheck.checks.common import box_bounds_violations, env_finding, pooled_rewards
 from rlvet.envcheck.records import EpisodeRecord, ProbeEvidence
 from rlvet.findings import Category, Finding, Severity
 
@@ -21,6 +21,7 @@ __all__ = ["check_done_semantics", "runaway_episodes"]
 CAPPED_SHARE = 0.5  # most random episodes hitting rlvet's cap means no end condition fires
 INSTANT_END_SHARE = 0.95  # Blackjack ends at step 1 often, but not for 95% of every policy
 MIN_INCONSISTENT_TRANSITIONS = 2  # one odd transition could be a rare terminal branch
+AFTER_END_MARGIN = 0.5  # share of the live reward range a post-end reward must stand out by
 RUNAWAY_STEPS = 10  # steps spent outside the declared space without the episode ending
 
 
@@ -93,13 +94,20 @@ def _instant_end(ev: ProbeEvidence) -> Finding | None:
     short = sum(1 for e in episodes if e.length <= 1 and e.ended)
     if short < INSTANT_END_SHARE * len(episodes):
         return None
+    # One-step tasks (bandits) and envs that end at the first wrong move end early by
+    # design for a random policy; an expert ending at once too is the proof of a defect.
+    expert_short = sum(1 for e in ev.expert if e.error is None and e.length <= 1 and e.ended)
+    proven = bool(ev.expert) and expert_short >= INSTANT_END_SHARE * len(ev.expert)
     return env_finding(
         "done_semantics",
         Category.DONE_SEMANTICS,
-        Severity.ERROR,
-        f"{short} of {len(episodes)} episodes (random and expert) ended after a single step: "
-        "the done flag fires regardless of the state",
-        evidence={"one_step_episodes": short},
+        Severity.ERROR if proven else Severity.WARNING,
+        f"{short} of {len(episodes)} episodes ({'random and expert' if ev.expert else 'random'})"
+        " ended after a single step: "
+        + ("the done flag fires regardless of the state" if proven else
+           "a one-step task, or an early termination by design? (pass --expert to tell)"),
+        evidence={"one_step_episodes": short, "expert_one_step": expert_short,
+                  "expert_episodes": len(ev.expert)},
     )
 
 
@@ -127,20 +135,58 @@ def _inconsistent_termination(ev: ProbeEvidence) -> Finding | None:
     mixed = sum(1 for seen in flags.values() if len(seen) == 2)
     if mixed < MIN_INCONSISTENT_TRANSITIONS:
         return None
+    # A Discrete observation is the state index by convention (FrozenLake, Taxi): there the
+    # flag must be a function of it. Any other observation may be partial (a memory task's
+    # corridor looks the same at every step while a hidden counter runs out).
+    markov = ev.api.obs_kind == "discrete"
+    return env_finding(
+        "done_semantics",
+        Category.DONE_SEMANTICS,
+        Severity.ERROR if markov else Severity.WARNING,
+        f"{mixed} distinct transitions (same observation, action and next observation) ended "
+        "the episode on some visits and not on others: "
+        + ("termination is not a function of the state" if markov else
+           "termination depends on something the observation does not show "
+           "(partially observable by design, or a random done flag?)"),
+        evidence={"inconsistent_transitions": mixed, "transitions": len(flags),
+                  "discrete_state_observation": markov},
+    )
+
+
+def _paid_after_end(ev: ProbeEvidence) -> Finding | None:
+    """A reward larger than any live step's, paid only after the episode ended.
+
+    Every loop that resets on ``terminated`` never sees it: the task's largest payment (a
+    goal bonus deferred one step) is lost to training.
+    """
+    rewards = [r for r, _, _ in ev.api.after_end if np.isfinite(r)]
+    live = pooled_rewards(ev.all_episodes())
+    live = live[np.isfinite(live)]
+    if ev.api.after_end_live_max is None or not rewards or not live.size:
+        return None
+    # well above every reward of every live step the rollouts saw (by half their range): not
+    # the noise of a continuous reward, nor an env that resets itself and goes on (dm_env)
+    live_max = max(float(live.max()), ev.api.after_end_live_max)
+    margin = AFTER_END_MARGIN * (live_max - float(live.min()))
+    if max(rewards) <= max(live_max, 0.0) + margin:
+        return None
     return env_finding(
         "done_semantics",
         Category.DONE_SEMANTICS,
         Severity.ERROR,
-        f"{mixed} distinct transitions (same observation, action and next observation) ended "
-        "the episode on some visits and not on others: termination is not a function of the "
-        "state",
-        evidence={"inconsistent_transitions": mixed, "transitions": len(flags)},
+        f"a step after terminated/truncated paid {max(rewards):g}, more than any step of the "
+        f"live episode (max {live_max:g}): the reward for the end is paid after the end, "
+        "where every loop that resets on done loses it",
+        evidence={"after_end": [list(x) for x in ev.api.after_end[:12]],
+                  "live_max": live_max},
+        remedy="return the final reward on the step that sets terminated=True",
     )
 
 
 def check_done_semantics(ev: ProbeEvidence) -> list[Finding]:
     """Never ending, running past terminal states, ending at once or at random."""
-    found = (_never_ends(ev), _runaway(ev), _instant_end(ev), _inconsistent_termination(ev))
+    found = (_never_ends(ev), _runaway(ev), _instant_end(ev), _inconsistent_termination(ev),
+             _paid_after_end(ev))
     findings = [f for f in found if f is not None]
     if ev.api.step_after_end == "accepted":
         findings.append(

@@ -40,6 +40,9 @@ def check_reset_leakage(ev: ProbeEvidence) -> list[Finding]:
                     evidence={"seed": seed, "episodes_before": index, **where},
                 )
             ]
+    cut = _mid_episode_leak(ev)
+    if cut is not None:
+        return [cut]
     if not ev.api.same_seed_reset_equal:
         return [
             env_finding(
@@ -52,3 +55,29 @@ def check_reset_leakage(ev: ProbeEvidence) -> list[Finding]:
             )
         ]
     return []
+
+
+def _mid_episode_leak(ev: ProbeEvidence) -> Finding | None:
+    """After episodes cut short by ``reset()``, a seeded episode must equal a fresh env's.
+
+    Envs often clear counters only when an episode *finishes* (``if done: self.t = 0``);
+    every training loop that resets mid-episode (evaluation, a time budget, vector envs)
+    then runs with a stale counter or buffer.
+    """
+    seq = ev.sequence
+    if seq is None or seq.after_cut is None or seq.fresh is None:
+        return None
+    if seq.after_cut.error is not None or seq.fresh.error is not None:
+        return None
+    where = first_divergence(seq.after_cut, seq.fresh)
+    if where is None:
+        return None
+    return env_finding(
+        "reset_leakage",
+        Category.RESET_LEAKAGE,
+        Severity.ERROR,
+        f"after {seq.boundaries} episodes cut short by reset(), reset(seed={seq.fresh.seed}) and "
+        f"the same actions differ from a brand-new env at the {where['where']} (step "
+        f"{where['step']}): state that only a finished episode clears survives reset()",
+        evidence={"seed": seq.fresh.seed, "mid_episode_resets": seq.boundaries, **where},
+    )

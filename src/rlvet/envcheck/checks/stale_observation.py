@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from rlvet.envcheck.checks.common import env_finding
-from rlvet.envcheck.records import ProbeEvidence
+from rlvet.envcheck.records import BranchPoint, ProbeEvidence
 from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["check_stale_observation"]
@@ -20,6 +20,7 @@ __all__ = ["check_stale_observation"]
 INSENSITIVE_SHARE_ERROR = 0.15  # healthy envs: 0 of 24 points; a k-step cache: 1-1/k of them
 MIN_INSENSITIVE_POINTS = 3  # one wall-bump is not a pattern
 REPEAT_SHARE_WARNING = 0.2  # continuous observations repeating exactly this often are frozen
+MIN_PROOF_POINTS = 2  # states showing a late or frozen observation: proof, not a POMDP
 
 
 def _repeat_share(ev: ProbeEvidence) -> tuple[float, int]:
@@ -40,28 +41,58 @@ def _repeat_share(ev: ProbeEvidence) -> tuple[float, int]:
     return (repeats / total if total else 0.0), total
 
 
+def _lag_evidence(insensitive: list[BranchPoint]) -> tuple[int, int]:
+    """(points where the action showed up a few steps later, points with a continuous
+    observation that did not change at all whatever the action)."""
+    delayed = sum(1 for b in insensitive if (b.delayed_distinct or 1) > 1)
+    frozen = sum(1 for b in insensitive if b.continuous_obs and not b.obs_changed)
+    return delayed, frozen
+
+
 def check_stale_observation(ev: ProbeEvidence) -> list[Finding]:
-    """Counterfactual action sensitivity, plus exact-repeat share for continuous observations."""
+    """Counterfactual action sensitivity, plus exact-repeat share for continuous observations.
+
+    An observation that ignores the action at many states is an error only with proof of a
+    defect: the action shows up in a *later* observation (a lagged or sample-and-hold
+    observation), or a continuous physical state stays bit-identical whatever the action
+    (a frozen sensor). Without that proof it may be the task: partially observable and
+    memory envs legitimately show the same observation (a corridor, a blank cue screen) or
+    observations independent of the action (a card drawn each step): a "by design?" warning.
+    """
     points = [b for b in ev.branches if b.n_actions >= 2]
     insensitive = [b for b in points if b.distinct_next_obs == 1]
     share = len(insensitive) / len(points) if points else 0.0
     repeat_share, live_steps = _repeat_share(ev) if ev.api.obs_kind == "box" else (0.0, 0)
+    delayed, frozen = _lag_evidence(insensitive)
     evidence = {
         "branch_points": len(points),
         "insensitive_points": len(insensitive),
         "insensitive_share": round(share, 3),
+        "delayed_effect_points": delayed,
+        "frozen_continuous_points": frozen,
         "exact_repeat_share": round(repeat_share, 3),
         "live_steps": live_steps,
     }
     if len(insensitive) >= MIN_INSENSITIVE_POINTS and share >= INSENSITIVE_SHARE_ERROR:
+        proven = delayed >= MIN_PROOF_POINTS or frozen >= MIN_PROOF_POINTS
+        why = ("the action shows up only in a later observation" if delayed >= MIN_PROOF_POINTS
+               else "a continuous observation stayed bit-identical whatever the action")
+        message = (
+            f"at {len(insensitive)} of {len(points)} saved states every one of "
+            f"{insensitive[0].n_actions} different actions produced the same next observation"
+        )
+        if proven:
+            message += f" and {why}: the observation does not reflect the step just taken " \
+                       "(stale cache, lag or frozen sensor)"
+        else:
+            message += (": the observation does not depend on the action there -- partially "
+                        "observable or action-independent by design?")
         return [
             env_finding(
                 "stale_observation",
                 Category.STALE_OBSERVATION,
-                Severity.ERROR,
-                f"at {len(insensitive)} of {len(points)} saved states every one of "
-                f"{insensitive[0].n_actions} different actions produced the same next observation: "
-                "the observation does not reflect the step just taken (stale cache or lag)",
+                Severity.ERROR if proven else Severity.WARNING,
+                message,
                 evidence=evidence,
             )
         ]

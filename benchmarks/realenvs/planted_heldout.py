@@ -1,0 +1,169 @@
+"""Held-out planted envs for issue #15: never used to tune a threshold.
+
+Different bases from the tuning set (``tests/envcheck/planted.py``): a 1-D chain with a
+Box observation, a continuous point mass, a key-and-door grid. One fault class each, plus
+healthy envs whose task properties must not be errors.
+
+Usage: .venv/bin/python benchmarks/realenvs/planted_heldout.py
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.wrappers import TimeLimit
+
+from rlvet.envcheck.suite import EnvQAConfig, run_env_qa
+from rlvet.findings import Category, Severity
+
+
+class Chain(gym.Env):
+    """A chain of ``N`` cells, Box obs ``[x / N]``; the far end pays 5."""
+
+    N = 8
+
+    def __init__(self, *, fault: str = "") -> None:
+        self.observation_space = spaces.Box(0.0, 1.0, (1,), np.float32)
+        self.action_space = spaces.Discrete(3)  # left, stay, right
+        self.fault = fault
+        self.x, self.t, self.owed = 0, 0, 0.0
+        self.jitter = np.random.default_rng(7)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        super().reset(seed=seed)
+        self.x, self.owed = 0, 0.0
+        if self.fault != "steps_kept":
+            self.t = 0
+        return np.array([0.0], np.float32), {}
+
+    def step(self, action: Any) -> Any:
+        a = int(action)
+        if self.fault == "clip_actions":
+            a = min(max(a, 0), 2)
+        elif not 0 <= a <= 2:
+            raise IndexError(a)
+        if self.owed:
+            owed, self.owed = self.owed, 0.0
+            return np.array([1.0], np.float32), owed, True, False, {}
+        if self.fault == "jitter" and self.jitter.random() < 0.3:
+            a = 2 - a
+        self.x = min(max(self.x + a - 1, 0), self.N)
+        self.t += 1
+        at_end = self.x == self.N
+        reward = 5.0 if at_end else -0.1
+        terminated = at_end and self.fault != "farm"
+        truncated = self.t >= 40 and not terminated
+        if (terminated or truncated) and self.fault == "steps_kept":
+            self.t = 0
+        obs = np.array([self.x / self.N], np.float32)
+        if terminated and self.fault == "terminal_float64":
+            obs = obs.astype(np.float64)
+        if terminated and self.fault == "late_pay":
+            self.owed, reward = 50.0, -0.1
+        return obs, reward, terminated, truncated, {}
+
+
+class PointMass(gym.Env):
+    """A continuous point mass pushed toward 0; reward -|x| quantised to 0.05 by design."""
+
+    def __init__(self) -> None:
+        self.observation_space = spaces.Box(-5.0, 5.0, (2,), np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.s = np.zeros(2)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        super().reset(seed=seed)
+        self.s = self.np_random.uniform(-1, 1, 2)
+        return self.s.astype(np.float32), {}
+
+    def step(self, action: Any) -> Any:
+        u = float(np.clip(np.asarray(action).reshape(-1)[0], -1, 1))
+        self.s = np.clip(self.s + 0.05 * np.array([self.s[1], u]), -5, 5)
+        return self.s.astype(np.float32), round(-abs(self.s[0]) / 0.05) * 0.05, False, False, {}
+
+
+class Flicker(gym.Env):
+    """Memory task: a Dict with a goal text and an image that is blank on most steps."""
+
+    def __init__(self) -> None:
+        self.observation_space = spaces.Dict({
+            "frame": spaces.Box(0, 1, (4,), np.uint8),
+            "goal": spaces.Text(max_length=12, charset="abcdefghijklmnopqrstuvwxyz "),
+        })
+        self.action_space = spaces.Discrete(4)
+        self.target, self.t = 0, 0
+
+    def _obs(self) -> dict[str, Any]:
+        frame = np.zeros(4, np.uint8)
+        if self.t == 0:
+            frame[self.target] = 1
+        return {"frame": frame, "goal": "recall cue"}
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        super().reset(seed=seed)
+        self.target, self.t = int(self.np_random.integers(4)), 0
+        return self._obs(), {}
+
+    def step(self, action: Any) -> Any:
+        self.t += 1
+        if self.t < 5:
+            return self._obs(), 0.0, False, False, {}
+        return self._obs(), float(int(action) == self.target), True, False, {}
+
+
+class OwnRngWrapper(gym.ObservationWrapper):
+    """Observation dropout from a ``random.Random`` seeded once, never by reset."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        import random
+
+        self.dropout = random.Random(3)
+
+    def observation(self, observation: Any) -> Any:
+        return observation * 0 if self.dropout.random() < 0.1 else observation
+
+
+FAULTS: dict[str, tuple[Callable[[], gym.Env], Category]] = {
+    "chain_terminal_float64": (lambda: Chain(fault="terminal_float64"), Category.API_CONTRACT),
+    "chain_clipped_discrete": (lambda: Chain(fault="clip_actions"), Category.ACTION_SPACE_DRIFT),
+    "chain_late_pay": (lambda: Chain(fault="late_pay"), Category.DONE_SEMANTICS),
+    "chain_farm": (lambda: Chain(fault="farm"), Category.REWARD_HACKING),
+    "chain_dropout_rng": (lambda: OwnRngWrapper(Chain()), Category.NONDETERMINISTIC_RESET),
+    "chain_steps_kept": (lambda: Chain(fault="steps_kept"), Category.RESET_LEAKAGE),
+}
+HEALTHY: dict[str, Callable[[], gym.Env]] = {
+    "chain": Chain,
+    "point_mass_quantised": lambda: TimeLimit(PointMass(), 200),
+    "flicker_memory": Flicker,
+}
+
+
+def main() -> int:
+    named = 0
+    false_errors = 0
+    print("| planted env | expected | named | error findings |")
+    print("|---|---|---|---|")
+    for name, (make, category) in FAULTS.items():
+        found = run_env_qa(EnvQAConfig(spec=name, factory=make)).result.findings
+        hit = any(f.category == category and f.severity != Severity.INFO for f in found)
+        named += hit
+        errors = sorted({str(f.category) for f in found if f.severity == Severity.ERROR})
+        print(f"| `{name}` | {category} | {'yes' if hit else 'NO'} | {', '.join(errors) or '-'} |")
+    for name, make in HEALTHY.items():
+        found = run_env_qa(EnvQAConfig(spec=name, factory=make)).result.findings
+        errors = sorted({str(f.category) for f in found if f.severity == Severity.ERROR})
+        false_errors += bool(errors)
+        print(f"| `{name}` (healthy) | none | - | {', '.join(errors) or '-'} |")
+    print(f"\nnamed {named}/{len(FAULTS)}; "
+          f"healthy envs with an error: {false_errors}/{len(HEALTHY)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Reward farming: a state that keeps paying while nothing changes and nothing ends.
+
+A goal that pays every step it is held, without ending the episode, turns "reach the
+goal" into "reach it and sit there": returns grow with the time limit, every episode runs
+to the limit, and a learner that loiters looks as good as one that solves the task faster.
+The probe (``probes.probe_farm``) starts from states the rollouts were paid the top
+reward in and repeats each candidate action on a copy of the env; here it is farming when
+one action is paid that reward on every repeat with the observation bit-identical (no
+progress) and the episode never terminating. Continuing tasks that pay for *holding* a
+pose (dm_control) do this by design, hence a warning worded "by design?".
+"""
+
+from __future__ import annotations
+
+from rlvet.envcheck.checks.common import env_finding
+from rlvet.envcheck.records import ProbeEvidence
+from rlvet.findings import Category, Finding, Severity
+
+__all__ = ["check_reward_farming"]
+
+MIN_FARMED_STEPS = 5  # paid this many times in a row without change: not a coincidence
+
+
+def check_reward_farming(ev: ProbeEvidence) -> list[Finding]:
+    """Warn when a paying state can be held for reward without progress or an end."""
+    farmed = [p for p in ev.farm if not p.ended and p.farmed >= MIN_FARMED_STEPS
+              and p.farmed >= p.steps - 1]
+    if not farmed:
+        return []
+    ran = [e for e in ev.random_a if e.error is None]
+    to_limit = sum(1 for e in ran if e.length and not e.terminated[-1])
+    best = max(farmed, key=lambda p: p.farmed)
+    return [
+        env_finding(
+            "reward_farming",
+            Category.REWARD_HACKING,
+            Severity.WARNING,
+            f"from {len(farmed)} of {len(ev.farm)} states paid the top reward {best.paid:g}, "
+            f"repeating action {best.action} was paid it again {best.farmed} times in a row "
+            f"with the observation unchanged and no termination ({to_limit} of {len(ran)} "
+            "random episodes ran to the limit): the reward can be farmed without progress; "
+            "a continuing task by design?",
+            evidence={"farmed_points": len(farmed), "probed_points": len(ev.farm),
+                      "paid": best.paid, "repeats": best.farmed, "action": best.action,
+                      "episodes_not_terminated": to_limit, "episodes": len(ran)},
+            remedy="end the episode (terminated=True) when the goal is reached, or pay the "
+            "goal reward once; if holding the goal is the task, cap the return",
+        )
+    ]
