@@ -98,8 +98,7 @@ def test_first_break_policies() -> None:
     clip = _f(Category.CLIP_SATURATION, Severity.WARNING, 100)
     hack = _f(Category.REWARD_HACKING, Severity.WARNING, 100)
     assert first_break([kl, clip]) is kl  # SEVERITY: the error first
-    assert first_break([kl, clip], BreakPolicy.ONSET) is clip  # ONSET: the earliest
-    assert first_break([kl, clip, hack], BreakPolicy.ONSET) is hack  # tie: loop order
+    assert first_break([clip, hack]) is hack  # tie: loop order (reward before policy update)
     length = _f(Category.LENGTH_INFLATION, Severity.ERROR, 10)
     repeat = _f(Category.REPETITION, Severity.ERROR, 50)
     assert first_break([length, repeat], BreakPolicy.CAUSE) is repeat  # CAUSE_ORDER

@@ -8,12 +8,13 @@ With ``--json`` stdout carries exactly one JSON document; progress goes to stder
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -30,6 +31,9 @@ from rlvet.limits import (
     MAX_TOTAL_STEPS,
 )
 from rlvet.paths import refuse_output_over_input
+
+if TYPE_CHECKING:
+    from rlvet.project import ProjectConfig
 
 __all__ = ["app", "main"]
 
@@ -78,11 +82,20 @@ def emit(
     html: Path | None,
     figures: Callable[[], Sequence[Any]] | None = None,
     console: Console | None = None,
+    project: ProjectConfig | None = None,
+    fail_on: str = "error",
 ) -> None:
-    """Render a result to stdout (terminal or JSON) and optionally HTML, then exit."""
+    """Render a result to stdout (terminal or JSON) and optionally HTML, then exit.
+
+    ``project``'s ``[ignore]`` moves findings to ``suppressed`` first (shown, not counted);
+    the exit code is 1 when a finding at or above ``fail_on`` is left.
+    """
+    from rlvet.project import fail_exit_code
     from rlvet.report.html import render_html, write_html
     from rlvet.report.terminal import render_terminal
 
+    if project is not None:
+        result = _with_project(result, project)
     if html is not None:
         write_html(html, render_html(result, figures() if figures else ()))
     if as_json:
@@ -91,7 +104,35 @@ def emit(
         render_terminal(result, console or Console())
         if html is not None:
             (console or Console()).print(f"HTML report: {html}")
-    raise typer.Exit(result.exit_code)
+    raise typer.Exit(fail_exit_code(result, fail_on))
+
+
+def _with_project(result: CommandResult, project: ProjectConfig) -> CommandResult:
+    """The project file's ignores applied, and where they (and thresholds) came from."""
+    import dataclasses
+
+    from rlvet.project import apply_ignore
+
+    result = apply_ignore(result, project.ignore)
+    if project.path is None:
+        return result
+    extra = {"project_file": str(project.path),
+             **({"thresholds": dict(project.thresholds)} if project.thresholds else {})}
+    return dataclasses.replace(result, metrics={**result.metrics, **extra})
+
+
+def _project(config: Path | None, fail_on: str, *starts: Path | str | None) -> ProjectConfig:
+    """``--config FILE`` or the nearest rlvet.toml above the input / the current directory;
+    ``--fail-on`` checked before any work is done."""
+    from rlvet.project import FAIL_ON, resolve_project
+
+    if fail_on not in FAIL_ON:
+        raise RlvetInputError(f"--fail-on {fail_on!r}: expected one of {', '.join(FAIL_ON)}")
+    return resolve_project(config, starts)
+
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="Project file (rlvet.toml: [aliases], [ignore], [thresholds], [train]); default: the nearest rlvet.toml at or above the input, else the current directory (docs/project.md).")]
+FailOnOption = Annotated[str, typer.Option("--fail-on", help="Exit 1 on a finding of this severity or worse: error (default) or warning (for CI).")]
 
 
 def _parse_json_object(text: str | None, option: str) -> dict[str, Any]:
@@ -160,13 +201,16 @@ def env_command(
     html: Annotated[
         Path | None, typer.Option(help="Write a self-contained HTML report here.")
     ] = None,
+    config: ConfigOption = None,
+    fail_on: FailOnOption = "error",
 ) -> None:
     """Environment QA: determinism, leakage, stale observations, timeouts, reward and done semantics."""
     from rlvet.envcheck.report import env_figures
     from rlvet.envcheck.suite import EnvQAConfig, run_env_qa
 
+    project = _project(config, fail_on, *_spec_files(spec))
     refuse_output_over_input(html, _spec_files(spec, expert), option="--html")
-    config = EnvQAConfig(
+    qa = EnvQAConfig(
         spec=spec,
         expert=expert,
         episodes=episodes,
@@ -174,8 +218,9 @@ def env_command(
         step_timeout=step_timeout,
         env_kwargs=_parse_json_object(env_kwargs, "--env-kwargs"),
     )
-    outcome = run_env_qa(config, progress=not as_json)
-    emit(outcome.result, as_json=as_json, html=html, figures=lambda: env_figures(outcome))
+    outcome = run_env_qa(qa, progress=not as_json)
+    emit(outcome.result, as_json=as_json, html=html, figures=lambda: env_figures(outcome),
+         project=project, fail_on=fail_on)
 
 
 @app.command("doctor")
@@ -186,22 +231,56 @@ def doctor_command(
     alias: Annotated[list[str] | None, typer.Option("--alias", help="RAW=CANONICAL: read a metric rlvet does not know (repeatable; -CANONICAL negates), e.g. --alias my/ret=reward.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
     html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
+    config: ConfigOption = None,
+    fail_on: FailOnOption = "error",
 ) -> None:
     """Name the first broken link of each training run from the logs it already writes."""
     from rlvet.doctor.command import doctor_figures, run_doctor
     from rlvet.paths import refuse_output_over_input
+    from rlvet.project import thresholds_applied
     from rlvet.signals.discover import find_logs
 
+    project = _project(config, fail_on, *paths)
     logs = [log.path for p in paths for log in (find_logs(p) if p.is_dir() else ())]
     refuse_output_over_input(html, [*paths, *logs], option="--html")
-    outcome = run_doctor(paths, reward_metric=reward_metric, eval_metric=eval_metric,
-                         aliases=_parse_aliases(alias or []))
-    emit(outcome.result, as_json=as_json, html=html, figures=lambda: doctor_figures(outcome))
+    aliases = {**project.aliases, **_parse_aliases(alias or [])}  # the command line wins
+    with thresholds_applied(project.thresholds):
+        outcome = run_doctor(paths, reward_metric=reward_metric, eval_metric=eval_metric,
+                             aliases=aliases)
+    emit(outcome.result, as_json=as_json, html=html, figures=lambda: doctor_figures(outcome),
+         project=project, fail_on=fail_on)
+
+
+@app.command("watch")
+def watch_command(
+    paths: Annotated[list[Path], typer.Argument(help="Run directories (new log files picked up as they appear) or log files of a running job: any format `rlvet doctor` reads.")],
+    poll: Annotated[float, typer.Option(min=0.01, help="Seconds between polls; keep it below the job's logging interval.")] = 1.0,
+    idle: Annotated[float, typer.Option(min=0.01, help="End when no followed file changed for this many seconds.")] = 300.0,
+    stop_file: Annotated[Path | None, typer.Option(help="On a confirmed error, write the finding here as JSON (for a job that polls for it).")] = None,
+    pid: Annotated[int | None, typer.Option(min=1, help="On a confirmed error, send --signal to this process.")] = None,
+    signal_name: Annotated[str, typer.Option("--signal", help="SIGINT (a Python job can save and exit) or SIGTERM.")] = "SIGTERM",
+    webhook: Annotated[str | None, typer.Option(help="On a confirmed error, POST the finding as JSON to this URL.")] = None,
+    reward_metric: Annotated[str | None, typer.Option(help="Logged name of the training reward (the proxy).")] = None,
+    eval_metric: Annotated[str | None, typer.Option(help="Logged name of the true/held-out metric.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the final verdict as one JSON document to stdout (events go to stderr).")] = False,
+) -> None:
+    """Follow a running job's logs, apply the live guardrails, and act on a confirmed error."""
+    from rlvet.report.watch_terminal import WatchView
+    from rlvet.watch import WatchConfig, watch
+
+    refuse_output_over_input(stop_file, paths, option="--stop-file")
+    config = WatchConfig(paths=tuple(paths), poll_s=poll, idle_s=idle, stop_file=stop_file,
+                         pid=pid, signal=signal_name, webhook=webhook,
+                         reward_metric=reward_metric, eval_metric=eval_metric)
+    with WatchView(_err if as_json else Console()) as view:
+        outcome = watch(config, view)
+    emit(outcome.result, as_json=as_json, html=None)
 
 
 @app.command("train")
 def train_command(
-    env_id: Annotated[str, typer.Argument(help="Gymnasium id (Box observations; Discrete or Box actions), e.g. CartPole-v1.")],
+    ctx: typer.Context,
+    env_id: Annotated[str | None, typer.Argument(help="Gymnasium id (Box observations; Discrete or Box actions), e.g. CartPole-v1; may come from env_id in rlvet.toml's [train].")] = None,
     total_steps: Annotated[int, typer.Option(min=1, max=MAX_TOTAL_STEPS, help="Environment steps to train for (all actors together).")] = 100_000,
     actors: Annotated[int, typer.Option(min=1, max=MAX_ACTORS, help="Actor processes, each stepping its own vector env.")] = 2,
     envs_per_actor: Annotated[int, typer.Option(min=1, max=MAX_ENVS_PER_ACTOR, help="Envs per actor, batched through one policy forward pass.")] = 4,
@@ -222,16 +301,16 @@ def train_command(
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Also write TensorBoard scalars to OUT/tb.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
     html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Project file whose [train] table holds these arguments (any TrainArgs field, e.g. gamma); options given here win. Default: the nearest rlvet.toml at or above the current directory.")] = None,
 ) -> None:
     """Train PPO with lag-aware actors, fault isolation and live guardrails; report what broke."""
-    from rlvet.pipeline.args import TrainArgs
+    from rlvet.pipeline.args import args_from_mapping
     from rlvet.pipeline.command import run_train
 
-    refuse_output_over_input(html, (out, out / "metrics.jsonl", out / "checkpoints" / "last.pt"),
-                             option="--html")
+    project = _project(config, "error")
     ranges = {k: tuple(v) if isinstance(v, list) else v
               for k, v in _parse_json_object(randomize, "--randomize").items()}
-    args = TrainArgs(
+    given = dict(
         env_id=env_id, total_steps=total_steps, actors=actors, envs_per_actor=envs_per_actor,
         max_lag=max_lag, lag_mode=lag_mode, on_break=on_break, chaos=chaos, resume=resume,
         out=out, seed=seed, lr=lr, eval_every=eval_every,
@@ -239,6 +318,18 @@ def train_command(
         randomize=ranges, buckets=buckets, backend=backend, ray_address=ray_address,
         tensorboard=tensorboard,
     )
+    # an option left at its default gives way to the project file's [train] value
+    defaulted = {k for k in given if getattr(ctx.get_parameter_source(k), "name", "") == "DEFAULT"}
+    overrides = {k: v for k, v in given.items() if k not in defaulted or k not in project.train}
+    if overrides.get("env_id") is None:
+        overrides.pop("env_id", None)
+        if "env_id" not in project.train:
+            raise RlvetInputError("ENV_ID: missing (give it, or env_id in the [train] table of "
+                                  "rlvet.toml)")
+    args = args_from_mapping(project.train, **overrides)
+    out = args.out
+    refuse_output_over_input(html, (out, out / "metrics.jsonl", out / "checkpoints" / "last.pt"),
+                             option="--html")
     result = run_train(args, progress=not as_json)
 
     def figures() -> list:
@@ -257,15 +348,19 @@ def reward_command(
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed of the random spot-check picks; same seed, same picks.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
     html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
+    config: ConfigOption = None,
+    fail_on: FailOnOption = "error",
 ) -> None:
     """Audit a reward from scored samples: shape, hacking (length, repetition, format, tools, pseudo-success), judge agreement, GRPO groups."""
     from rlvet.reward.command import reward_figures, run_reward
 
+    project = _project(config, fail_on, samples)
     for option, output in (("--html", html), ("--spot-check", spot_check)):
         refuse_output_over_input(output, (samples, baseline), option=option)
     refuse_output_over_input(spot_check, (html,), option="--spot-check")
     outcome = run_reward(samples, baseline=baseline, spot_check=spot_check, seed=seed)
-    emit(outcome.result, as_json=as_json, html=html, figures=lambda: reward_figures(outcome))
+    emit(outcome.result, as_json=as_json, html=html, figures=lambda: reward_figures(outcome),
+         project=project, fail_on=fail_on)
 
 
 @app.command("eval")
@@ -278,11 +373,14 @@ def eval_command(
     out: Annotated[Path | None, typer.Option(help="Write eval_result.json (for --compare) and retrain_trigger.json here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
     html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
+    config: ConfigOption = None,
+    fail_on: FailOnOption = "error",
 ) -> None:
     """Evaluate a policy under a frozen, hashed protocol: multi-seed CIs, robustness sweeps, sim-to-real shift, latency."""
     from rlvet.evaluate.command import RESULT_NAME, TRIGGER_NAME, eval_figures, run_eval
     from rlvet.report.eval_terminal import print_summary
 
+    project = _project(config, fail_on, protocol)
     inputs = (protocol, compare, sweep, *_spec_files(policy))
     refuse_output_over_input(html, inputs, option="--html")
     for name in (RESULT_NAME, TRIGGER_NAME):  # what --out DIR holds
@@ -291,7 +389,8 @@ def eval_command(
                        out=out, progress=not as_json)
     if not as_json:
         print_summary(outcome, Console())
-    emit(outcome.result, as_json=as_json, html=html, figures=lambda: eval_figures(outcome))
+    emit(outcome.result, as_json=as_json, html=html, figures=lambda: eval_figures(outcome),
+         project=project, fail_on=fail_on)
 
 
 @app.command("report")
@@ -299,11 +398,18 @@ def report_command(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run directories (searched recursively) or result files: rlvet --json results, training logs, checkpoints, environment.json, deployment.toml.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
     html: Annotated[Path | None, typer.Option(help="Write the self-contained stage-gate report (HTML) here.")] = None,
+    config: ConfigOption = None,
+    fail_on: FailOnOption = "error",
 ) -> None:
     """Stage-gate report: answer every gate question from what run directories hold; go / no-go."""
+    from rlvet.project import fail_exit_code, thresholds_applied
     from rlvet.report.stagegate import emit_report, run_report
 
-    raise typer.Exit(emit_report(run_report(run_dirs), as_json=as_json, html=html))
+    project = _project(config, fail_on, *run_dirs)
+    with thresholds_applied(project.thresholds):
+        outcome = run_report(run_dirs, ignore=project.ignore)
+    emit_report(outcome, as_json=as_json, html=html)
+    raise typer.Exit(fail_exit_code(outcome.result, fail_on))
 
 
 resources_app = typer.Typer(no_args_is_help=True, help="Memory plan before training (resource signals during it come from Monitor and rlvet train).")
@@ -364,6 +470,41 @@ def _usage_line(exc: Exception) -> str:
     return f"{name}: {message}" if name else message
 
 
+EXIT_CODES = ("Exit codes: 0 no error finding (none at or above --fail-on where the command "
+              "has it), 1 at least one, 2 bad usage or unreadable input (one line on stderr).")
+
+
+def _plain_help(command: Any) -> Any:
+    """Make the click tree's help say what its text says, for every command at once.
+
+    Typer renders help with rich markup, which swallows bracketed text (``[[models]]``,
+    ``[policy]``, TOML section names are everywhere in rlvet's help); flags would show a
+    ``<bool>`` type they take no value of; and no command listed its exit codes. So: help
+    text escaped, flags without a type, arguments named in capitals, the exit codes as
+    every command's epilog.
+    """
+    from rich.markup import escape
+
+    for param in getattr(command, "params", ()):
+        if getattr(param, "help", None):
+            param.help = escape(param.help)
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+        elif param.param_type_name == "argument" and param.metavar is None and param.name:
+            param.metavar = param.name.upper() + ("..." if param.nargs != 1 else "")
+    if getattr(command, "help", None):
+        command.help = escape(command.help)
+    with contextlib.suppress(Exception):  # typer caches its --help option: no <bool> there
+        command.get_help_option(command.context_class(command)).metavar = ""
+    subcommands = getattr(command, "commands", None)
+    if subcommands:
+        for sub in subcommands.values():
+            _plain_help(sub)
+    elif not getattr(command, "epilog", None):
+        command.epilog = EXIT_CODES
+    return command
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code instead of exiting when called in-process."""
     try:
@@ -372,7 +513,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             # standalone_mode=False: click returns the exit code instead of calling sys.exit
-            code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+            command = _plain_help(typer.main.get_command(app))
+            code = command(args=list(argv) if argv is not None else None, standalone_mode=False,
+                           prog_name="rlvet")
     except typer.Exit as exc:
         return int(exc.exit_code)
     except RlvetInputError as exc:  # every command's unusable input: one line, exit 2

@@ -14,6 +14,7 @@ Contents:
         its named policies (severity, onset, cause).
     verdict, exit_code -- what a set of findings means for a go / no-go.
     CommandResult -- the JSON document every command emits with ``--json``.
+    Suppressed -- a finding the project accepted (``rlvet.toml`` ``[ignore]``), with its reason.
 
 Adding a category is adding a ``Category`` member and its ``CATEGORIES`` row
 (``tests/test_taxonomy.py`` fails until the row is complete and its gates exist).
@@ -43,6 +44,7 @@ __all__ = [
     "Finding",
     "Severity",
     "Stage",
+    "Suppressed",
     "exit_code",
     "first_break",
     "remedy_of",
@@ -550,10 +552,9 @@ class BreakPolicy(StrEnum):
     """How ``first_break`` orders the error and warning findings (info never breaks).
 
     SEVERITY: the most severe, then the earliest step, then loop order (``STAGE_ORDER``):
-        the generic rule of every command's result.
-    ONSET: the earliest step whatever the severity, then loop order: ``rlvet doctor`` on
-        one run, where a warning that starts first usually causes the later error (a KL
-        spike is followed by an entropy collapse and a falling return).
+        the rule of every command's result and of ``rlvet doctor`` (the earliest error,
+        else the earliest warning: on the calibration corpus an earlier warning was more
+        often a symptom of the error than its cause).
     CAUSE: the most severe, then ``CAUSE_ORDER``, then the earliest step: ``rlvet reward``,
         whose findings all share one stage and one clock.
 
@@ -561,7 +562,6 @@ class BreakPolicy(StrEnum):
     """
 
     SEVERITY = "severity"
-    ONSET = "onset"
     CAUSE = "cause"
 
 
@@ -592,8 +592,6 @@ def _step_key(f: Finding) -> float:
 
 
 def _break_key(policy: BreakPolicy) -> Any:
-    if policy == BreakPolicy.ONSET:
-        return lambda f: (_step_key(f), STAGE_ORDER.index(f.stage))
     if policy == BreakPolicy.CAUSE:
         cause = {c: i for i, c in enumerate(CAUSE_ORDER)}
         return lambda f: (Severity(f.severity).rank, cause.get(f.category, len(cause)),
@@ -609,8 +607,8 @@ def first_break(findings: Iterable[Finding],
     Example:
         >>> late = Finding.of(Category.KL_SPIKE, check="k", message="m", step=900)
         >>> early = Finding.of(Category.CLIP_SATURATION, check="c", message="m", step=100)
-        >>> first_break([late, early]) is late, first_break([late, early], "onset") is early
-        (True, True)
+        >>> first_break([late, early]) is late  # the error, though the warning came first
+        True
     """
     candidates = [f for f in findings if Severity(f.severity) != Severity.INFO]
     if not candidates:
@@ -621,6 +619,19 @@ def first_break(findings: Iterable[Finding],
 def exit_code(findings: Iterable[Finding]) -> int:
     """0 with no error finding, 1 with at least one (exit 2 is for bad input, in the CLI)."""
     return 1 if any(f.severity == Severity.ERROR for f in findings) else 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Suppressed:
+    """A finding the project accepted (``[ignore]`` in ``rlvet.toml``): shown with its
+    reason in every report, never counted towards the verdict or the exit code."""
+
+    finding: Finding
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding's JSON form plus ``suppressed_reason``."""
+        return {**self.finding.to_dict(), "suppressed_reason": self.reason}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -637,6 +648,9 @@ class CommandResult:
     runs: tuple[CommandResult, ...] = ()
     """One result per run when the target held several (``rlvet doctor sweep/``): each run
     is judged on its own, never as a merged series."""
+    suppressed: tuple[Suppressed, ...] = ()
+    """Findings of categories the project ignores (``rlvet.project.apply_ignore``): not in
+    ``findings``, so they never count, but listed with their reason in every view."""
 
     @property
     def verdict(self) -> str:
@@ -669,6 +683,8 @@ class CommandResult:
             "findings": [f.to_dict() for f in self.findings],
             "metrics": _jsonable(self.metrics),
             **({"runs": [_run_dict(r) for r in self.runs]} if self.runs else {}),
+            **({"suppressed": [s.to_dict() for s in self.suppressed]} if self.suppressed
+               else {}),
         }
 
     def to_json(self) -> str:
@@ -682,4 +698,6 @@ def _run_dict(run: CommandResult) -> dict[str, Any]:
     return {"target": run.target, "verdict": run.verdict,
             "first_break": None if fb is None else fb.to_dict(),
             "findings": [f.to_dict() for f in run.findings],
-            "metrics": _jsonable(run.metrics)}
+            "metrics": _jsonable(run.metrics),
+            **({"suppressed": [s.to_dict() for s in run.suppressed]} if run.suppressed
+               else {})}

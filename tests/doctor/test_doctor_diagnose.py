@@ -27,11 +27,14 @@ def test_a_healthy_run_has_no_error_and_no_first_break(ppo, dqn):
         assert d.last_healthy_step is None and d.rollback_checkpoint is None
 
 
-def test_first_break_is_the_earliest_onset():
+def test_first_break_is_the_earliest_error_then_the_earliest_warning():
     found = (_finding(Category.ENTROPY_COLLAPSE, 500), _finding(Category.KL_SPIKE, 900),
              _finding(Category.THROUGHPUT_DROP, 100, Severity.WARNING),
              _finding(Category.PLATEAU, 0, Severity.INFO))
-    assert pick_first_break(found).category == Category.THROUGHPUT_DROP
+    assert pick_first_break(found).category == Category.ENTROPY_COLLAPSE  # a symptom's
+    warnings = (_finding(Category.CLIP_SATURATION, 700, Severity.WARNING),  # warning never
+                _finding(Category.THROUGHPUT_DROP, 100, Severity.WARNING))  # outranks evidence
+    assert pick_first_break(warnings).category == Category.THROUGHPUT_DROP
 
 
 def test_ties_go_outside_in_then_to_registry_order():

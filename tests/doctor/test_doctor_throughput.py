@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from rlvet.doctor import throughput
 from rlvet.doctor.registry import DetectContext
 from rlvet.findings import Category, Severity, Stage
+from rlvet.signals.series import RunSignals, Series
 
 CTX = DetectContext(reward="reward")
 
@@ -67,3 +70,30 @@ def test_interval_rates_keep_an_instantaneous_series():
     fps = np.array([1000.0, 1200.0, 900.0, 1300.0, 800.0] * 2)
     _, out, cumulative = throughput.interval_rates(steps, fps)
     assert not cumulative and out.tolist() == fps.tolist()
+
+
+def test_a_drop_the_hosts_load_accounts_for_is_not_the_runs(ppo):
+    # the run logs its host's load per core (Monitor, rlvet train): it rose 6x when the
+    # throughput fell 5x -- other jobs took the cores, the run itself did not slow down
+    run = ppo(fps=_fps(lambda i: np.where(i < 100, 2500.0, 500.0)))
+    steps = run.series["fps"].steps
+
+    def with_load(load: np.ndarray) -> RunSignals:
+        return dataclasses.replace(run, series={**run.series,
+                                                "host_load": Series(steps, load)})
+
+    busy = with_load(np.where(np.arange(steps.size) < 100, 0.5, 6.0))
+    [f] = throughput.detect_throughput_drop(busy, CTX)
+    assert f.severity == Severity.INFO and f.evidence["explained_by_host_load"] is True
+    assert f.evidence["host_contention"] == pytest.approx(6.0)
+    idle = with_load(np.full(steps.size, 0.5))  # nothing else ran on the host
+    [g] = throughput.detect_throughput_drop(idle, CTX)
+    assert g.severity == Severity.ERROR and g.evidence["explained_by_host_load"] is False
+
+
+def test_monitor_records_the_host_load() -> None:
+    from rlvet.monitor import Monitor
+
+    mon = Monitor(None)
+    mon.log(1, kl=0.01)
+    assert "host_load" in mon.signals().series

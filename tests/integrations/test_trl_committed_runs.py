@@ -26,7 +26,7 @@ EVAL_METRIC = "rlvet/eval_score"  # rlvet.integrations.trl.EVAL_METRIC (importin
 
 # canonical name -> the name TRL's GRPOTrainer logs it under (trl/trainer/grpo_trainer.py)
 TRL_NAMES = {
-    "kl": "kl",
+    "kl_ref": "kl",  # TRL's kl is KL to the reference (aliases.DIALECTS)
     "entropy": "entropy",
     "clip_fraction": "clip_ratio/region_mean",
     "response_length": "completions/mean_length",
@@ -63,7 +63,7 @@ def test_doctor_reads_trl_names_from_trainer_state(name: str) -> None:
         assert len(run.get(canonical)) == MANIFEST["runs"][name]["steps"], canonical
     component = f"reward/{REWARD_FUNC[name]}"
     assert run.raw_names[component] == f"rewards/{REWARD_FUNC[name]}/mean"
-    assert float(np.nanmax(run.get("kl").values)) > 0  # beta > 0: KL to the reference
+    assert float(np.nanmax(run.get("kl_ref").values)) > 0  # beta > 0: KL to the reference
     assert EVAL_METRIC in run.series
 
 

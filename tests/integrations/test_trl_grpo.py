@@ -82,7 +82,7 @@ def test_callback_logs_numbers_under_trl_names(tmp_path: Path) -> None:
     assert "flag" not in first
     cb.on_train_end(ARGS, _state(6), TrainerControl())
     run = read_run(tmp_path / "rlvet.jsonl")
-    assert {"kl", "entropy", "response_length", "reward/acc", "reward"} <= set(run.names())
+    assert {"kl_ref", "entropy", "response_length", "reward/acc", "reward"} <= set(run.names())
 
 
 def test_callback_stops_training_on_an_error(tmp_path: Path) -> None:
@@ -240,7 +240,7 @@ def test_recorder_refuses_ambiguous_setups(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------- real GRPO
 
-TRL_NAMES = {"kl", "entropy", "clip_fraction", "response_length", "reward", "reward_std",
+TRL_NAMES = {"kl_ref", "entropy", "clip_fraction", "response_length", "reward", "reward_std",
              "frac_reward_zero_std", "grad_norm", "loss"}
 
 

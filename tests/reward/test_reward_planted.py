@@ -77,7 +77,8 @@ def test_inline_baseline_responses_are_a_baseline() -> None:
             "baseline_response": str(rng.choice(pad)) + " Final answer: 3",
         })
     result = audit_samples(records).result
-    assert {str(f.category) for f in result.findings} == {"length_inflation"}
+    judged = {str(f.category) for f in result.findings if f.severity != "info"}
+    assert judged == {"length_inflation"}  # one step: trends are named as not judged (info)
     assert result.metrics["baseline"]["source"] == "baseline_response"
 
 

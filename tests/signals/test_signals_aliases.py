@@ -63,7 +63,7 @@ def test_negate_transform_flips_sign():
     [
         ("rewards/accuracy_reward/mean", "reward/accuracy_reward"),  # TRL GRPO
         ("rewards/format_reward", "reward/format_reward"),  # TRL <= 0.15
-        ("rewards/accuracy_reward/std", "rewards/accuracy_reward/std"),  # kept as logged
+        ("rewards/accuracy_reward/std", "reward_std/accuracy_reward"),
         ("reward/length", "reward/length"),  # rlvet's own component
         ("train/reward", "reward"),  # HF rewrite_logs, known inner name
         ("train/completions/mean_length", "response_length"),

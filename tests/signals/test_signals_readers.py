@@ -116,7 +116,7 @@ def test_trainer_state_prefers_largest_global_step_and_top_level_on_ties():
 
 def test_trl_grpo_names_and_hf_eval_keys():
     run, report = read_run_report(HF)
-    for key in (n.REWARD, n.REWARD_STD, n.ZERO_STD_FRACTION, n.KL, n.ENTROPY, n.LOSS,
+    for key in (n.REWARD, n.REWARD_STD, n.ZERO_STD_FRACTION, n.KL_REF, n.ENTROPY, n.LOSS,
                 n.GRAD_NORM, n.LEARNING_RATE, n.CLIP_FRACTION, n.RESPONSE_LENGTH,
                 "reward/accuracy_reward", "reward/format_reward", n.EVAL_RETURN,
                 "eval/loss", "eval/response_length"):

@@ -7,11 +7,15 @@ Contents:
         call.
     EXCLUSION_CATEGORIES -- categories that only stand when nothing else explains them.
 
-First break (ARCHITECTURE.md section 1): among error and warning findings, the earliest
-onset step; ties go to the stage met first walking the loop outside in (environment ->
+First break (ARCHITECTURE.md section 1): the earliest error; with no error, the earliest
+warning; ties go to the stage met first walking the loop outside in (environment ->
 evaluation -> reward -> freshness -> policy_update / critic / exploration / numerics ->
-resources, ``rlvet.findings.STAGE_ORDER``), then to registry order. Later anomalies are
-usually consequences: a KL spike is followed by an entropy collapse and a falling return.
+resources, ``rlvet.findings.STAGE_ORDER``), then to registry order
+(``BreakPolicy.SEVERITY``). Later anomalies are usually consequences: a KL spike is
+followed by an entropy collapse and a falling return. Errors first, because on the
+calibration corpus's tuning half an earlier *warning* was more often a symptom than a cause:
+a negative entropy bonus jolts the KL out of the trust region for a few updates (a
+recovered spike: a warning) on its way to the entropy collapse it causes (the error).
 """
 
 from __future__ import annotations
@@ -85,8 +89,9 @@ def _resolve(run: RunSignals, name: str | None, default: str) -> str | None:
 
 
 def pick_first_break(findings: tuple[Finding, ...]) -> Finding | None:
-    """The doctor's rule: ``first_break(findings, BreakPolicy.ONSET)``."""
-    return first_break(findings, BreakPolicy.ONSET)
+    """The doctor's rule: ``first_break(findings, BreakPolicy.SEVERITY)``: the earliest
+    error, else the earliest warning, ties by loop order."""
+    return first_break(findings, BreakPolicy.SEVERITY)
 
 
 def _demote_exclusions(findings: list[Finding]) -> list[Finding]:

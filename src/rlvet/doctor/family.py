@@ -73,6 +73,11 @@ _SIGNATURES: tuple[tuple[Family, re.Pattern[str]], ...] = (
         r"(completions?/|completion_length|frac_reward_zero_std|reward_std|rewards/|"
         r"response_length/|actor/pg_clipfrac|actor/ppo_kl|critic/score|objective/rlhf_reward"
         r"|policy/approxkl_avg)")),
+    # OpenRLHF, slime, SkyRL, AReaL, prime-rl (their own sources, see signals/aliases.py)
+    (Family.LLM, re.compile(
+        r"(^train/(ppo_clip_ratio|actor_grad_norm|vllm_kl|pg_clipfrac|train_rollout_logprob)"
+        r"|^rollout/(raw_reward|response_len/)|^policy/policy_entropy|^reward/avg_raw_reward"
+        r"|^ppo_actor/|^mismatch_kl/|^off_policy/|^train/agg/|^actor/(entropy|pg_loss))")),
     (Family.OFF_POLICY_AC, re.compile(
         r"(train/(actor|critic)_loss|train/ent_coef|losses/qf1_loss|losses/actor_loss"
         r"|losses/alpha)")),

@@ -37,6 +37,7 @@ __all__ = [
     "CLIP_SATURATED",
     "CLIP_SUSTAINED",
     "KL_BOUND",
+    "KL_EPISODE_MAX",
     "KL_FROZEN",
     "KL_JUMP_RATIO",
     "detect_clip_saturation",
@@ -49,6 +50,10 @@ KL_BOUND = 0.1  # nats per update: 3-10x the usual target_kl (0.01-0.03); beyond
 KL_JUMP_RATIO = 5.0  # x the recent median: an order-of-magnitude change in step size,
 # far above the ~2x scatter of minibatch KL estimates between healthy updates
 KL_TRAILING = 10  # updates in the "recent" reference: long enough to ignore one outlier
+KL_EPISODE_MAX = 5  # a spike shorter than one persistence window (onset.PERSIST_WINDOW) ...
+KL_RELAPSE_SHARE = 0.1  # ... after which at most 10% of updates exceed the bound again
+# (lr or epochs too high: 30-60% do) and the policy is not dead (KL ~0 on half the updates)
+KL_DEAD_SHARE = 0.5
 KL_FROZEN = 1e-6  # median KL below this: action probabilities move by ~0.1% per update,
 # i.e. the optimiser is not changing the policy (lr ~0, zero gradients)
 ENTROPY_FROZEN = 1e-5  # relative spread of entropy below this: bit-identical policies
@@ -97,7 +102,8 @@ def _kl_onset(run: RunSignals) -> int | None:
 
 
 def detect_kl_spike(run: RunSignals, ctx: DetectContext) -> list[Finding]:
-    """KL between consecutive policies jumps above ``KL_BOUND`` and stays there.
+    """KL between consecutive policies jumps above ``KL_BOUND`` and stays there (error), or
+    leaves the bound for a few updates and regains it for good (warning).
 
     Needs ``kl``; silent for algorithms that do not log it (A2C, DQN, SAC).
     """
@@ -121,13 +127,38 @@ def detect_kl_spike(run: RunSignals, ctx: DetectContext) -> list[Finding]:
         "exceeding_in_window": int(window.sum()), "window": int(window.size),
         "robust_z": float(onset.robust_z(kl[i : i + 1], base)[0]), **base.to_evidence(),
     }
+    length, recovered = _excursion(kl, above, i)
+    evidence |= {"spike_updates": length, "recovered": recovered}
     message = (
         f"{label} jumped to {kl[i]:.3g} at step {steps[i]} and peaked at {peak:.3g} "
         f"(early median {base.median:.2g}, bound {KL_BOUND}): each update moves the policy "
         f"far outside the trust region, most likely a learning rate or epoch count too high"
     )
-    return [prescribe(Category.KL_SPIKE, severity=Severity.ERROR, message=message,
-                      evidence=evidence, step=int(steps[i]))]
+    if recovered:
+        message = (f"{label} left the trust region for {length} updates from step {steps[i]} "
+                   f"(peak {peak:.3g}, bound {KL_BOUND}) and came back within it for the rest "
+                   f"of the run: an oversized step that clipping contained; look at what "
+                   f"changed at that step (a schedule, the reward, the entropy)")
+    return [prescribe(Category.KL_SPIKE, severity=Severity.WARNING if recovered else
+                      Severity.ERROR, message=message, evidence=evidence, step=int(steps[i]))]
+
+
+def _excursion(kl: np.ndarray, above: np.ndarray, i: int) -> tuple[int, bool]:
+    """Length of the spike from ``i`` and whether the KL then stayed within the bound.
+
+    Why: a trust region left for a few updates and regained for good is PPO's clipping doing
+    its job (an entropy collapse or a reward change jolts the policy once); a learning rate
+    or an epoch count too high keeps the KL above the bound, or kills the policy (KL ~0,
+    which ``_kl_exceedance`` counts as still spiking).
+    """
+    end = i
+    while end < above.size and above[end]:
+        end += 1
+    rest = kl[end:]
+    recovered = (end - i < KL_EPISODE_MAX and rest.size >= onset.PERSIST_WINDOW
+                 and float(np.mean(rest > KL_BOUND)) <= KL_RELAPSE_SHARE
+                 and float(np.mean(rest <= KL_FROZEN)) < KL_DEAD_SHARE)
+    return end - i, recovered
 
 
 def detect_clip_saturation(run: RunSignals, ctx: DetectContext) -> list[Finding]:

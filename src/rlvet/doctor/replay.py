@@ -22,7 +22,7 @@ import numpy as np
 from rlvet.doctor.live import LivePolicy
 from rlvet.findings import Finding
 from rlvet.monitor import Action, Monitor
-from rlvet.signals.aliases import NEGATE, resolve
+from rlvet.signals.aliases import NEGATE, detect_dialect, resolve
 from rlvet.signals.series import RunSignals
 
 __all__ = ["Replay", "records", "replay"]
@@ -32,7 +32,8 @@ def _as_logged(run: RunSignals) -> tuple[list[str], list[float]]:
     """Per series: the name it was logged under and the sign that undoes the reader's
     transform, so the live path sees what the loop logged (family inference reads names)."""
     raw = [run.raw_names.get(key, key) for key in run.series]
-    sign = [-1.0 if resolve(name).transform == NEGATE else 1.0 for name in raw]
+    dialect = detect_dialect(raw)
+    sign = [-1.0 if resolve(name, dialect=dialect).transform == NEGATE else 1.0 for name in raw]
     return raw, sign
 
 

@@ -15,7 +15,10 @@ before it shows in the curves. Two traps make naive rules misfire:
   back into rates over windows of ``RATE_WINDOW`` of the run.
 * Before the first update an off-policy learner only acts (DQN's ``learning_starts``), at
   10x the speed it will train at. The early level is taken from the points logged after
-  the first learner signal appears.
+  the first update signal appears (``is_update_signal``: SAC's ``train/actor_loss`` too).
+* A busier machine is not a slower run: when the run logs the host's load per core
+  (``host_load``: the Monitor and ``rlvet train`` do) and its rise accounts for the drop,
+  the finding is info, never an error (CI runners and shared nodes are loaded).
 """
 
 from __future__ import annotations
@@ -102,7 +105,8 @@ def _final_stretch(below: np.ndarray) -> int | None:
 
 
 def detect_throughput_drop(run: RunSignals, ctx: DetectContext) -> list[Finding]:
-    """Steps/s below ``DROP_WARNING`` x the early level to the end (error: ``DROP_ERROR``)."""
+    """Steps/s below ``DROP_WARNING`` x the early level to the end (error: ``DROP_ERROR``);
+    info when the host's rising load accounts for it."""
     steps, fps = onset.finite(run.get(names.FPS))
     keep = fps > 0
     start = _learner_start(run)
@@ -119,19 +123,40 @@ def detect_throughput_drop(run: RunSignals, ctx: DetectContext) -> list[Finding]
     if i is None:
         return []
     end = float(np.median(ratio[-onset.PERSIST_HITS:]))
-    severe = end < DROP_ERROR
+    contention = _contention(run, int(steps[0]), int(steps[i]))
+    explained = contention is not None and end * contention >= DROP_WARNING
+    severe = end < DROP_ERROR and not explained
     low = float(np.min(level[i:]))
     evidence = {
         "onset_step": int(steps[i]), "rate_at_onset": float(level[i]), "lowest_rate": low,
         "fraction_of_baseline": float(ratio[i]), "final_fraction": end,
         "warning_fraction": DROP_WARNING, "error_fraction": DROP_ERROR,
-        "from_cumulative_fps": cumulative, **base.to_evidence(),
+        "from_cumulative_fps": cumulative, "host_contention": contention,
+        "explained_by_host_load": explained, **base.to_evidence(),
     }
     message = (
         f"throughput fell to {level[i]:.4g} steps/s at step {steps[i]} ({ratio[i]:.0%} of the "
         f"early {base.median:.4g}) and ended at {end:.0%} of it (lowest {low:.4g}): the env or "
         f"the learner got slower, most likely a slowing simulator or a growing buffer"
     )
-    return [prescribe(Category.THROUGHPUT_DROP,
-                      severity=Severity.ERROR if severe else Severity.WARNING,
-                      message=message, evidence=evidence, step=int(steps[i]))]
+    if explained:
+        message += (f"; but the host's load per core rose {contention:.2g}x over the same "
+                    f"time, which accounts for it: the machine got busier, not the run slower")
+    severity = Severity.INFO if explained else Severity.ERROR if severe else Severity.WARNING
+    return [prescribe(Category.THROUGHPUT_DROP, severity=severity, message=message,
+                      evidence=evidence, step=int(steps[i]))]
+
+
+def _contention(run: RunSignals, first: int, drop: int) -> float | None:
+    """How much more the run's cores were shared after ``drop`` than before it: the ratio
+    of ``max(1, host load per core)`` late to early (None without a logged host load).
+
+    Why max(1, .): below one runnable process per core nobody waits, so load changes there
+    do not slow the run; above it each core is time-shared among ``load`` processes.
+    """
+    steps, load = onset.finite(run.get(names.HOST_LOAD))
+    before, after = load[(steps >= first) & (steps < drop)], load[steps >= drop]
+    if before.size < onset.MIN_BASELINE_POINTS or after.size < onset.MIN_BASELINE_POINTS:
+        return None
+    busy_before = max(1.0, float(np.median(before)))
+    return max(1.0, float(np.median(after))) / busy_before

@@ -77,6 +77,7 @@ __all__ = [
     "PolicySpec",
     "Split",
     "canonical_json",
+    "callable_beside",
     "load_protocol",
     "parse_policy_spec",
     "sha256_hex",
@@ -272,6 +273,33 @@ def _splits(top: Fields, ev: Fields, episodes: int) -> dict[str, Split]:
     return splits
 
 
+def callable_beside(spec: str, toml_file: Path) -> str:
+    """``module:attr`` / ``file.py:attr`` resolved against the TOML file's folder, as paths are.
+
+    ``cp_policy:act`` with ``cp_policy.py`` beside the protocol becomes
+    ``/abs/dir/cp_policy.py:act`` (``pkg.mod`` looks for ``pkg/mod.py``); a relative
+    ``file.py`` is made absolute. The callable is
+    imported later, in a child process whose working directory is not the protocol's, so the
+    path is settled here. A module found nowhere beside the file stays a module name (an
+    installed package).
+
+    Example:
+        >>> callable_beside("math:sqrt", Path("/nonexistent/protocol.toml"))
+        'math:sqrt'
+    """
+    module, sep, attr = spec.rpartition(":")
+    if not sep or not module:
+        return spec
+    folder = Path(toml_file).parent
+    if module.endswith(".py"):
+        path = Path(module).expanduser()
+        return spec if path.is_absolute() else f"{(folder / path).resolve()}:{attr}"
+    if not all(part.isidentifier() for part in module.split(".")):
+        return spec
+    candidate = folder.joinpath(*module.split(".")).with_suffix(".py")
+    return f"{candidate.resolve()}:{attr}" if candidate.is_file() else spec
+
+
 def _policy(top: Fields) -> PolicySpec | None:
     if not top.has("policy"):
         return None
@@ -280,7 +308,7 @@ def _policy(top: Fields) -> PolicySpec | None:
     if t.has("path") == t.has("callable"):
         raise t.error("path", "give exactly one of path (.pt or .zip) and callable")
     if t.has("callable"):
-        return PolicySpec(kind="callable", target=t.text("callable"),
+        return PolicySpec(kind="callable", target=callable_beside(t.text("callable"), t.file),
                           batched=t.boolean("batched", False))
     path = t.path("path")
     algo = t.text("algo", None)

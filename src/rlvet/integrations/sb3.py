@@ -26,6 +26,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import KVWriter
 
 from rlvet.doctor.live import LivePolicy
+from rlvet.integrations.announce import FindingAnnouncer
 from rlvet.monitor import Action, Monitor, MonitorDecision
 
 __all__ = ["RlvetCallback"]
@@ -59,7 +60,17 @@ class RlvetCallback(BaseCallback):
         reward_metric, eval_metric: as for ``rlvet doctor``.
         policy: the live policy (default ``LivePolicy()``: 1% budget, 10-record warm-up,
             two confirmations).
-        verbose: 1 prints the finding that stopped training.
+        verbose: 1 prints each new error or warning finding once, as verdicts find it
+            (also without ``stop_on_error``: warn mode), and the finding that stopped
+            training.
+
+    Attributes:
+        monitor: the ``rlvet.monitor.Monitor`` fed from SB3's logger (set when training
+            starts; None before). ``monitor.verdict()`` judges every record so far;
+            ``monitor.path`` is the JSONL file ``rlvet doctor`` reads afterwards.
+        last_decision: the latest ``MonitorDecision`` (action, finding, checkpoint,
+            diagnosis), None before the first verdict; after ``learn`` returns it is the
+            final verdict over every dump.
     """
 
     def __init__(self, path: str | Path | None = None, *, stop_on_error: bool = False,
@@ -71,6 +82,7 @@ class RlvetCallback(BaseCallback):
         self.monitor: Monitor | None = None
         self.last_decision: MonitorDecision | None = None
         self._format: _MonitorFormat | None = None
+        self._announcer = FindingAnnouncer(verbose)
 
     def _on_training_start(self) -> None:
         self.monitor = Monitor(self._path, reward_metric=self._metrics[0],
@@ -85,6 +97,7 @@ class RlvetCallback(BaseCallback):
             return True
         self._format.pending = False
         self.last_decision = self.monitor.verdict()
+        self._announcer.announce(self.last_decision, self.num_timesteps)
         if self._stop and self.last_decision.action is not Action.CONTINUE:
             if self.verbose and self.last_decision.finding is not None:
                 f = self.last_decision.finding
@@ -95,6 +108,7 @@ class RlvetCallback(BaseCallback):
     def _on_training_end(self) -> None:
         if self._format is not None and self._format.pending and self.monitor is not None:
             self.last_decision = self.monitor.verdict()  # the final word covers every dump
+            self._announcer.announce(self.last_decision, self.num_timesteps)
         if self._format is not None and self._format in self.model.logger.output_formats:
             self.model.logger.output_formats.remove(self._format)
         if self.monitor is not None:

@@ -50,6 +50,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from rlvet.doctor.live import LivePolicy
 from rlvet.errors import RlvetInputError
+from rlvet.integrations.announce import FindingAnnouncer
 from rlvet.monitor import Action, Monitor, MonitorDecision
 from rlvet.signals.jsonl_writer import JsonlWriter
 
@@ -99,14 +100,18 @@ class RlvetTrlCallback(TrainerCallback):
             ``SampleRecorder`` with an ``eval_func`` logs one. Until the named metric has
             been logged the verdict waits; naming one the run never logs raises at the end.
         recorder: a ``SampleRecorder`` to close when training ends.
-        verbose: 1 prints the finding that stopped training.
+        verbose: 1 prints each new error or warning finding once, as verdicts find it
+            (also without ``stop_on_error``: warn mode), and the finding that stopped
+            training.
         fsync: sync every metrics record to disk (survives power loss; costs a disk sync).
         policy: the live policy (``rlvet.doctor.live.LivePolicy``; default 1% budget,
             10-record warm-up, two confirmations).
 
     Attributes:
-        monitor: the Monitor (after ``on_train_begin``).
-        last_decision: the latest verdict, None before the first.
+        monitor: the ``rlvet.monitor.Monitor`` (after ``on_train_begin``, main process
+            only; None elsewhere): ``monitor.verdict()`` judges every record so far.
+        last_decision: the latest ``MonitorDecision`` (action, finding, checkpoint,
+            diagnosis), None before the first; after training, the final verdict.
         checks, check_seconds: how many verdicts ran and their total wall time (the cost
             of the guardrail, for comparison with the training time).
     """
@@ -120,6 +125,7 @@ class RlvetTrlCallback(TrainerCallback):
         self._metrics = (reward_metric, eval_metric)
         self._recorder = recorder
         self.verbose = verbose
+        self._announcer = FindingAnnouncer(verbose)
         self.monitor: Monitor | None = None
         self.last_decision: MonitorDecision | None = None
         self._open = False
@@ -160,6 +166,7 @@ class RlvetTrlCallback(TrainerCallback):
         if not self.monitor.due():
             return
         decision = self._judge(final=False)
+        self._announcer.announce(decision, int(state.global_step))
         if decision is not None and self._stop and decision.action is not Action.CONTINUE:
             control.should_training_stop = True
             if self.verbose and decision.finding is not None:
@@ -178,7 +185,7 @@ class RlvetTrlCallback(TrainerCallback):
         """Take the final verdict over every record, then close the files."""
         try:
             if self.monitor is not None and self._pending:
-                self._judge(final=True)
+                self._announcer.announce(self._judge(final=True), int(state.global_step))
         finally:
             if self.monitor is not None and self._open:
                 self.monitor.close()

@@ -6,6 +6,7 @@ Contents:
     ChaosSpec -- the parsed ``--chaos crash=P,kill=P,hang=P`` fault-injection rates.
     parse_chaos(text) -- ``"crash=0.05,hang=0.02"`` -> ChaosSpec.
     load_toml(path, **overrides) -- TrainArgs from a TOML file (keys are field names).
+    args_from_mapping(data, **overrides) -- TrainArgs from TOML-shaped values.
 
 Like CleanRL's ``Args`` (the algorithm's settings in one place, one docstring each), but
 frozen: CleanRL overwrites ``batch_size`` and ``num_iterations`` at run time, so the object
@@ -36,8 +37,8 @@ from rlvet.limits import (
     check_range,
 )
 
-__all__ = ["BACKENDS", "LAG_MODES", "ON_BREAK", "ChaosSpec", "TrainArgs", "load_toml",
-           "parse_chaos"]
+__all__ = ["BACKENDS", "LAG_MODES", "ON_BREAK", "ChaosSpec", "TrainArgs", "args_from_mapping",
+           "load_toml", "parse_chaos"]
 
 BACKENDS = ("local", "sync", "ray")
 """local: actor processes (multiprocessing); sync: one in-process actor, collect then
@@ -351,6 +352,12 @@ def load_toml(path: str | Path, **overrides: Any) -> TrainArgs:
     unknown = sorted(set(data) - known)
     if unknown:
         raise RlvetInputError(f"{path}: unknown key(s) {', '.join(unknown)}")
+    return args_from_mapping(data, **overrides)
+
+
+def args_from_mapping(data: Mapping[str, Any], **overrides: Any) -> TrainArgs:
+    """TrainArgs from TOML-shaped values (paths as strings, ranges as lists); ``overrides``
+    win. Keys must be field names (``load_toml``, ``rlvet.toml``'s ``[train]``)."""
     merged = {**data, **overrides}
     for key in ("out", "resume_from"):
         if merged.get(key) is not None:

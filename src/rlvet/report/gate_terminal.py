@@ -21,6 +21,7 @@ from rich.text import Text
 
 from rlvet.findings import CommandResult, Severity
 from rlvet.report.gates import GATE_STAGE_TITLES, GateStage
+from rlvet.report.terminal import render_suppressed
 
 __all__ = ["render_report_terminal"]
 
@@ -164,5 +165,6 @@ def render_report_terminal(result: CommandResult, console: Console) -> None:
     _runs_table(metrics.get("runs") or [], console)
     _gate_tables(metrics.get("gates") or [], metrics.get("stages") or {}, console)
     _findings_table(doc["findings"], console)
+    render_suppressed(result, console)
     for note in metrics.get("notes") or []:
         console.print(Text(f"note: {_cap(note)}", style="dim"))

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from rlvet.findings import CommandResult, Finding, Severity
+from rlvet.findings import Category, CommandResult, Finding, Severity, Suppressed
 from rlvet.paths import refuse_output_over_input
 from rlvet.report.collect import Evidence, TrainingRun, collect
 from rlvet.report.documents import ResultDoc
@@ -115,8 +115,12 @@ def _metrics(ev: Evidence, answers: tuple[GateAnswer, ...], decision: Decision
     }
 
 
-def run_report(paths: Iterable[str | os.PathLike[str]]) -> ReportOutcome:
+def run_report(paths: Iterable[str | os.PathLike[str]],
+               ignore: Mapping[Category, str] | None = None) -> ReportOutcome:
     """Gather the evidence under ``paths``, answer every gate, and decide.
+
+    ``ignore`` (category -> reason, ``rlvet.toml`` ``[ignore]``): those findings are
+    listed as suppressed and answer no gate.
 
     Raises:
         RlvetInputError: a path that does not exist (damaged files inside are listed in
@@ -129,11 +133,15 @@ def run_report(paths: Iterable[str | os.PathLike[str]]) -> ReportOutcome:
     """
     ev = collect(paths)
     gathered = tuple(f for f in ev.findings() if f.severity != Severity.INFO)
+    suppressed = tuple(Suppressed(finding=f, reason=(ignore or {})[f.category])
+                       for f in gathered if f.category in (ignore or {}))
+    gathered = tuple(f for f in gathered if f.category not in (ignore or {}))
     answers = answer_gates(ev, gathered)
     findings = (*gathered, *gate_findings(answers, gathered))
     decision = decide(answers, findings)
     result = CommandResult(command="report", target=", ".join(str(p) for p in ev.roots),
-                           findings=findings, metrics=_metrics(ev, answers, decision))
+                           findings=findings, metrics=_metrics(ev, answers, decision),
+                           suppressed=suppressed)
     return ReportOutcome(result=result, evidence=ev, answers=answers, decision=decision)
 
 

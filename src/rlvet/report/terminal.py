@@ -12,7 +12,7 @@ from rich.table import Table
 
 from rlvet.findings import STAGE_ORDER, Category, CommandResult, Finding, Severity
 
-__all__ = ["VERDICT_STYLE", "render_terminal"]
+__all__ = ["VERDICT_STYLE", "render_suppressed", "render_terminal"]
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 VERDICT_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
@@ -50,6 +50,18 @@ def _render_unjudged(result: CommandResult, console: Console) -> None:
     for message, count in seen.items():
         where = f" ({count} runs)" if count > 1 else ""
         console.print(f"[yellow]not judged{where}:[/] {escape(message)}")
+
+
+def render_suppressed(result: CommandResult, console: Console) -> None:
+    """Findings the project accepted (``rlvet.toml`` ``[ignore]``): one line each, with the
+    reason, so an ignored finding is never silently gone."""
+    for s in result.suppressed:
+        f = s.finding
+        run = f.evidence.get("run")
+        where = f" [{run}]" if run else ""
+        at = "" if f.step is None else f" at step {f.step}"
+        console.print(f"[dim]suppressed{escape(where)}:[/] {f.category} ({f.severity}){at}: "
+                      f"{escape(f.message)} [dim]-- ignored: {escape(s.reason)}[/]")
 
 
 def _nothing_judged(result: CommandResult) -> bool:
@@ -97,3 +109,4 @@ def render_terminal(result: CommandResult, console: Console, *, show_info: bool 
         console.print("[green]no warnings or errors[/]")
     if hidden:
         console.print(f"[dim]+{hidden} info finding(s); see --json or --html[/]")
+    render_suppressed(result, console)

@@ -1,7 +1,8 @@
 """Resource signals a training loop can log: memory now, and where the wall time went.
 
 Contents:
-    memory_sample() -- process RSS (MiB), the malloc heap in use (MiB, glibc) and,
+    load_sample() -- the host's 1-minute load average per core (``host_load``).
+    memory_sample() -- process RSS (MiB), the malloc heap in use (MiB, glibc), host load and,
         when torch already uses CUDA, allocated and reserved CUDA memory (MiB), under
         canonical signal names.
     PhaseTimer -- ``with timer.phase("env"): ...`` (env, inference, reward, learner,
@@ -26,6 +27,7 @@ import, and one that does has already imported it (``sys.modules``).
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -35,7 +37,7 @@ import psutil
 
 from rlvet.signals import names
 
-__all__ = ["PhaseTimer", "memory_sample"]
+__all__ = ["PhaseTimer", "load_sample", "memory_sample"]
 MIB = 2**20
 
 
@@ -64,8 +66,9 @@ _MALLINFO2 = _mallinfo2() if sys.platform.startswith("linux") else None
 
 
 def memory_sample() -> dict[str, float]:
-    """RSS of this process, the malloc heap in use, and CUDA memory if in use."""
-    out = {names.RSS_MIB: _PROCESS.memory_info().rss / MIB}
+    """RSS of this process, the malloc heap in use, CUDA memory if in use, and the host's
+    load per core (so a slowdown can be told from a busier machine)."""
+    out = {names.RSS_MIB: _PROCESS.memory_info().rss / MIB, **load_sample()}
     if _MALLINFO2 is not None:
         info = _MALLINFO2()
         out[names.HEAP_MIB] = (info.uordblks + info.hblkhd) / MIB
@@ -74,6 +77,18 @@ def memory_sample() -> dict[str, float]:
         out[names.CUDA_ALLOCATED_MIB] = torch.cuda.memory_allocated() / MIB
         out[names.CUDA_RESERVED_MIB] = torch.cuda.memory_reserved() / MIB
     return out
+
+
+def load_sample() -> dict[str, float]:
+    """The 1-minute load average per CPU core (``host_load``); nothing where the OS has none.
+
+    Why: throughput falls when other jobs share the cores (CI runners, shared nodes); the
+    doctor compares a drop with the rise of this load before blaming the run.
+    """
+    try:
+        return {names.HOST_LOAD: os.getloadavg()[0] / (os.cpu_count() or 1)}
+    except (OSError, AttributeError):  # pragma: no cover - Windows has no load average
+        return {}
 
 
 class PhaseTimer:

@@ -23,6 +23,7 @@ from typing import Any
 from rlvet.findings import BreakPolicy, CommandResult, Finding, first_break
 from rlvet.reward import (
     components,
+    evidence,
     format_hacking,
     grpo,
     hacking,
@@ -67,6 +68,7 @@ DETECTORS: tuple[tuple[str, Detector], ...] = (
     ("format", format_hacking.check_format_hacking),
     ("tools", tools.check_tool_hacking),
     ("pseudo_success", pseudo_success.check_pseudo_success),
+    ("evidence", evidence.check_evidence),  # what the rows above could not judge
 )
 """Every reward detector, in the order its findings are listed."""
 

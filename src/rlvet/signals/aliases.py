@@ -5,6 +5,9 @@ Contents:
     AliasPattern, ALIAS_PATTERNS: rows with a placeholder (``rewards/<func>/mean``).
     TRANSFORMS: transform name -> function applied to the values (``negate`` for SB3's
         ``train/entropy_loss``, which is -entropy).
+    Dialect, DIALECTS, detect_dialect(raw_names): frameworks that log a name another
+        library also logs, with another meaning (TRL's ``kl`` is KL to the reference;
+        OpenRLHF's and slime's ``train/entropy_loss`` is +entropy, SB3's is -entropy).
     Resolved, resolve(raw): the canonical name, transform and priority for one raw name.
     sanitize(raw): the key an unknown name is kept under.
     lookup(run, name): the series key for a name a user typed (canonical or as logged).
@@ -13,6 +16,7 @@ Contents:
     find_eval_key(run): the evaluation return when no alias row names one, found by pattern.
 
 Resolution order for a raw name (first hit wins):
+    0. the run's dialect row, when its names show which framework wrote it;
     1. an exact row;
     2. a pattern row;
     3. Ray Tune's TensorBoard prefix ``ray/tune/`` stripped, then 1-2;
@@ -37,7 +41,7 @@ research/anchors.md section 3 for CleanRL, TRL, HF Trainer and RLlib.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -52,7 +56,10 @@ __all__ = [
     "TRANSFORMS",
     "Alias",
     "AliasPattern",
+    "DIALECTS",
+    "Dialect",
     "Resolved",
+    "detect_dialect",
     "find_eval_key",
     "is_update_signal",
     "lookup",
@@ -119,7 +126,14 @@ ALIASES: tuple[Alias, ...] = (
             ("cleanrl", "charts/episodic_return"),
             ("trl_ppo", "objective/rlhf_reward"),  # score - KL penalty: what PPO optimises
             ("trl_ppo", "objective/scores"),
-            ("rllib", "env_runners/episode_return_mean")),
+            ("rllib", "env_runners/episode_return_mean"),
+            ("verl", "critic/score/mean"),  # the verifier/RM score, before any KL penalty
+            ("verl", "critic/rewards/mean"),  # score - in-reward KL penalty (token sum)
+            ("openrlhf", "train/reward"),
+            ("slime", "rollout/raw_reward"),
+            ("skyrl", "reward/avg_raw_reward"),
+            ("areal", "ppo_actor/task_reward/avg"),
+            ("prime_rl", "train/agg/reward/mean")),
     *_group(n.EVAL_RETURN,
             ("sb3", "eval/mean_reward"),
             ("hf_trainer", "eval_reward"),  # TRL GRPO's reward on the eval dataset
@@ -132,55 +146,134 @@ ALIASES: tuple[Alias, ...] = (
             ("sb3", "train/approx_kl"),  # mean over the last epoch's minibatches
             ("cleanrl", "losses/approx_kl"),  # k3 estimator, last minibatch
             ("trl_ppo", "policy/approxkl_avg"),  # old -> new, what `kl` means here
-            ("trl_ppo", "objective/kl"),  # policy -> reference: second choice
-            ("rllib", "learners/default_policy/mean_kl_loss")),
+            ("rllib", "learners/default_policy/mean_kl_loss"),
+            ("verl", "actor/ppo_kl"),  # old -> new, per PPO update
+            ("openrlhf", "train/ppo_kl"),  # also slime's train/ppo_kl
+            ("areal", "ppo_actor/update/approx_kl/avg")),
+    *_group(n.KL_REF,
+            ("trl_ppo", "objective/kl"),  # policy -> reference
+            ("verl", "actor/kl_loss"),  # use_kl_loss: the KL term of the actor loss
+            ("verl", "actor/reward_kl_penalty"),  # use_kl_in_reward: the in-reward penalty
+            ("openrlhf", "train/kl"),  # KL to the initial model (logged when kl.use_loss)
+            ("slime", "train/kl_loss"),
+            ("skyrl", "loss/avg_kl")),
+    *_group(n.MISMATCH_KL,
+            ("openrlhf", "train/vllm_kl"),
+            ("prime_rl", "mismatch_kl/all/mean"),
+            ("verl", "rollout_corr/kl"),  # KL(rollout || training), direct estimator
+            ("verl", "rollout_corr/k3_kl"),
+            ("areal", "ppo_actor/update/behave_approx_kl/avg")),  # behaviour -> proximal
+    *_group(n.LOGPROB_DIFF,
+            ("slime", "train/train_rollout_logprob_abs_diff"),
+            ("skyrl", "policy/rollout_train_logprobs_abs_diff_mean"),
+            ("trl_grpo", "sampling/sampling_logp_difference/mean")),
+    *_group(n.IMPORTANCE_WEIGHT,
+            ("trl_grpo", "sampling/importance_sampling_ratio/mean"),
+            ("verl", "rollout_corr/rollout_is_mean"),
+            ("areal", "ppo_actor/update/behave_imp_weight/avg")),
     *_group(n.CLIP_FRACTION,
             ("sb3", "train/clip_fraction"),
             ("cleanrl", "losses/clipfrac"),
             ("trl_grpo", "clip_ratio/region_mean"),
             ("trl_grpo", "clip_ratio"),  # the Liger loss path logs one value
-            ("trl_ppo", "policy/clipfrac_avg")),
+            ("trl_ppo", "policy/clipfrac_avg"),
+            ("verl", "actor/pg_clipfrac"),
+            ("openrlhf", "train/ppo_clip_ratio"),
+            ("slime", "train/pg_clipfrac"),
+            ("areal", "ppo_actor/update/clip_ratio/avg")),
     *_group(n.ENTROPY,
             ("sb3", "train/entropy_loss", NEGATE),  # SB3 logs -entropy
             ("cleanrl", "losses/entropy"),  # +entropy
             ("trl_ppo", "objective/entropy"),
             ("trl_ppo", "policy/entropy_avg"),
-            ("rllib", "learners/default_policy/entropy")),
+            ("rllib", "learners/default_policy/entropy"),
+            ("verl", "actor/entropy"),  # token entropy of the actor
+            ("skyrl", "policy/policy_entropy"),
+            ("areal", "ppo_actor/update/entropy/avg"),
+            ("prime_rl", "entropy/all/mean"),
+            ("slime", "rollout/entropy")),  # of the rollout log-probs: second choice
     *_group(n.VALUE_LOSS,
             ("sb3", "train/value_loss"),
             ("cleanrl", "losses/value_loss"),
             ("trl_ppo", "loss/value_avg"),
-            ("rllib", "learners/default_policy/vf_loss")),
+            ("rllib", "learners/default_policy/vf_loss"),
+            ("verl", "critic/vf_loss"),
+            ("openrlhf", "train/critic_loss")),
     *_group(n.EXPLAINED_VARIANCE,
             ("sb3", "train/explained_variance"),
             ("cleanrl", "losses/explained_variance"),
-            ("rllib", "learners/default_policy/vf_explained_var")),
+            ("rllib", "learners/default_policy/vf_explained_var"),
+            ("verl", "critic/vf_explained_var")),
     *_group(n.POLICY_LOSS,
             ("sb3", "train/policy_gradient_loss"),  # PPO
             ("sb3", "train/policy_loss"),  # A2C
             ("cleanrl", "losses/policy_loss"),
             ("trl_ppo", "loss/policy_avg"),
-            ("rllib", "learners/default_policy/policy_loss")),
+            ("rllib", "learners/default_policy/policy_loss"),
+            ("verl", "actor/pg_loss"),
+            # OpenRLHF's train/policy_loss: SB3 A2C's row above, same meaning
+            ("slime", "train/pg_loss"),
+            ("skyrl", "policy/policy_loss"),
+            ("areal", "ppo_actor/update/actor_loss/avg")),
     *_group(n.LOSS,
             ("sb3", "train/loss"),  # PPO: last minibatch; DQN: mean TD loss
-            ("cleanrl", "losses/td_loss")),  # cleanrl/dqn.py
-    *_group(n.GRAD_NORM),  # HF Trainer's `grad_norm` is the canonical name
+            ("cleanrl", "losses/td_loss"),  # cleanrl/dqn.py
+            ("prime_rl", "loss/mean")),
+    *_group(n.GRAD_NORM,  # HF Trainer's `grad_norm` is the canonical name
+            ("verl", "actor/grad_norm"),
+            ("openrlhf", "train/actor_grad_norm"),
+            ("skyrl", "policy/grad_norm"),
+            ("areal", "ppo_actor/update/grad_norm"),
+            ("prime_rl", "optim/grad_norm")),
     *_group(n.LEARNING_RATE,
             ("sb3", "train/learning_rate"),
             ("cleanrl", "charts/learning_rate"),
-            ("trl_ppo", "lr")),
+            ("trl_ppo", "lr"),
+            ("verl", "actor/lr"),
+            ("openrlhf", "train/actor_lr"),
+            ("prime_rl", "optim/lr")),
     *_group(n.FPS,
             ("sb3", "time/fps"),
             ("cleanrl", "charts/SPS")),
     *_group(n.POLICY_LAG,
             ("sample_factory", "train/version_diff_avg"),
-            ("rllib", "learners/default_policy/diff_num_grad_updates_vs_sampler_policy")),
+            ("rllib", "learners/default_policy/diff_num_grad_updates_vs_sampler_policy"),
+            ("prime_rl", "off_policy/mean"),  # steps between sampling and training policy
+            ("skyrl", "async/staleness_mean")),  # trainer step - generating policy's step
+    *_group(n.POLICY_LAG_MAX,
+            ("prime_rl", "off_policy/max"),
+            ("skyrl", "async/staleness_max")),
+    *_group(n.DROPPED_STALE,
+            ("prime_rl", "off_policy/dropped"),  # groups past max_off_policy_steps
+            ("skyrl", "async/num_groups_dropped"),
+            ("verl", "fully_async/count/dropped_stale_samples")),
     *_group(n.RESPONSE_LENGTH,
             ("trl_grpo", "completions/mean_length"),
-            ("trl_grpo", "completion_length")),  # TRL before completions/* (<= 0.15)
-    *_group(n.REWARD_STD),  # TRL GRPO logs `reward_std` under the canonical name
+            ("trl_grpo", "completion_length"),  # TRL before completions/* (<= 0.15)
+            ("verl", "response_length/mean"),
+            ("openrlhf", "train/response_length"),
+            ("slime", "rollout/response_len/mean"),
+            ("skyrl", "generate/avg_num_tokens"),
+            ("prime_rl", "train/agg/num_output_tokens/mean")),
+    *_group(n.RESPONSE_LENGTH_MAX,
+            ("trl_grpo", "completions/max_length"),
+            ("verl", "response_length/max"),
+            ("slime", "rollout/response_len/max"),
+            ("skyrl", "generate/max_num_tokens"),
+            ("prime_rl", "train/agg/num_output_tokens/max")),
+    *_group(n.TRUNCATED_FRACTION,
+            ("trl_grpo", "completions/clipped_ratio"),  # no EOS within max_completion_length
+            ("verl", "response_length/clip_ratio"),  # length == max_response_length
+            ("openrlhf", "train/truncated"),
+            ("slime", "rollout/truncated_ratio"),
+            ("areal", "ppo_actor/no_eos_ratios/avg"),
+            ("prime_rl", "train/agg/is_truncated/mean")),
+    *_group(n.REWARD_STD,  # TRL GRPO logs `reward_std` under the canonical name
+            ("openrlhf", "train/group_reward_std")),
     *_group(n.ZERO_STD_FRACTION),  # and `frac_reward_zero_std`
-    *_group(n.NAN_COUNT),
+    *_group(n.ZERO_STD_FAILED, ("prime_rl", "train/agg/solved_none")),
+    *_group(n.ZERO_STD_SOLVED, ("prime_rl", "train/agg/solved_all")),
+    *_group(n.NAN_COUNT, ("prime_rl", "loss/nan_count")),
     *_group(n.RSS_MIB, ("wandb", "system/proc.memory.rssMB")),  # W&B system metrics, MiB
     *_group(n.HEAP_MIB),
     *_group(n.CUDA_ALLOCATED_MIB),
@@ -188,10 +281,57 @@ ALIASES: tuple[Alias, ...] = (
     *_group(n.EVAL_PREFIX + n.EPISODE_LENGTH, ("sb3", "eval/mean_ep_length")),
 )
 
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """A framework whose names collide with another library's, told apart by its others.
+
+    Attributes:
+        name: the framework.
+        signature: raw names only this framework logs; one present selects the dialect.
+        rows: the colliding names, as this framework means them (checked before ALIASES).
+    """
+
+    name: str
+    signature: frozenset[str]
+    rows: tuple[Alias, ...]
+
+
+DIALECTS: tuple[Dialect, ...] = (
+    # TRL GRPO/RLOO `kl` is mean per-token KL(policy || reference) (logged when beta != 0),
+    # not the size of one update; rlvet's own `kl` (Monitor, trainer) is old -> new
+    Dialect("trl", frozenset({"frac_reward_zero_std", "completions/mean_length",
+                              "completions/clipped_ratio", "clip_ratio/region_mean"}),
+            (Alias("kl", n.KL_REF, source="trl_grpo"),)),
+    # OpenRLHF ppo_actor.py: entropy_loss = aggregate_loss(output.entropy): +entropy
+    Dialect("openrlhf", frozenset({"train/ppo_clip_ratio", "train/actor_grad_norm",
+                                   "train/vllm_kl", "train/group_reward_std"}),
+            (Alias("train/entropy_loss", n.ENTROPY, source="openrlhf"),)),
+    # slime loss.py: entropy_loss = sum_of_sample_mean(entropy): +entropy
+    Dialect("slime", frozenset({"train/pg_clipfrac", "train/pg_loss", "rollout/raw_reward",
+                                "train/train_rollout_logprob_abs_diff"}),
+            (Alias("train/entropy_loss", n.ENTROPY, source="slime"),)),
+)
+"""Checked in order; the first dialect whose signature a run logs applies to all its names."""
+
+
+def detect_dialect(raw_names: Iterable[str]) -> Dialect | None:
+    """The dialect of a run from the raw names it logged, or None (the table alone).
+
+    Example:
+        >>> detect_dialect(["kl", "completions/mean_length"]).name
+        'trl'
+    """
+    logged = set(raw_names)
+    return next((d for d in DIALECTS if d.signature & logged), None)
+
+
 _COMPONENT = n.REWARD_COMPONENT_PREFIX + "{c}"  # reward/<component>
 ALIAS_PATTERNS: tuple[AliasPattern, ...] = (
     AliasPattern(r"reward/(?P<c>.+)", _COMPONENT),
     AliasPattern(r"rewards/(?P<c>[^/]+)/mean", _COMPONENT, source="trl_grpo"),
+    AliasPattern(r"rewards/(?P<c>[^/]+)/std", n.REWARD_STD + "/{c}", source="trl_grpo"),
     AliasPattern(r"rewards/(?P<c>[^/]+)", _COMPONENT, source="trl_grpo"),  # TRL <= 0.15
 )
 
@@ -259,7 +399,16 @@ def _hf_eval(name: str) -> Resolved | None:
     return None
 
 
-def resolve(raw: str, *, hf_rewritten: bool = False) -> Resolved:
+def _from_dialect(name: str, dialect: Dialect | None) -> Resolved | None:
+    """Step 0: the dialect's own meaning of a colliding name, at its canonical's rank."""
+    for row in dialect.rows if dialect is not None else ():
+        if row.raw == name:
+            return Resolved(row.canonical, row.transform, _BY_RAW[row.canonical][0], True)
+    return None
+
+
+def resolve(raw: str, *, hf_rewritten: bool = False,
+            dialect: Dialect | None = None) -> Resolved:
     """Map a logged metric name to its series key (see the module docstring for the order).
 
     Args:
@@ -267,6 +416,7 @@ def resolve(raw: str, *, hf_rewritten: bool = False) -> Resolved:
         hf_rewritten: the log was written through HF's ``rewrite_logs`` (a TensorBoard file
             beside a trainer_state.json), so ``train/`` is removed from every name, known or
             not, to line up with the trainer_state keys.
+        dialect: the run's framework dialect (``detect_dialect``), if any.
 
     Returns:
         The canonical name (or the sanitised raw name), its transform and priority.
@@ -282,7 +432,7 @@ def resolve(raw: str, *, hf_rewritten: bool = False) -> Resolved:
         name = name[len(_TUNE_PREFIX):]
     if hf_rewritten and name.startswith(_HF_TRAIN) and len(name) > len(_HF_TRAIN):
         name = name[len(_HF_TRAIN):]
-    hit = _direct(name)
+    hit = _from_dialect(name, dialect) or _direct(name)
     if hit is not None:
         return hit
     if name.startswith(_HF_TRAIN):

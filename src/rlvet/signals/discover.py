@@ -49,9 +49,24 @@ import numpy as np
 
 from rlvet.errors import RlvetInputError
 from rlvet.paths import is_special_file
-from rlvet.signals.aliases import TRANSFORMS, Resolved, resolve, sanitize, user_aliases
+from rlvet.signals.aliases import (
+    TRANSFORMS,
+    Resolved,
+    detect_dialect,
+    resolve,
+    sanitize,
+    user_aliases,
+)
 from rlvet.signals.checkpoints import checkpoint_step
 from rlvet.signals.jsonl import RawLog, read_jsonl
+from rlvet.signals.llm_logs import (
+    is_verl_console,
+    is_verl_jsonl,
+    is_wandb_csv,
+    read_verl_console,
+    read_verl_jsonl,
+    read_wandb_csv,
+)
 from rlvet.signals.sb3_csv import read_sb3_csv
 from rlvet.signals.series import Checkpoint, RunSignals, Series
 from rlvet.signals.tensorboard import read_tensorboard
@@ -73,7 +88,8 @@ __all__ = [
     "split_runs",
 ]
 
-FORMATS: tuple[str, ...] = ("jsonl", "trainer_state", "sb3_csv", "sb3_json", "tensorboard")
+FORMATS: tuple[str, ...] = ("jsonl", "verl_jsonl", "trainer_state", "sb3_csv", "wandb_csv",
+                            "sb3_json", "verl_console", "tensorboard")
 
 READERS: Mapping[str, Callable[[Path], RawLog]] = MappingProxyType({
     "jsonl": read_jsonl,
@@ -81,6 +97,9 @@ READERS: Mapping[str, Callable[[Path], RawLog]] = MappingProxyType({
     "sb3_csv": read_sb3_csv,
     "sb3_json": partial(read_jsonl, fmt="sb3_json"),
     "tensorboard": read_tensorboard,
+    "verl_jsonl": read_verl_jsonl,
+    "verl_console": read_verl_console,
+    "wandb_csv": read_wandb_csv,
 })
 
 # File name -> format, first match wins. "sniff" rows are read only if their first line
@@ -92,9 +111,12 @@ _NAME_RULES: tuple[tuple[re.Pattern[str], str, bool], ...] = (
     (re.compile(r".*\.(jsonl|ndjson)"), "jsonl", False),
     (re.compile(r"result\.json"), "jsonl", True),
     (re.compile(r".*tfevents.*"), "tensorboard", False),
+    (re.compile(r"wandb_export.*\.csv"), "wandb_csv", False),
+    (re.compile(r".*\.(log|out|txt)"), "verl_console", True),
 )
-_LOOKED_FOR = ("rlvet/JSON-lines *.jsonl, SB3 progress.csv/progress.json, HF/TRL "
-               "trainer_state.json, Ray result.json, TensorBoard events.out.tfevents.*")
+_LOOKED_FOR = ("rlvet/JSON-lines *.jsonl, verl file-logger *.jsonl and console *.log, "
+               "SB3 progress.csv/progress.json, HF/TRL trainer_state.json, Ray result.json, "
+               "W&B CSV exports, TensorBoard events.out.tfevents.*")
 _TFEVENTS_TIME = re.compile(r"tfevents\.(\d+)")
 _FORMAT_RANK = MappingProxyType({fmt: rank for rank, fmt in enumerate(FORMATS)})
 _NO_RESTART = np.iinfo(np.int64).max
@@ -147,6 +169,16 @@ def _is_samples_file(path: Path) -> bool:
         _TEXT_KEYS & first.keys())
 
 
+def _sniff(path: Path, fmt: str) -> bool:
+    """Content check for names other tools use too (``result.json``, ``*.log``)."""
+    return is_verl_console(path) if fmt == "verl_console" else _first_line_is_object(path)
+
+
+def _refine(path: Path, fmt: str) -> str:
+    """A JSON-lines file in verl's ``{"step", "data"}`` envelope is verl's file logger."""
+    return "verl_jsonl" if fmt == "jsonl" and is_verl_jsonl(path) else fmt
+
+
 def detect_format(path: str | Path, *, strict: bool = True) -> str | None:
     """The format of one file, by its name; a ``.json``/``.csv`` of another name by content.
 
@@ -166,9 +198,9 @@ def detect_format(path: str | Path, *, strict: bool = True) -> str | None:
         return None
     for pattern, fmt, sniff in _NAME_RULES:
         if pattern.fullmatch(path.name):
-            return fmt if not sniff or _first_line_is_object(path) else None
+            return _refine(path, fmt) if not sniff or _sniff(path, fmt) else None
     if strict and path.suffix == ".csv":
-        return "sb3_csv"
+        return "wandb_csv" if is_wandb_csv(path) else "sb3_csv"
     if strict and path.suffix == ".json":
         return "jsonl" if _first_line_is_object(path) else "trainer_state"
     if strict:
@@ -312,12 +344,14 @@ def _claims(raws: list[RawLog], aliases: Mapping[str, Resolved]) -> list[_Claim]
     The user's own aliases come first and outrank every table row.
     """
     hf_run = any(raw.format == "trainer_state" for raw in raws)
+    dialect = detect_dialect(name for raw in raws for name in raw.columns)
     seen: dict[tuple[str, str], _Claim] = {}
     for raw in raws:
         rewritten = hf_run and raw.format == "tensorboard"
         for name in raw.columns:
             if (raw.format, name) not in seen:
-                hit = aliases.get(name) or resolve(name, hf_rewritten=rewritten)
+                hit = aliases.get(name) or resolve(name, hf_rewritten=rewritten,
+                                                   dialect=dialect)
                 seen[(raw.format, name)] = _Claim(
                     hit.name, (_FORMAT_RANK[raw.format], hit.rank, name), raw.format, name,
                     hit.transform)

@@ -43,6 +43,7 @@ STEP_KEYS: tuple[str, ...] = (
     "num_env_steps_sampled_lifetime",  # RLlib new API stack result.json
     "timesteps_total",  # RLlib old API stack
     "training_iteration",  # Ray Tune, last resort
+    "Step",  # W&B panel CSV exports
 )
 
 # Strings that mean a non-finite number; loggers that refuse JSON's NaN token write these.
@@ -248,12 +249,14 @@ def _records(lines: Iterator[str], where: str, warnings: list[str]) -> Iterator[
         yield lineno, value
 
 
-def read_jsonl(path: str | Path, *, fmt: str = "jsonl") -> RawLog:
+def read_jsonl(path: str | Path, *, fmt: str = "jsonl", envelope: str | None = None) -> RawLog:
     """Read a JSON-lines metrics file: one object per line, a step field plus metrics.
 
     Args:
         path: the file; opened read-only and never modified.
         fmt: the format name to record (``"sb3_json"`` for SB3's ``progress.json``).
+        envelope: a key whose object holds the metrics (verl's file logger writes
+            ``{"step": N, "data": {...}}``): unwrapped, so its keys keep their own names.
 
     Returns:
         The file's columns under their logged names, in log order.
@@ -280,6 +283,8 @@ def read_jsonl(path: str | Path, *, fmt: str = "jsonl") -> RawLog:
             step = record.pop(step_key, None)
             if type(step) is not int:
                 step = _coerce_step(step, step_key, f"{where}:{lineno}")
+            if envelope is not None and type(record.get(envelope)) is dict:
+                record = {**record.pop(envelope), **record}
             try:
                 cols.add_record(step, record, lineno)
             except OverflowError:
