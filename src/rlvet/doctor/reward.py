@@ -162,7 +162,8 @@ def _agree(a: float, b: float) -> bool:
 
 def detect_reward_direction(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     """Proxy and true metric of opposite sign on ``SIGN_SHARE`` of the evaluations, the
-    proxy no worse at the end than at the start, the true metric never improving.
+    proxy no worse at the end than at the start, the true metric never improving; or the
+    proxy changing sign mid-run for good while the true metric falls (``_sign_flip``).
 
     That is a negated objective: maximising the logged reward minimises the goal (a
     CartPole agent trained on -1 per step learns to fall in 9 steps). A shaped reward with
@@ -178,7 +179,8 @@ def detect_reward_direction(run: RunSignals, ctx: DetectContext) -> list[Finding
     true_prog = onset.progress(e_steps, true, window=EVAL_SMOOTHING)
     opposite = _opposite_share(true, proxy_at)
     if opposite < SIGN_SHARE or true_prog.improved or proxy_prog.end <= proxy_prog.start:
-        return []
+        flip = _sign_flip(run, ctx, e_steps, true)
+        return [] if flip is None else [flip]
     step = run_start(run)
     evidence = {"onset_step": step, "opposite_sign_share": opposite,
                 "proxy_start": proxy_prog.start, "proxy_end": proxy_prog.end,
@@ -191,6 +193,52 @@ def detect_reward_direction(run: RunSignals, ctx: DetectContext) -> list[Finding
     )
     return [prescribe(Category.REWARD_DIRECTION, severity=Severity.ERROR, message=message,
                       evidence=evidence, step=step)]
+
+
+def _sign_flip(run: RunSignals, ctx: DetectContext, e_steps: np.ndarray,
+               true: np.ndarray) -> Finding | None:
+    """The training return changed sign mid-run for good while the true metric fell.
+
+    A reward negated mid-run (a wrapper switched on, a sign convention changed between
+    reward versions) leaves the start-of-run rule blind: the agent learned, then the
+    logged return crosses zero and stays on the other side, and the agent unlearns the
+    goal (CartPole at +150 per episode becomes -9: it learns to fall). A return that crosses
+    zero while the true metric *rises* is shaping or a task with signed returns (LunarLander)
+    and is left alone. Dated at the crossing.
+    """
+    r_steps, proxy = _curve(run, ctx.reward)
+    if proxy.size < 2 * MIN_CURVE_POINTS:
+        return None
+    sign = np.sign(onset.rolling_median(proxy))
+    new = sign[-1]
+    if new == 0:
+        return None
+    i = sign.size
+    while i > 0 and sign[i - 1] == new:
+        i -= 1  # the stretch of the final sign, back from the end
+    before = proxy[:i][sign[:i] == -new]
+    if i == 0 or before.size < MIN_CURVE_POINTS or sign.size - i < MIN_CURVE_POINTS:
+        return None  # one sign all run, or not long enough on either side
+    crossing = int(r_steps[i])
+    true_before, true_after = true[e_steps < crossing], true[e_steps >= crossing]
+    if true_before.size < 2 or true_after.size < 2:
+        return None
+    drop = float(np.max(true_before) - np.median(true_after))
+    if drop < HACK_NOISE * _noise(true) and drop < HACK_DROP * abs(float(np.max(true_before))):
+        return None  # the true metric did not fall beyond its own noise
+    evidence = {"onset_step": crossing, "proxy_before": float(np.median(before)),
+                "proxy_after": float(np.median(proxy[i:])),
+                "true_best_before": float(np.max(true_before)),
+                "true_after": float(np.median(true_after)), "true_noise": _noise(true)}
+    message = (
+        f"{_label(run, ctx.reward)} changed sign at step {crossing} (median "
+        f"{evidence['proxy_before']:.3g} before, {evidence['proxy_after']:.3g} after) and "
+        f"{_label(run, ctx.eval)} fell from {evidence['true_best_before']:.3g} to "
+        f"{evidence['true_after']:.3g}: the reward was negated mid-run, so the agent now "
+        f"learns the opposite of the goal"
+    )
+    return prescribe(Category.REWARD_DIRECTION, severity=Severity.ERROR, message=message,
+                     evidence=evidence, step=crossing)
 
 
 # ---------------------------------------------------------------------------- sparse
