@@ -25,6 +25,7 @@ lint: venv
 
 test: venv
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q
 
 clean:

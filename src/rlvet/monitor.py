@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -150,7 +150,7 @@ class Monitor:
             column[0].append(step)
             column[1].append(float(value))
 
-    def _rate(self, step: int, metrics: dict[str, object]) -> dict[str, float]:
+    def _rate(self, step: int, metrics: Mapping[str, object]) -> dict[str, float]:
         """Steps per second over the loop's own time since the last rate, once at least
         ``RATE_MIN_S`` of it has passed; nothing when the loop logs a throughput itself
         (SB3's ``time/fps``, CleanRL's ``charts/SPS``, ...)."""

@@ -230,7 +230,7 @@ class Heartbeat:
 
     def __init__(self, state: Any | None = None,
                  send: Callable[[Any], None] | None = None) -> None:
-        self._state = state  # shared int64[3]: progress ticks, call code, calls done
+        self._state: Any = state  # shared int64[3]: progress ticks, call code, calls done
         self._send = send
         self._ticks = 0
         self._done = 0
@@ -307,7 +307,7 @@ def _isolate(memory_mb: int, forked: bool) -> None:
     try:
         import resource
     except ImportError:  # Windows: no rlimits; budgets still hold, the memory cap does not
-        resource = None
+        resource = None  # type: ignore[assignment]  # mypy's idiom for an optional module
     if hasattr(os, "setpgid"):
         with contextlib.suppress(OSError):
             os.setpgid(0, 0)  # so a kill reaches the simulator processes the env started
@@ -343,7 +343,7 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
 
 
-def _drain(gen: Generator[Any, None, Any], hb: Heartbeat) -> Any:
+def _drain(gen: Generator[Any, Any, Any], hb: Heartbeat) -> Any:
     while True:
         try:
             item = next(gen)

@@ -221,7 +221,8 @@ class Follower:
 
     def _parse(self, entry: _File, line: str) -> tuple[int, dict[str, float | str]] | None:
         if entry.format == "verl_console":
-            return parse_verl_console_line(line)
+            parsed = parse_verl_console_line(line)
+            return None if parsed is None else (parsed[0], {**parsed[1]})
         try:
             record = json.loads(line)
         except ValueError:
@@ -301,7 +302,7 @@ def _final(mon: Monitor, config: WatchConfig, records: int, files: list[tuple[st
                                "acted_on": None if acted is None else acted.to_dict(),
                                "actions": actions, "interrupted": interrupted}
     if not records:
-        return CommandResult(command="watch", target=target, findings=[], metrics=metrics)
+        return CommandResult(command="watch", target=target, findings=(), metrics=metrics)
     d = diagnose(mon.signals(), reward_metric=config.reward_metric,
                  eval_metric=config.eval_metric)
     return CommandResult(command="watch", target=target, findings=d.findings,
@@ -320,12 +321,13 @@ def _judge(mon: Monitor, config: WatchConfig, sink: WatchSink, seen: set[tuple[s
         if f.severity >= Severity.WARNING and key not in seen:
             seen.add(key)
             sink(WatchEvent("finding", f.message, f, fed, f.step))
-    if decision.action is Action.CONTINUE or acted is not None:
+    finding = decision.finding  # set whenever the action is not CONTINUE
+    if decision.action is Action.CONTINUE or acted is not None or finding is None:
         return acted
-    actions.extend(_act(decision.finding, config, step, sink))
+    actions.extend(_act(finding, config, step, sink))
     sink(WatchEvent("action", "; ".join(actions) or "no action configured (--stop-file, "
-                    "--pid, --webhook)", decision.finding, fed, step))
-    return decision.finding
+                    "--pid, --webhook)", finding, fed, step))
+    return finding
 
 
 def watch(config: WatchConfig, sink: WatchSink, *,
@@ -339,7 +341,8 @@ def watch(config: WatchConfig, sink: WatchSink, *,
     follower = Follower(config.paths)
     mon = Monitor(None, resources=False, reward_metric=config.reward_metric,
                   eval_metric=config.eval_metric, policy=config.policy)
-    fed, last_step, seen = 0, None, set()
+    fed, last_step = 0, None
+    seen: set[tuple[str, str]] = set()
     acted: Finding | None = None
     actions: list[str] = []
     last_change = clock()

@@ -8,12 +8,17 @@ Contents:
         and the category -> detector table, for adding or replacing a detector.
     (Stage and remedy of each category: ``rlvet.findings.CATEGORIES``.)
 
-One module per link of the loop: ``policy_update`` (kl_spike, clip_saturation),
+Modules: one per link of the loop, ``policy_update`` (kl_spike, clip_saturation),
 ``exploration`` (entropy_collapse, entropy_stuck), ``critic`` (critic_failure),
 ``numerics`` (numerical_instability), ``reward`` (reward_direction, sparse_reward,
 no_learning_signal, reward_hacking, plateau), ``freshness`` (stale_data), ``throughput``
-(throughput_drop), ``evaluation`` (eval_protocol_change); ``onset`` holds the robust
-statistics they share.
+(throughput_drop), ``memory`` and ``bottleneck`` (the resources link), ``evaluation``
+(eval_protocol_change); ``onset`` holds the robust statistics they share. Around them:
+``registry`` (the detector contract and table), ``diagnose`` (run them, order, first
+break), ``evidence`` (what could be judged, when a finding may be an error), ``family``
+(which algorithm wrote the run), ``remedies`` and ``fitted_remedies`` (the fix per
+finding), ``live`` (the one live policy), ``replay`` (a finished run through the live
+path) and ``command`` (``rlvet doctor`` for the CLI).
 """
 
 from __future__ import annotations

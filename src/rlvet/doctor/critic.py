@@ -24,7 +24,7 @@ for ``sparse_reward`` instead.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -180,7 +180,7 @@ def _learning_anyway(run: RunSignals, ctx: DetectContext, ratio: float | None) -
     _, reward = onset.finite(run.get(ctx.reward) if ctx.reward else None)
     if ratio is None or ratio >= 1.0 or reward.size < onset.PERSIST_WINDOW:
         return False
-    steps, _ = onset.finite(run.get(ctx.reward))
+    steps, _ = onset.finite(run.get(cast(str, ctx.reward)))  # non-empty reward: it is set
     return onset.progress(steps, reward).improved
 
 

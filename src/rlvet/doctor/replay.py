@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlvet.doctor.live import LivePolicy
+from rlvet.errors import RlvetInputError
 from rlvet.findings import Finding
 from rlvet.monitor import Action, Monitor
 from rlvet.signals.aliases import NEGATE, detect_dialect, resolve
@@ -110,7 +111,10 @@ def replay(run: RunSignals, policy: LivePolicy | None = None, *,
         fed += 1
         if not mon.due():
             continue
-        decision = mon.verdict()
+        try:
+            decision = mon.verdict()
+        except RlvetInputError:
+            continue  # a named metric not logged yet (evaluations come every few updates)
         verdicts += 1
         if decision.action is not Action.CONTINUE:
             return Replay(verdicts, fed, step, decision.finding)

@@ -3,5 +3,6 @@
 Modules: ``spec`` (SPEC strings -> factories), ``harness`` (child process and watchdog),
 ``probes`` (what runs in the child), ``records`` (probe data), ``experts`` (built-in weak
 experts), ``checks/`` (one module per category), ``suite`` (the plan and the Python API),
-``catalog`` (faulty envs for testing harnesses), ``report`` (plots).
+``catalog`` (faulty envs for testing harnesses), ``report`` (plots), ``load`` (the
+machine's load while the probes ran, for timing verdicts).
 """

@@ -181,6 +181,26 @@ _FAULT_STREAM = 0x0FA417
 """Mixed into every fault generator's seed so it never replays the env's own np_random."""
 
 
+def _internals(env: gym.Env[Any, Any]) -> Any:
+    """The innermost env, typed ``Any``: faults reach into its own attributes (``state``,
+    ``s``, ``g``, ...), which ``gym.Env`` does not declare."""
+    return env.unwrapped
+
+
+def _box(space: spaces.Space[Any]) -> spaces.Box:
+    """``space`` as a Box: the faults that rescale bounds need one."""
+    if not isinstance(space, spaces.Box):
+        raise TypeError(f"this fault needs a Box space, got {space!r}")
+    return space
+
+
+def _discrete(space: spaces.Space[Any]) -> spaces.Discrete:
+    """``space`` as a Discrete: the faults that remap action indices need one."""
+    if not isinstance(space, spaces.Discrete):
+        raise TypeError(f"this fault needs a Discrete space, got {space!r}")
+    return space
+
+
 class SimulatorCrash(ConnectionError):
     """A step lost to the (simulated) remote simulator: RPC reset, worker died, socket closed."""
 
@@ -351,7 +371,7 @@ class GlobalRandomStart(gym.Wrapper):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
         _obs, info = self.env.reset(seed=seed, options=options)
-        base = self.env.unwrapped
+        base = _internals(self.env)
         distribution = np.asarray(base.initial_state_distrib, dtype=np.float64)
         state = int(np.random.choice(distribution.size, p=distribution))
         base.s = state
@@ -399,7 +419,7 @@ class VelocityCarryover(gym.Wrapper):
         obs, info = self.env.reset(seed=seed, options=options)
         if self._last_velocities is None:
             return obs, info
-        base = self.env.unwrapped
+        base = _internals(self.env)
         state = np.array(base.state, dtype=np.float64)
         state[self._velocity_indices] = self._last_velocities
         base.state = state
@@ -407,7 +427,7 @@ class VelocityCarryover(gym.Wrapper):
 
     def step(self, action: Any) -> StepResult:
         result = self.env.step(action)
-        state = np.asarray(self.env.unwrapped.state, dtype=np.float64)
+        state = np.asarray(_internals(self.env).state, dtype=np.float64)
         self._last_velocities = state[self._velocity_indices].copy()
         return result
 
@@ -456,7 +476,8 @@ class DriftingGravity(_SeededFaultWrapper):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
         result = super().reset(seed=seed, options=options)
         factor = self.fault_rng.uniform(1.0 - self._spread, 1.0 + self._spread)
-        self.env.unwrapped.g = float(self.env.unwrapped.g) * float(factor)
+        base = _internals(self.env)
+        base.g = float(base.g) * float(factor)
         return result
 
 
@@ -650,7 +671,7 @@ class PoleTiltReward(gym.Wrapper):
 
     def step(self, action: Any) -> StepResult:
         obs, _reward, terminated, truncated, info = self.env.step(action)
-        theta_max = float(self.env.unwrapped.theta_threshold_radians)
+        theta_max = float(_internals(self.env).theta_threshold_radians)
         return obs, abs(float(obs[2])) / theta_max, terminated, truncated, info
 
 
@@ -714,7 +735,7 @@ class RareSuccessBonus(gym.Wrapper):
 
     def step(self, action: Any) -> StepResult:
         obs, _reward, terminated, truncated, info = self.env.step(action)
-        theta, theta_dot = (float(v) for v in self.env.unwrapped.state)
+        theta, theta_dot = (float(v) for v in _internals(self.env).state)
         angle = ((theta + math.pi) % (2.0 * math.pi)) - math.pi
         success = abs(angle) < self._angle_tol and abs(theta_dot) < self._speed_tol
         return obs, 1.0 if success else 0.0, terminated, truncated, info
@@ -732,7 +753,7 @@ class ModuloActions(gym.ActionWrapper):
     """
 
     def action(self, action: Any) -> Any:
-        space = self.env.action_space
+        space = _discrete(self.env.action_space)
         return int(space.start) + (int(action) - int(space.start)) % int(space.n)
 
 
@@ -746,7 +767,7 @@ class MisdeclaredActionBounds(gym.Wrapper):
 
     def __init__(self, env: gym.Env, *, factor: float = 10.0) -> None:
         super().__init__(env)
-        box = env.action_space
+        box = _box(env.action_space)
         self.action_space = spaces.Box(box.low * factor, box.high * factor, dtype=box.dtype)
 
 
@@ -761,7 +782,7 @@ class ResampledActionBounds(_SeededFaultWrapper):
 
     def __init__(self, env: gym.Env, *, scale_range: tuple[float, float] = (0.25, 4.0)) -> None:
         super().__init__(env)
-        self._base_space = env.action_space
+        self._base_space = _box(env.action_space)
         self._scale_range = scale_range
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
@@ -784,7 +805,7 @@ class LegalActionSubset(gym.Wrapper):
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
-        self._legal = np.arange(int(env.action_space.n))
+        self._legal = np.arange(int(_discrete(env.action_space).n))
 
     def _update(self, info: Info) -> None:
         self._legal = np.flatnonzero(np.asarray(info["action_mask"]))
@@ -875,7 +896,7 @@ class ScaledObservationDims(gym.ObservationWrapper):
 
     def __init__(self, env: gym.Env, *, scale: Sequence[float]) -> None:
         super().__init__(env)
-        box = env.observation_space
+        box = _box(env.observation_space)
         self._scale = np.asarray(scale, dtype=box.dtype)
         self.observation_space = spaces.Box(
             box.low * self._scale, box.high * self._scale, dtype=box.dtype
@@ -897,7 +918,7 @@ class RawUnitObservation(gym.ObservationWrapper):
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
-        box = env.observation_space
+        box = _box(env.observation_space)
         self._low = box.low.astype(np.float64)
         self._span = (box.high - box.low).astype(np.float64)
         shape = box.shape

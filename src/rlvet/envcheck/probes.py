@@ -204,7 +204,8 @@ def _audit_reward(reward: Any, audit: ContractAudit) -> float:
         except (TypeError, ValueError, IndexError):
             return float("nan")
     try:
-        return float(reward)
+        # np.isscalar let complex, str and bytes through: they raise, handled below
+        return float(reward)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         audit.record("reward_type", f"reward {reward!r:.60} is not a number")
         return float("nan")
@@ -809,7 +810,9 @@ def _saturated(nexts: Mapping[str, np.ndarray]) -> bool | None:
     """True if the declared bound acts like the half-way point (the env clips inside its space)."""
     if "half_high" not in nexts:
         return None
-    same = lambda a, b: bool(np.array_equal(nexts[a], nexts[b], equal_nan=True))  # noqa: E731
+    def same(a: str, b: str) -> bool:
+        return bool(np.array_equal(nexts[a], nexts[b], equal_nan=True))
+
     if same("mid", "high") and same("mid", "low"):
         return None  # the action has no effect at all here: not a bounds question
     return (same("high", "half_high") and not same("mid", "half_high")) or (

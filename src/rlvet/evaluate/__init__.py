@@ -16,6 +16,7 @@ Contents (one idea per module):
     trigger -- the retraining-trigger file and its check on live data.
     figures -- performance profile and robustness curves for ``--html``, as figure specs
         (drawn by ``report.plots``; the terminal summary is ``report.eval_terminal``).
+    worker -- the sandbox child: every call into the user's env and policy runs there.
     command -- ``run_eval(...) -> EvalOutcome`` for the CLI.
 
 Torch (and stable-baselines3 for ``.zip`` models) are imported only when a policy of that

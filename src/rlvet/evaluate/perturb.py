@@ -90,7 +90,8 @@ class _Seeded:
               ) -> tuple[Any, dict[str, Any]]:
         """Reseed (from a seeded reset), then the wrapped env's reset."""
         self._reseed(seed)
-        return super().reset(seed=seed, options=options)  # the gym wrapper next in the MRO
+        # mixin: mypy cannot see the gym wrapper that follows it in the MRO
+        return super().reset(seed=seed, options=options)  # type: ignore[misc]
 
 
 class ObservationNoise(_Seeded, gym.ObservationWrapper):
@@ -184,9 +185,10 @@ class InitialState(gym.Wrapper):
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         _, info = self.env.reset(**kwargs)
-        base = self.env.unwrapped
+        base: Any = self.env.unwrapped  # the concrete env's own ``state`` (checked in __init__)
         current = np.asarray(base.state, dtype=np.float64)
-        new = current * self.scale if self.state is None else self.state
+        scale = 1.0 if self.scale is None else self.scale
+        new = current * scale if self.state is None else self.state
         if new.shape != current.shape:
             raise RlvetInputError(f"initial state {new.tolist()} has shape {new.shape}; "
                                   f"{type(base).__name__}.state has shape {current.shape}")
@@ -250,7 +252,8 @@ def _perturbed(env: EnvSpec, perturbation: Perturbation | None,
         apply_params(instance, attributes)
     if perturbation is None or perturbation.kind in ("attribute", "make_kwarg"):
         return instance
-    table = WRAPPER_AXES if perturbation.kind == "wrapper" else EDGE_AXES
+    table: Mapping[str, Callable[[gym.Env, Any], gym.Env]] = (
+        WRAPPER_AXES if perturbation.kind == "wrapper" else EDGE_AXES)
     return table[perturbation.axis.partition(":")[0]](instance, perturbation.value)
 
 

@@ -116,7 +116,6 @@ def _load_rlvet(spec: PolicySpec, env: gym.Env) -> Policy:
             x = np.clip((x - mean) / std, -OBS_CLIP, OBS_CLIP)
         with torch.inference_mode():
             out = agent.actor(torch.from_numpy(x.astype(np.float32))).numpy()
-            log_std = None if action.discrete else agent.log_std.detach().numpy()
         if action.discrete:
             if deterministic:
                 return out.argmax(-1)
@@ -124,6 +123,7 @@ def _load_rlvet(spec: PolicySpec, env: gym.Env) -> Policy:
             return sample_categorical(z / z.sum(-1, keepdims=True), rngs)
         if deterministic:
             return action.to_env(out)
+        log_std = agent.log_std.detach().numpy()
         return action.to_env(sample_gaussian(out, np.exp(log_std), rngs))
 
     return Policy(spec.describe(), act)
@@ -158,7 +158,6 @@ def _sb3_distribution_act(model: Any, env: gym.Env) -> ActFn:
 
     policy = model.policy
     space = env.action_space
-    box = isinstance(space, gym.spaces.Box)
 
     def act(obs: np.ndarray, deterministic: bool, rngs: Sequence[np.random.Generator]
             ) -> np.ndarray:
@@ -174,7 +173,7 @@ def _sb3_distribution_act(model: Any, env: gym.Env) -> ActFn:
                 out = sample_gaussian(d.mean.numpy(), d.stddev.numpy(), rngs)
             else:
                 return _sb3_predict_rows(model, obs, rngs)
-        return np.clip(out, space.low, space.high) if box else out
+        return np.clip(out, space.low, space.high) if isinstance(space, gym.spaces.Box) else out
 
     return act
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 import gymnasium as gym
 import numpy as np
@@ -212,10 +213,11 @@ def run_episodes(
     try:
         live = [s for s in slots if _start(s, plan, episodes)]
         while live:
-            batch = np.stack([s.obs for s in live])
+            # _start set obs and rng on every live slot
+            batch = np.stack([cast(np.ndarray, s.obs) for s in live])
             rec.observe(batch)
             actions = policy(batch, deterministic=plan.deterministic,
-                             rngs=[s.rng for s in live])
+                             rngs=[cast(np.random.Generator, s.rng) for s in live])
             still = []
             for slot, action in zip(live, actions, strict=True):
                 over, terminated = _step_slot(slot, action, plan)

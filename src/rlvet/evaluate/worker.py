@@ -19,6 +19,7 @@ and a forked copy of it deadlocks; specs, plans and results all pickle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +70,8 @@ class EvalWorker:
         self._policy: Policy | None = None
 
     def __call__(self, hb: Heartbeat, request: str, /, **kwargs: Any) -> Any:
-        return {"prepare": self.prepare, "run": self.run}[request](hb, **kwargs)
+        handlers: dict[str, Callable[..., Any]] = {"prepare": self.prepare, "run": self.run}
+        return handlers[request](hb, **kwargs)
 
     def prepare(self, hb: Heartbeat, *, env: EnvSpec, policy: PolicySpec,
                 sweep: SweepSpec | None) -> tuple[str, ...]:

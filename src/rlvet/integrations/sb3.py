@@ -26,6 +26,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import KVWriter
 
 from rlvet.doctor.live import LivePolicy
+from rlvet.errors import RlvetInputError
 from rlvet.integrations.announce import FindingAnnouncer
 from rlvet.monitor import Action, Monitor, MonitorDecision
 
@@ -96,7 +97,11 @@ class RlvetCallback(BaseCallback):
         if not self.monitor.due():
             return True
         self._format.pending = False
-        self.last_decision = self.monitor.verdict()
+        try:
+            self.last_decision = self.monitor.verdict()
+        except RlvetInputError:
+            return True  # the named reward/eval metric has not been logged yet (EvalCallback
+            # logs every eval_freq steps); naming one the run never logs raises at the end
         self._announcer.announce(self.last_decision, self.num_timesteps)
         if self._stop and self.last_decision.action is not Action.CONTINUE:
             if self.verbose and self.last_decision.finding is not None:

@@ -176,7 +176,7 @@ class RlvetTrlCallback(TrainerCallback):
     def on_save(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                 **kwargs: Any) -> None:
         """Tell the Monitor where the Trainer saved, so a rollback verdict can name it."""
-        if self.monitor is not None:
+        if self.monitor is not None and args.output_dir is not None:
             folder = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
             self.monitor.add_checkpoint(state.global_step, folder)
 

@@ -252,10 +252,10 @@ class TrainArgs:
                 raise RlvetInputError(f"--{name.replace('_', '-')}: must be >= 1, got {value}")
         choices = {"backend": (self.backend, BACKENDS), "lag_mode": (self.lag_mode, LAG_MODES),
                    "on_break": (self.on_break, ON_BREAK)}
-        for name, (value, allowed) in choices.items():
-            if value not in allowed:
+        for name, (choice, allowed) in choices.items():
+            if choice not in allowed:
                 raise RlvetInputError(
-                    f"--{name.replace('_', '-')}: {value!r} is not one of {', '.join(allowed)}")
+                    f"--{name.replace('_', '-')}: {choice!r} is not one of {', '.join(allowed)}")
         if self.max_lag < 0:
             raise RlvetInputError(f"--max-lag: must be >= 0, got {self.max_lag}")
         for name, high in _MAXIMA.items():

@@ -153,7 +153,9 @@ class LocalBackend:
         if start_method is None:  # forkserver is POSIX-only; Windows has spawn
             start_method = "forkserver" if "forkserver" in mp.get_all_start_methods() else (
                 "spawn")
-        self._ctx = mp.get_context(start_method)
+        # Any: typeshed types get_context(str) as BaseContext, which lacks the Process
+        # and Pipe every concrete context has
+        self._ctx: Any = mp.get_context(start_method)
         if start_method == "forkserver":
             # The server imports the main module once (otherwise every actor re-imports
             # it on start) and the actor module, which is torch-free (see numpy_policy).

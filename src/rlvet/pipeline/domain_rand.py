@@ -157,6 +157,8 @@ def _constructor_keys(env_id: str) -> set[str]:
         spec = gym.spec(env_id)
         creator = (gym.envs.registration.load_env_creator(spec.entry_point)
                    if isinstance(spec.entry_point, str) else spec.entry_point)
+        if creator is None:
+            return set()
         return set(inspect.signature(creator).parameters)
     except (gym.error.Error, ValueError, TypeError, AttributeError, ImportError):
         return set()

@@ -121,7 +121,7 @@ class NumpyPolicy:
         if self.log_std is None:
             logp_all = out - _logsumexp(out)
             cdf = np.cumsum(np.exp(logp_all.astype(np.float64)), axis=1)
-            u = rng.random(out.shape[0])
+            u = rng.random(int(out.shape[0]))
             actions = np.minimum((cdf <= u[:, None]).sum(axis=1), out.shape[1] - 1)
             logp = logp_all[np.arange(out.shape[0]), actions]
             return (actions.astype(np.int64), logp.astype(np.float32),

@@ -58,7 +58,7 @@ def _owned(rollout: Rollout) -> Rollout:
     """The rollout with writable arrays of its own. Ray deserialises numpy arrays zero-copy
     as read-only views of the object store, which torch warns about (writing to them would
     be undefined) and which pin the store's memory for as long as the rollout is queued."""
-    copies = {f.name: np.array(getattr(rollout, f.name))
+    copies: dict[str, Any] = {f.name: np.array(getattr(rollout, f.name))
               for f in dataclasses.fields(rollout)
               if isinstance(getattr(rollout, f.name), np.ndarray)
               and not getattr(rollout, f.name).flags.writeable}

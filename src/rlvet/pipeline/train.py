@@ -572,7 +572,7 @@ def _rollback(run: _Run, decision: GuardDecision) -> None:
     run.ledger.dropped_rollback += len(run.pending)
     run.pending.clear()
     run.backend.publish(run.c.version, _weights(run))
-    details = {"lr_before": lr_before, "lr_after": _lr(run),
+    details: dict[str, float | int | str] = {"lr_before": lr_before, "lr_after": _lr(run),
                "restored_weights": weights_digest(run.agent.state_dict()),
                "rollback": run.c.rollbacks}
     run.guard.rolled_back(run.c.global_step, decision.finding, target, details)

@@ -23,8 +23,9 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from rlvet.errors import RlvetInputError
 from rlvet.findings import Category, Finding, Severity, Stage
@@ -66,7 +67,10 @@ def is_result(obj: Any) -> bool:
     return isinstance(obj, dict) and "rlvet" in obj and "command" in obj
 
 
-def _enum(kind: type, value: Any, where: str, name: str) -> Any:
+_E = TypeVar("_E", bound=Enum)
+
+
+def _enum(kind: type[_E], value: Any, where: str, name: str) -> _E:
     try:
         return kind(value)
     except (ValueError, TypeError):
@@ -101,7 +105,8 @@ def parse_finding(obj: Any, where: str) -> Finding:
     evidence = obj.get("evidence")
     return Finding(
         check=str(obj["check"]),
-        category=str(category) if not isinstance(category, Category) else category,
+        # an unknown category (a newer writer's) stays a plain str: read, never judged
+        category=cast(Category, category),
         stage=_enum(Stage, obj["stage"], where, "stage"),
         severity=_enum(Severity, obj["severity"], where, "severity"),
         message=str(obj["message"]),

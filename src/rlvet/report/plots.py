@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -32,6 +32,9 @@ from rlvet.figures import (  # noqa: E402
     LineFigure,
 )
 from rlvet.report.html import Figure  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure as MplFigure
 
 __all__ = ["band_svg", "errorbar_svg", "histogram_svg", "lines_svg", "render_figure"]
 
@@ -50,7 +53,7 @@ def _literal_text(draw: Callable[..., str]) -> Callable[..., str]:
     return literal
 
 
-def _to_svg(fig: plt.Figure) -> str:
+def _to_svg(fig: MplFigure) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
@@ -69,7 +72,7 @@ def histogram_svg(
     if finite:
         lo = min(float(v.min()) for v in finite.values())
         hi = max(float(v.max()) for v in finite.values())
-        bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 31)
+        bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 31).tolist()
         for label, values in finite.items():
             ax.hist(values, bins=bins, alpha=0.55, label=f"{label} (n={values.size})")
         ax.legend(fontsize=8)
@@ -92,11 +95,11 @@ def lines_svg(
     fig, ax = plt.subplots(figsize=_FIGSIZE)
     for label, (x, y) in curves.items():
         ax.plot(x, y, label=label, linewidth=1.2)
-    for label, x in (markers or {}).items():
-        ax.axvline(x, color="tab:orange", linestyle="--", linewidth=0.8)
+    for label, at in (markers or {}).items():
+        ax.axvline(at, color="tab:orange", linestyle="--", linewidth=0.8)
         ax.annotate(
             label,
-            (x, 1.0),
+            (at, 1.0),
             xycoords=("data", "axes fraction"),
             fontsize=7,
             rotation=90,

@@ -183,6 +183,12 @@ def _with_signal(runs: Sequence[TrainingRun], *signals: str) -> list[TrainingRun
     return [r for r in runs if _logs_any(r, *signals)]
 
 
+def _logged(run: TrainingRun, signal: str) -> list[float]:
+    """The values of a signal the run logs (``_with_signal`` chose the run); [] if none."""
+    series = run.signals.get(signal)
+    return [] if series is None else [float(v) for v in series.values]
+
+
 def _no_runs(command: str) -> Verdict:
     return Verdict(Answer.UNKNOWN, "no training log found", command=command)
 
@@ -311,7 +317,7 @@ def ask_policy_lag(ev: Evidence) -> Verdict:
         return Verdict(Answer.UNKNOWN, "no run logs policy_lag (policy versions between the "
                        "data and the learner)", _sources(ev.runs),
                        command=_train_command(ev, "--max-lag 2"))
-    values = [float(v) for r in lagged for v in r.signals.get(names.POLICY_LAG).values]
+    values = [v for r in lagged for v in _logged(r, names.POLICY_LAG)]
     bounds = sorted({str(r.args["max_lag"]) for r in lagged if "max_lag" in r.args})
     text = (f"policy lag logged in {len(lagged)} run(s): mean {statistics.fmean(values):.2f}, "
             f"max {max(values):.3g} policy versions")
@@ -358,7 +364,7 @@ def ask_throughput(ev: Evidence) -> Verdict:
     if not tracked:
         return Verdict(Answer.FAIL, f"none of {len(ev.runs)} run(s) logs throughput (fps)",
                        _sources(ev.runs), todo="log fps (steps per second) with the metrics")
-    medians = [float(statistics.median(r.signals.get(names.FPS).values)) for r in tracked]
+    medians = [float(statistics.median(_logged(r, names.FPS))) for r in tracked]
     return Verdict(Answer.PASS, f"fps logged in {len(tracked)} of {len(ev.runs)} run(s): "
                    f"median {_fmt(min(medians))}-{_fmt(max(medians))} steps/s",
                    _sources(tracked))

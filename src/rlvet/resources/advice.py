@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 from rlvet.resources.config import ModelSpec, PlanConfig
 from rlvet.resources.memory import MemoryPlan, plan_memory
@@ -68,7 +69,7 @@ def _on_models(applies: Callable[[ModelSpec], bool],
     return lambda c: replace(c, models=tuple(change(m) if applies(m) else m for m in c.models))
 
 
-def _training(**changes: object) -> Callable[[PlanConfig], PlanConfig]:
+def _training(**changes: Any) -> Callable[[PlanConfig], PlanConfig]:
     return lambda c: replace(c, training=replace(c.training, **changes))
 
 
@@ -87,7 +88,7 @@ def _adapter_free(m: ModelSpec) -> bool:
 
 def _freezable(m: ModelSpec) -> bool:
     """A fully fine-tuned model with layers to split: freezing the bottom half applies."""
-    return _adapter_free(m) and not m.frozen_layers and m.layers > 1
+    return _adapter_free(m) and not m.frozen_layers and (m.layers or 0) > 1
 
 
 def _candidate_edits(cfg: PlanConfig) -> Iterator[_Edit]:
@@ -121,7 +122,7 @@ def _candidate_edits(cfg: PlanConfig) -> Iterator[_Edit]:
                     "more communication per step", _training(sharding=nxt))
     if any(map(_freezable, models)):
         yield _Edit("freeze the bottom half of the layers", 3, "trains only the top layers",
-                    _on_models(_freezable, lambda m: replace(m, frozen_layers=m.layers // 2)))
+                    _on_models(_freezable, lambda m: replace(m, frozen_layers=m.shape.layers // 2)))
     if any(map(_adapter_free, models)):
         yield _Edit(f"LoRA rank {LORA_RANK} instead of full fine-tuning", 3,
                     "trains low-rank adapters, not the whole model",

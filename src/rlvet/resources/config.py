@@ -2,6 +2,7 @@
 
 Contents:
     ModelSpec, TrainingSpec, GenerationSpec, Hardware, PlanConfig -- frozen, validated.
+    Shape -- a validated model's shape, every field known (``ModelSpec.shape``).
     load_plan_config(path) -- read a TOML file; every mistake is one RlvetInputError line
         naming the file and the field (``plan.toml: models[1].dtype: ...``).
     parse_plan_config(data, source) -- the same from an already-parsed mapping.
@@ -41,6 +42,7 @@ __all__ = [
     "Hardware",
     "ModelSpec",
     "PlanConfig",
+    "Shape",
     "TrainingSpec",
     "load_plan_config",
     "parse_plan_config",
@@ -104,6 +106,28 @@ class ModelSpec:
     def has_shape(self) -> bool:
         """Whether activations and KV cache can be counted."""
         return None not in (self.hidden_size, self.layers, self.vocab_size)
+
+    @property
+    def shape(self) -> Shape:
+        """The shape fields, all known; only for a validated spec where ``has_shape``."""
+        h, n, v = self.hidden_size, self.layers, self.vocab_size
+        a, kv, f = self.heads, self.kv_heads, self.ffn_size
+        if h is None or n is None or v is None or a is None or kv is None or f is None:
+            raise ValueError(f"model {self.role!r}: shape incomplete (parse_plan_config fills "
+                             "heads, kv_heads and ffn_size when the shape is given)")
+        return Shape(hidden_size=h, layers=n, vocab_size=v, heads=a, kv_heads=kv, ffn_size=f)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shape:
+    """A model's shape with every field known (``ModelSpec.shape``)."""
+
+    hidden_size: int
+    layers: int
+    vocab_size: int
+    heads: int
+    kv_heads: int
+    ffn_size: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,21 +253,22 @@ def _model(data: Any, where: str) -> ModelSpec:
     if spec.params is None and not spec.has_shape:
         missing = [k for k in ("hidden_size", "layers", "vocab_size") if getattr(spec, k) is None]
         raise RlvetInputError(f"{where}: give params, or the shape ({', '.join(missing)} missing)")
-    if spec.has_shape:
-        heads = spec.heads or max(1, spec.hidden_size // 64)
+    hidden = spec.hidden_size
+    if spec.has_shape and hidden is not None:
+        heads = spec.heads or max(1, hidden // 64)
         kv_heads = spec.kv_heads or heads
-        if spec.hidden_size % heads:
+        if hidden % heads:
             raise RlvetInputError(f"{where}.heads: {heads} does not divide hidden_size "
-                                  f"{spec.hidden_size}")
+                                  f"{hidden}")
         if heads % kv_heads:
             raise RlvetInputError(f"{where}.kv_heads: {kv_heads} does not divide heads {heads}")
         spec = replace(spec, heads=heads, kv_heads=kv_heads,
-                       ffn_size=spec.ffn_size or 4 * spec.hidden_size)
+                       ffn_size=spec.ffn_size or 4 * hidden)
     if spec.tied_embeddings is None:
         spec = replace(spec, tied_embeddings=spec.arch == "gpt2")
     if spec.frozen_layers and not (spec.has_shape and spec.trainable):
         raise RlvetInputError(f"{where}.frozen_layers: needs a trained model given by its shape")
-    if spec.frozen_layers and spec.frozen_layers >= spec.layers:
+    if spec.frozen_layers and spec.frozen_layers >= spec.shape.layers:
         raise RlvetInputError(f"{where}.frozen_layers: {spec.frozen_layers} leaves none of the "
                               f"{spec.layers} layers to train (set trainable = false instead)")
     if spec.lora_rank and not spec.trainable:

@@ -96,8 +96,9 @@ class MemoryPlan:
 
 def _layer_linears(m: ModelSpec) -> list[tuple[int, int]]:
     """(in, out) of every linear in one layer."""
-    h, f = m.hidden_size, m.ffn_size
-    kv = h * m.kv_heads // m.heads
+    s = m.shape
+    h, f = s.hidden_size, s.ffn_size
+    kv = h * s.kv_heads // s.heads
     if m.arch == "gpt2":
         return [(h, 3 * h), (h, h), (h, f), (f, h)]
     return [(h, h), (h, kv), (h, kv), (h, h), (h, f), (h, f), (f, h)]
@@ -105,7 +106,7 @@ def _layer_linears(m: ModelSpec) -> list[tuple[int, int]]:
 
 def _parts(m: ModelSpec, positions: int) -> tuple[int, int, int]:
     """Parameters per layer, of the input embeddings, and of the head (0 when tied)."""
-    h, v = m.hidden_size, m.vocab_size
+    h, v = m.shape.hidden_size, m.shape.vocab_size
     linears = _layer_linears(m)
     weights = sum(i * o for i, o in linears)
     if m.arch == "gpt2":
@@ -127,7 +128,7 @@ def parameter_count(m: ModelSpec, positions: int = 1024) -> float:
     if m.params is not None:
         return float(m.params)
     per_layer, embeddings, top = _parts(m, positions)
-    return float(m.layers * per_layer + embeddings + top)
+    return float(m.shape.layers * per_layer + embeddings + top)
 
 
 def _trained_count(m: ModelSpec, total: float, positions: int) -> float:
@@ -135,11 +136,11 @@ def _trained_count(m: ModelSpec, total: float, positions: int) -> float:
     if not m.trainable:
         return 0.0
     if m.lora_rank and m.has_shape:
-        return float(m.layers * sum(m.lora_rank * (i + o) for i, o in _layer_linears(m)))
+        return float(m.shape.layers * sum(m.lora_rank * (i + o) for i, o in _layer_linears(m)))
     if m.frozen_layers:
         per_layer, embeddings, _ = _parts(m, positions)
         tied = m.tied_embeddings and m.lm_head  # the shared matrix is the head: still trained
-        frozen_embeddings = embeddings - (m.vocab_size * m.hidden_size if tied else 0)
+        frozen_embeddings = embeddings - (m.shape.vocab_size * m.shape.hidden_size if tied else 0)
         return total - m.frozen_layers * per_layer - frozen_embeddings
     return total
 
@@ -155,14 +156,15 @@ def _attention_probs_bytes(m: ModelSpec, seq: int) -> float:
         return 0.0
     e = _act_bytes(m)
     if m.arch == "llama":  # softmax in fp32, then cast back to the model dtype
-        return m.heads * seq * (4.0 + (e if e < 4 else 0.0))
-    return m.heads * seq * e
+        return m.shape.heads * seq * (4.0 + (e if e < 4 else 0.0))
+    return m.shape.heads * seq * e
 
 
 def _saved_per_token_layer(m: ModelSpec, seq: int) -> float:
     """Bytes autograd keeps per token per layer (module docstring lists the tensors)."""
-    h, f, e = m.hidden_size, m.ffn_size, _act_bytes(m)
-    kv = h * m.kv_heads // m.heads
+    s = m.shape
+    h, f, e = s.hidden_size, s.ffn_size, _act_bytes(m)
+    kv = h * s.kv_heads // s.heads
     if m.arch == "gpt2":
         norms = 2 * 2 * h
         attention = 6 * h if m.attention == "sdpa" else 4 * h
@@ -180,8 +182,8 @@ def _saving_layers(m: ModelSpec) -> int:
     the input embedding is the (trained) tied output matrix, whose gradient flows back
     through every layer."""
     if m.tied_embeddings and m.lm_head:
-        return m.layers
-    return m.layers - m.frozen_layers
+        return m.shape.layers
+    return m.shape.layers - m.frozen_layers
 
 
 def _update_states(m: ModelSpec, cfg: PlanConfig,
@@ -197,12 +199,12 @@ def _update_states(m: ModelSpec, cfg: PlanConfig,
     t = cfg.training
     tokens = t.micro_batch * t.sequence_length
     per_layer = _saved_per_token_layer(m, t.sequence_length) * tokens
-    final_norm = (2 if m.arch == "gpt2" else 3) * m.hidden_size * _act_bytes(m) * tokens
+    final_norm = (2 if m.arch == "gpt2" else 3) * m.shape.hidden_size * _act_bytes(m) * tokens
     logits = _logits_bytes(m, tokens, backward=True)
     if not t.gradient_checkpointing:
         return [{"activations": _saving_layers(m) * per_layer + final_norm, "logits": logits},
                 end]
-    inputs = _saving_layers(m) * m.hidden_size * _act_bytes(m) * tokens
+    inputs = _saving_layers(m) * m.shape.hidden_size * _act_bytes(m) * tokens
     return [{"activations": inputs + final_norm, "logits": logits},
             {"activations": inputs + per_layer}, end]
 
@@ -213,7 +215,7 @@ def _logits_bytes(m: ModelSpec, tokens: int, *, backward: bool) -> float:
         return 0.0
     e = _act_bytes(m)
     upcast = e if e < 4 else 0.0  # the 16-bit logits stay alive beside their fp32 copy
-    return m.vocab_size * tokens * ((3 if backward else 2) * 4.0 + upcast)
+    return m.shape.vocab_size * tokens * ((3 if backward else 2) * 4.0 + upcast)
 
 
 def _inference_transient(m: ModelSpec, batch: int, seq: int, *,
@@ -221,7 +223,8 @@ def _inference_transient(m: ModelSpec, batch: int, seq: int, *,
     """A no-grad forward over batch x seq tokens: one layer's live tensors, plus logits for
     every token (scoring log-probs) or only the last (generation's prefill)."""
     tokens = batch * seq
-    layer = INFERENCE_LIVE_PER_TOKEN * (m.hidden_size + m.ffn_size) * _act_bytes(m) * tokens
+    s = m.shape
+    layer = INFERENCE_LIVE_PER_TOKEN * (s.hidden_size + s.ffn_size) * _act_bytes(m) * tokens
     probs = _attention_probs_bytes(m, seq) * tokens
     logits = _logits_bytes(m, tokens if all_logits else batch, backward=False)
     return {"activations": layer + probs, "logits": logits}
@@ -230,8 +233,9 @@ def _inference_transient(m: ModelSpec, batch: int, seq: int, *,
 def _kv_cache(m: ModelSpec, cfg: PlanConfig) -> float:
     """Keys and values of every layer for the whole generation batch."""
     g = cfg.generation
-    kv = m.hidden_size * m.kv_heads // m.heads
-    return 2.0 * m.layers * g.batch * (g.prompt_length + g.max_new_tokens) * kv * _act_bytes(m)
+    s = m.shape
+    kv = s.hidden_size * s.kv_heads // s.heads
+    return 2.0 * s.layers * g.batch * (g.prompt_length + g.max_new_tokens) * kv * _act_bytes(m)
 
 
 @dataclass(frozen=True, slots=True)

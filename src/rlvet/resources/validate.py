@@ -105,24 +105,30 @@ def _hf_model(m: ModelSpec, positions: int) -> Any:
     )
 
     transformers.logging.set_verbosity_error()
+    s = m.shape
+    tied = bool(m.tied_embeddings)  # parse_plan_config always sets it
+    # num_labels is a PretrainedConfig keyword the generated config signatures omit
     if m.arch == "gpt2":
-        hf_cfg = GPT2Config(n_embd=m.hidden_size, n_layer=m.layers, n_head=m.heads,
-                            n_inner=m.ffn_size, vocab_size=m.vocab_size, n_positions=positions,
+        gpt2_cfg = GPT2Config(n_embd=s.hidden_size, n_layer=s.layers, n_head=s.heads,
+                            n_inner=s.ffn_size, vocab_size=s.vocab_size, n_positions=positions,
                             activation_function=m.activation, resid_pdrop=0.0, embd_pdrop=0.0,
-                            attn_pdrop=0.0, tie_word_embeddings=m.tied_embeddings,
-                            bos_token_id=0, eos_token_id=0, pad_token_id=0, num_labels=1)
-        cls = GPT2LMHeadModel if m.lm_head else GPT2ForTokenClassification
+                            attn_pdrop=0.0, tie_word_embeddings=tied,
+                            bos_token_id=0, eos_token_id=0, pad_token_id=0,
+                            num_labels=1)  # type: ignore[call-arg]
+        gpt2_cfg._attn_implementation = m.attention
+        model: Any = (GPT2LMHeadModel if m.lm_head else GPT2ForTokenClassification)(gpt2_cfg)
     else:
-        hf_cfg = LlamaConfig(hidden_size=m.hidden_size, num_hidden_layers=m.layers,
-                             num_attention_heads=m.heads, num_key_value_heads=m.kv_heads,
-                             intermediate_size=m.ffn_size, vocab_size=m.vocab_size,
+        hf_cfg = LlamaConfig(hidden_size=s.hidden_size, num_hidden_layers=s.layers,
+                             num_attention_heads=s.heads, num_key_value_heads=s.kv_heads,
+                             intermediate_size=s.ffn_size, vocab_size=s.vocab_size,
                              max_position_embeddings=positions,
-                             tie_word_embeddings=m.tied_embeddings, bos_token_id=0,
-                             eos_token_id=0, pad_token_id=0, num_labels=1)
-        cls = LlamaForCausalLM if m.lm_head else LlamaForTokenClassification
-    hf_cfg._attn_implementation = m.attention
+                             tie_word_embeddings=tied, bos_token_id=0,
+                             eos_token_id=0, pad_token_id=0,
+                             num_labels=1)  # type: ignore[call-arg]
+        hf_cfg._attn_implementation = m.attention
+        model = (LlamaForCausalLM if m.lm_head else LlamaForTokenClassification)(hf_cfg)
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[m.dtype]
-    model = cls(hf_cfg).to(dtype)
+    model = model.to(dtype)  # Any: .to's stub wraps the method and misreads its dtype argument
     if hasattr(model, "score"):  # token classification head dropout
         model.dropout = torch.nn.Identity()
     model.train(m.trainable)
@@ -164,7 +170,7 @@ def _ppo_iteration(cfg: PlanConfig, models: list[Any], opts: list[Any], device: 
     import torch
 
     t, g = cfg.training, cfg.generation
-    vocab = next(m.vocab_size for m in cfg.models)
+    vocab = next(m.shape.vocab_size for m in cfg.models)
     if g.batch:
         actor = models[0]
         prompts = torch.randint(1, vocab, (g.batch, g.prompt_length), device=device)

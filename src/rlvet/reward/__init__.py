@@ -12,7 +12,9 @@ Contents (one concern per module):
     hacking -- reward up while the true objective falls; refusal drift.
     length, repetition, format_hacking, tools, pseudo_success -- LLM/agentic hacking.
     spot_check -- the review file of highest/lowest/random samples.
-    audit -- ``audit_samples`` and the detector table; figures, command -- CLI glue.
+    evidence -- what the audit could not judge (``insufficient_evidence``).
+    audit -- ``audit_samples`` and the detector table.
+    figures, command -- CLI glue.
 
 Example:
     >>> from rlvet.reward import audit_samples

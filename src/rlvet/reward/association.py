@@ -56,7 +56,8 @@ def _centred_ranks(steps: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[
     np.ndarray, np.ndarray
 ]:
     """Within-step ranks of x and y, centred and scaled to [-0.5, 0.5] per step."""
-    rx, ry = [], []
+    rx: list[np.ndarray] = []
+    ry: list[np.ndarray] = []
     for s in np.unique(steps):
         m = steps == s
         xs, ys = x[m], y[m]

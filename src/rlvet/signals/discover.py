@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
+from typing import Literal, overload
 
 import numpy as np
 
@@ -179,6 +180,10 @@ def _refine(path: Path, fmt: str) -> str:
     return "verl_jsonl" if fmt == "jsonl" and is_verl_jsonl(path) else fmt
 
 
+@overload
+def detect_format(path: str | Path, *, strict: Literal[True] = ...) -> str: ...
+@overload
+def detect_format(path: str | Path, *, strict: bool) -> str | None: ...
 def detect_format(path: str | Path, *, strict: bool = True) -> str | None:
     """The format of one file, by its name; a ``.json``/``.csv`` of another name by content.
 

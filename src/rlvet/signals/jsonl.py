@@ -224,7 +224,8 @@ def _records(lines: Iterator[str], where: str, warnings: list[str]) -> Iterator[
     falling back to ``json.loads`` for anything unusual (leading/trailing spaces, no final
     newline, errors) keeps the exact stdlib semantics and error messages.
     """
-    scan = json.scanner.make_scanner(json.JSONDecoder())  # NaN/Infinity accepted
+    # NaN/Infinity accepted; typeshed types make_scanner's argument as itself, not a decoder
+    scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
     for lineno, line in enumerate(lines, 1):
         try:
             value, end = scan(line, 0)

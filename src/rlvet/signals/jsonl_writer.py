@@ -99,13 +99,14 @@ class JsonlWriter:
             RlvetInputError: ``step`` is not an integer, ``metrics`` has a ``step`` key,
                 or a value is not a number, string, bool or None.
         """
-        if isinstance(step, bool) or not isinstance(step, int):
-            if isinstance(step, float) and step.is_integer():
-                step = int(step)
-            elif hasattr(step, "item") and float(step.item()).is_integer():
-                step = int(step.item())
+        raw: Any = step  # callers also pass floats and numpy scalars
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            if isinstance(raw, float) and raw.is_integer():
+                step = int(raw)
+            elif hasattr(raw, "item") and float(raw.item()).is_integer():
+                step = int(raw.item())
             else:
-                raise RlvetInputError(f"JsonlWriter.write: step must be an integer, got {step!r}")
+                raise RlvetInputError(f"JsonlWriter.write: step must be an integer, got {raw!r}")
         if "step" in metrics:
             raise RlvetInputError("JsonlWriter.write: metrics must not contain 'step'; "
                                   "pass the step as the first argument")

@@ -323,7 +323,8 @@ def _tag_ids(data: np.ndarray, tag_at: np.ndarray, tag_len: np.ndarray,
     return ids, names
 
 
-def _tensorboard_modules(where: str) -> tuple[Callable[[bytes], Any], Callable[[Any], Any],
+def _tensorboard_modules(where: str) -> tuple[Callable[[bytes | memoryview], Any],
+                                              Callable[[Any], Any],
                                               type[Exception]]:
     """Import tensorboard lazily: it is an extra, needed only when an event file is found."""
     try:

@@ -54,13 +54,13 @@ def check_reset_determinism(ev: ProbeEvidence) -> list[Finding]:
     unhonoured = seed_not_honoured(ev)
     if unhonoured:
         layers = _differing_generators(ev)
-        where = f" ({', '.join(layers)})" if layers else ""
+        named = f" ({', '.join(layers)})" if layers else ""
         return [
             env_finding(
                 "reset_determinism",
                 Category.NONDETERMINISTIC_RESET,
                 Severity.ERROR,
-                f"reset(seed=s) left a random generator of the wrapper stack{where} in a "
+                f"reset(seed=s) left a random generator of the wrapper stack{named} in a "
                 "different state depending on what ran before: the seed is not honoured on "
                 "every reset, by every layer",
                 evidence={"seeds": unhonoured, "generators": layers},
