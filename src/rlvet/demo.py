@@ -13,8 +13,7 @@ The steps, each writing its result JSON into ``out`` so ``rlvet report`` gathers
        the break, the trainer rolls back to the last healthy checkpoint and lowers the
        learning rate; ``rlvet doctor`` on its log names the first break -> ``broken-lr/``;
     5. an evaluation of the trained checkpoints with IQM confidence intervals under one frozen
-       protocol: ``rlvet eval`` (``rlvet.evaluate``) when this install has it, else the
-       demo's stand-in (``rlvet.demo_eval``), which says so -> ``eval/``;
+       protocol, by ``rlvet eval`` (``rlvet.evaluate``) -> ``eval/``;
     6. the environment record and the deployment facts only a person can state;
     7. the stage-gate report -> ``report.html`` and ``report.json``.
 
@@ -218,38 +217,21 @@ def _protocol_toml(path: Path, checkpoint: Path) -> Path:
 
 
 def _full_eval(out: Path, checkpoints: list[Path], console: Console) -> list[CommandResult]:
-    """``rlvet eval`` (issue 6) of every checkpoint under one protocol; [] when this install
-    has no ``rlvet.evaluate`` or its API does not take these arguments."""
-    try:
-        from rlvet.evaluate.command import run_eval
-    except ImportError:
-        return []
+    """``rlvet eval`` of every checkpoint under one protocol; [] (a failed step) when the
+    protocol or a checkpoint is refused."""
+    from rlvet.evaluate.command import run_eval
+
     protocol = _protocol_toml(out / "eval" / "protocol.toml", checkpoints[0])
     results = []
     for seed, checkpoint in zip(HEALTHY_SEEDS, checkpoints, strict=True):
         try:
             outcome = run_eval(protocol, policy=str(checkpoint.resolve()),
                                out=out / "eval" / f"seed{seed}", progress=True)
-        except (TypeError, RlvetInputError) as exc:  # an API or protocol format it lacks
+        except RlvetInputError as exc:
             console.print(f"rlvet eval could not run here ({exc})", markup=False)
             return []
         results.append(outcome.result)
     return results
-
-
-def _stand_in_eval(out: Path, checkpoints: list[Path], console: Console) -> list[CommandResult]:
-    """The demo's own evaluation, written where ``rlvet report`` finds it."""
-    from rlvet.demo_eval import EvalPlan, evaluate_checkpoints
-
-    console.print("the full `rlvet eval` is not available in this install: using the demo's "
-                  "stand-in (greedy episodes, IQM with a bootstrap CI)")
-    plan = EvalPlan(env_id=ENV_ID, seeds=EVAL_SEEDS, episodes_per_seed=EVAL_EPISODES_PER_SEED,
-                    latency_budget_ms=LATENCY_BUDGET_MS)
-    with console.status(f"evaluating {len(checkpoints)} checkpoints x {len(EVAL_SEEDS)} "
-                        f"seeds x {EVAL_EPISODES_PER_SEED} episodes"):
-        result = evaluate_checkpoints(checkpoints, plan)
-    _write_json(out / "eval" / "eval.json", result)
-    return [result]
 
 
 def _eval_step(out: Path, console: Console, step: Step) -> None:
@@ -257,15 +239,15 @@ def _eval_step(out: Path, console: Console, step: Step) -> None:
     from rlvet.report.eval_evidence import intervals
 
     checkpoints = [out / "train" / f"seed{s}" / "checkpoints" / "last.pt" for s in HEALTHY_SEEDS]
-    results = _full_eval(out, checkpoints, console) or _stand_in_eval(out, checkpoints, console)
+    results = _full_eval(out, checkpoints, console)
+    step.expect(bool(results), "rlvet eval produced no result")
     lines = []
     for result in results:
         doc = result_from_json(result.to_dict(), out / "eval")
         found = [i for i in intervals(doc) if "iqm" in i.name] if doc is not None else []
         step.expect(bool(found), f"{result.target}: the evaluation reported no IQM interval")
         lines.append(found[0].describe() if found else "no interval")
-    which = "stand-in" if results[0].metrics.get("stand_in") else "rlvet eval"
-    step.summary = f"{'; '.join(lines)} ({which})"
+    step.summary = f"{'; '.join(lines)} (rlvet eval)"
     console.print(step.summary, markup=False, highlight=False)
 
 

