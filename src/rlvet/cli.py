@@ -27,6 +27,7 @@ from rlvet.limits import (
     MAX_BUCKETS,
     MAX_ENVS_PER_ACTOR,
     MAX_EPISODES,
+    MAX_PROBE_PROMPTS,
     MAX_SEED,
     MAX_TOTAL_STEPS,
 )
@@ -361,6 +362,30 @@ def reward_command(
     outcome = run_reward(samples, baseline=baseline, spot_check=spot_check, seed=seed)
     emit(outcome.result, as_json=as_json, html=html, figures=lambda: reward_figures(outcome),
          project=project, fail_on=fail_on)
+
+
+@app.command("reward-probe")
+def reward_probe_command(
+    reward_spec: Annotated[str, typer.Argument(help="The reward function: module:callable or file.py:callable, TRL's f(prompts, completions, **kwargs) -> list[float] or a plain f(prompt, response) -> float.")],
+    prompts: Annotated[Path, typer.Option(help="Prompts JSONL: one object per line with a string 'prompt'; every other field reaches a TRL-style reward as a keyword list.")],
+    references: Annotated[str | None, typer.Option(help="Field holding each prompt's reference answer: its reward is the level the attacks are measured against (default: the best no-knowledge score).")] = None,
+    share: Annotated[float, typer.Option(min=0.01, max=1.0, help="A strategy whose mean reward reaches this share of the reference level is an error.")] = 0.5,
+    max_prompts: Annotated[int, typer.Option(min=1, max=MAX_PROBE_PROMPTS, help="Probe the first this many prompts.")] = 100,
+    timeout: Annotated[float, typer.Option(min=0.01, max=3600.0, help="Wall-clock budget of one reward call, seconds; a call past it is a grader_failure finding.")] = 30.0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed of the strategies' random text; same seed, same responses.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
+    html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
+    config: ConfigOption = None,
+    fail_on: FailOnOption = "error",
+) -> None:
+    """Attack a reward before training: empty, format-only, echoed, listed, padded, repeated, claimed and refused responses; is any of them paid like a correct answer?"""
+    from rlvet.reward.probe import ProbeConfig, run_probe
+
+    project = _project(config, fail_on, prompts, *_spec_files(reward_spec))
+    refuse_output_over_input(html, (prompts, *_spec_files(reward_spec)), option="--html")
+    probe = ProbeConfig(reward=reward_spec, prompts=prompts, references=references, share=share,
+                        seed=seed, timeout_s=timeout, max_prompts=max_prompts)
+    emit(run_probe(probe).result, as_json=as_json, html=html, project=project, fail_on=fail_on)
 
 
 @app.command("eval")

@@ -158,6 +158,9 @@ class Category(StrEnum):
     TOOL_HACKING = "tool_hacking"
     PSEUDO_SUCCESS = "pseudo_success"
     JUDGE_DISAGREEMENT = "judge_disagreement"
+    # reward probe (before training)
+    REWARD_EXPLOIT = "reward_exploit"  # a no-knowledge response earns the reference's reward
+    GRADER_FAILURE = "grader_failure"  # the reward function raises, hangs or dies on input
     # resources and infrastructure
     MEMORY_BUDGET = "memory_budget"  # the memory plan's peak does not fit the GPU
     MEMORY_GROWTH = "memory_growth"
@@ -369,6 +372,18 @@ CATEGORIES: Mapping[Category, CategoryInfo] = MappingProxyType({
         stage=_S.REWARD, severity=Severity.WARNING, gates=_REWARD_GATE,
         remedy="recalibrate the judge or reward model on human-labelled pairs, use a stronger "
         "judge or rubric, and monitor agreement on a labelled subset"),
+    # reward probe (before training)
+    _C.REWARD_EXPLOIT: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.ERROR, gates=_REWARD_GATE,
+        remedy="score the content, not its wrapper: parse the answer out of the format and "
+        "compare it with the reference (exact or verified match), pay format only together "
+        "with a correct answer, accept one answer per response (not a list of candidates), "
+        "cap or normalise length, and never pay the response's own claim of success"),
+    _C.GRADER_FAILURE: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.ERROR, gates=_REWARD_GATE,
+        remedy="make the reward total: return a number (0 or a penalty) for every input, "
+        "empty and malformed responses included, catch parse errors, and put a timeout on "
+        "every external call (sandboxed code execution, judge requests)"),
     # resources and infrastructure
     _C.MEMORY_BUDGET: CategoryInfo(
         stage=_S.RESOURCES, severity=Severity.ERROR, gates=_THROUGHPUT_GATE,

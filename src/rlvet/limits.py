@@ -3,8 +3,8 @@
 Contents:
     MAX_SEED, MAX_EPISODES, MAX_TOTAL_STEPS, MAX_ACTORS, MAX_ENVS_PER_ACTOR, MAX_BUCKETS,
     MAX_EPISODES_PER_SEED, MAX_EPISODE_STEPS, MAX_BOOTSTRAP_REPS, MAX_LATENCY_CALLS,
-    MAX_ACTION_DELAY, MAX_METRIC_KEYS, MAX_GPU_MEMORY_GIB -- the bounds, each with the reason
-        it sits where it does.
+    MAX_ACTION_DELAY, MAX_METRIC_KEYS, MAX_PROBE_PROMPTS, MAX_GPU_MEMORY_GIB -- the bounds,
+        each with the reason it sits where it does.
     check_range(option, value, *, low, high) -- one bound check, one message format.
 
 Why: a typo such as ``--episodes 1e20`` or ``episodes_per_seed = 10000000000`` used to be
@@ -32,6 +32,7 @@ __all__ = [
     "MAX_GPU_MEMORY_GIB",
     "MAX_LATENCY_CALLS",
     "MAX_METRIC_KEYS",
+    "MAX_PROBE_PROMPTS",
     "MAX_SEED",
     "MAX_TOTAL_STEPS",
     "check_range",
@@ -64,6 +65,8 @@ MAX_ACTION_DELAY = 10_000
 MAX_METRIC_KEYS = 20_000
 """Distinct metric names in one log file: real runs log tens to a few thousand (per-layer
 gradient norms of a large model); every name becomes a series each detector summarises."""
+MAX_PROBE_PROMPTS = 100_000
+"""Prompts one ``rlvet reward-probe`` scores: each costs about fifteen reward calls."""
 MAX_GPU_MEMORY_GIB = 1_000_000
 """GiB of one GPU: a million, far above any accelerator, and finite for the plan."""
 

@@ -58,7 +58,9 @@ def test_stop_saves_failed_checkpoint_and_reports_the_break(tmp_path: Path) -> N
 
 
 def test_warn_trains_on_and_keeps_the_finding(tmp_path: Path) -> None:
-    result = _broken(tmp_path, "warn", total_steps=16 * 512)
-    assert result.stop_reason is None and result.metrics["updates"] == 16
+    # guard_budget 1: a verdict at every chance, so the two confirming verdicts come within
+    # the run whatever the machine's load (the budget itself is tested in the units)
+    result = _broken(tmp_path, "warn", total_steps=24 * 512, guard_budget=1.0)
+    assert result.stop_reason is None and result.metrics["updates"] == 24
     assert result.metrics["guard_warnings"]
     assert any(f.severity == Severity.ERROR for f in result.findings)

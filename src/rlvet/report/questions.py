@@ -247,8 +247,9 @@ def ask_documented_baseline(ev: Evidence) -> Verdict:
 
 
 def ask_reward_reviewed(ev: Evidence) -> Verdict:
-    """Is the reward written down and reviewed? A reward audit, or env QA's reward checks."""
-    audits = ev.of("reward")
+    """Is the reward written down and reviewed? A reward audit or probe, or env QA's reward
+    checks."""
+    audits = (*ev.of("reward"), *ev.of("reward-probe"))
     if audits:
         failed = any(d.verdict == "fail" for d in audits)
         text = "reward audit: " + ", ".join(

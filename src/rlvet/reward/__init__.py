@@ -13,6 +13,8 @@ Contents (one concern per module):
     length, repetition, format_hacking, tools, pseudo_success -- LLM/agentic hacking.
     spot_check -- the review file of highest/lowest/random samples.
     evidence -- what the audit could not judge (``insufficient_evidence``).
+    strategies, probe -- ``rlvet reward-probe``: no-knowledge responses scored by the reward
+        function itself before training (``reward_exploit``, ``grader_failure``).
     audit -- ``audit_samples`` and the detector table.
     figures, command -- CLI glue.
 
