@@ -59,12 +59,13 @@ LEARNER_KEYS = ("kl", "entropy", "value_loss", "loss", "explained_variance", "po
 # ------------------------------------------------------------------------------ corpus
 
 
-def unpack(archive: Path = ARCHIVE) -> Path:
-    """The archive unpacked into a fresh temporary directory (removed at exit)."""
-    tmp = Path(tempfile.mkdtemp(prefix="rlvet-corpus-"))
+def unpack(archive: Path = ARCHIVE, dest: Path | None = None) -> Path:
+    """The archive unpacked into ``dest`` (default a fresh temporary directory); returns the
+    folder holding ``manifest.json`` and the runs."""
+    tmp = dest if dest is not None else Path(tempfile.mkdtemp(prefix="rlvet-corpus-"))
     with tarfile.open(archive) as tar:
         tar.extractall(tmp, filter="data")
-    return tmp
+    return tmp / "corpus" if (tmp / "corpus" / "manifest.json").exists() else tmp
 
 
 def load_manifest(corpus: Path) -> list[dict[str, Any]]:
