@@ -51,7 +51,7 @@ def test_healthy_run_exits_zero_and_html_marks_curves(tmp_path: Path, capsys) ->
 
 
 def test_several_runs_side_by_side(capsys: pytest.CaptureFixture) -> None:
-    code = main(["doctor", str(RUNS / "healthy_ppo_cartpole"), str(RUNS / "vf_coef_zero_ppo"),
+    code = main(["doctor", str(RUNS / "healthy_ppo_cartpole"), str(RUNS / "lr_too_high_ppo"),
                  "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 1
