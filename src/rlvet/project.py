@@ -248,10 +248,12 @@ def _train(table: Mapping[str, Any], path: Path, text: str) -> dict[str, Any]:
         default = getattr(defaults, key)
         if default is None or isinstance(default, (Mapping, Path)):
             continue  # optional / structured: TrainArgs checks them
-        kinds = (int, float) if isinstance(default, float) else (type(default),)
+        kinds = ((int, float) if isinstance(default, float)
+                 else (str,) if isinstance(default, str)  # StrEnum choices arrive as text
+                 else (type(default),))
         if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, kinds):
             raise RlvetInputError(f"{where}: [train] {key}: expected "
-                                  f"{type(default).__name__}, got {value!r}")
+                                  f"{kinds[-1].__name__}, got {value!r}")
     return dict(table)
 
 

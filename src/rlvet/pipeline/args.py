@@ -24,6 +24,7 @@ import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +38,37 @@ from rlvet.limits import (
     check_range,
 )
 
-__all__ = ["BACKENDS", "LAG_MODES", "ON_BREAK", "ChaosSpec", "TrainArgs", "args_from_mapping",
+__all__ = ["Backend", "ChaosSpec", "LagMode", "OnBreak", "TrainArgs", "args_from_mapping",
            "load_toml", "parse_chaos"]
 
-BACKENDS = ("local", "sync", "ray")
-"""local: actor processes (multiprocessing); sync: one in-process actor, collect then
-update, bit-reproducible; ray: Ray actors (needs ``rlvet[ray]``)."""
-LAG_MODES = ("drop", "correct")
-ON_BREAK = ("warn", "stop", "rollback")
+
+class Backend(StrEnum):
+    """Where actors run: ``local`` actor processes (multiprocessing); ``sync`` one
+    in-process actor, collect then update, bit-reproducible; ``ray`` Ray actors
+    (needs ``rlvet[ray]``)."""
+
+    LOCAL = "local"
+    SYNC = "sync"
+    RAY = "ray"
+
+
+class LagMode(StrEnum):
+    """What happens to rollouts older than ``max_lag``: dropped, or kept and corrected."""
+
+    DROP = "drop"
+    CORRECT = "correct"
+
+
+class OnBreak(StrEnum):
+    """What the trainer does on an error first break from the live doctor."""
+
+    WARN = "warn"
+    STOP = "stop"
+    ROLLBACK = "rollback"
+
+
+_CHOICES: dict[str, type[StrEnum]] = {"backend": Backend, "lag_mode": LagMode,
+                                      "on_break": OnBreak}
 _MAXIMA = {"seed": MAX_SEED, "total_steps": MAX_TOTAL_STEPS, "actors": MAX_ACTORS,
            "envs_per_actor": MAX_ENVS_PER_ACTOR, "buckets": MAX_BUCKETS}
 """Upper bounds (rlvet.limits says why each sits where it does); seeds start at 0."""
@@ -127,7 +151,7 @@ class TrainArgs:
     """Stop once the nominal evaluation return reaches this (None: train to total_steps)."""
 
     # --- actors and lag ----------------------------------------------------------------
-    backend: str = "local"
+    backend: Backend = Backend.LOCAL
     """``local`` (actor processes), ``sync`` (one in-process actor, bit-reproducible) or
     ``ray`` (Ray actors; ``ray_address`` picks a cluster)."""
     ray_address: str | None = None
@@ -153,7 +177,7 @@ class TrainArgs:
     max_lag: int = 2
     """Oldest data the learner trains on, in policy versions (one version per update).
     Sample Factory's ``max_policy_lag`` counts SGD steps; rlvet counts updates."""
-    lag_mode: str = "drop"
+    lag_mode: LagMode = LagMode.DROP
     """What happens to rollouts older than ``max_lag``: ``drop`` (discarded and counted) or
     ``correct`` (kept; value targets recomputed with V-trace, rho and c truncated at 1)."""
 
@@ -203,7 +227,7 @@ class TrainArgs:
     """Actor restarts after which the run stops: the infrastructure is broken, not noisy."""
 
     # --- guardrails --------------------------------------------------------------------
-    on_break: str = "warn"
+    on_break: OnBreak = OnBreak.WARN
     """What to do when the live doctor finds an error first break: ``warn`` (record the
     finding, keep training), ``stop`` (save ``failed.pt``, stop), ``rollback`` (save
     ``failed.pt``, restore the last healthy checkpoint, scale the learning rate)."""
@@ -237,6 +261,13 @@ class TrainArgs:
     """Periodic checkpoints kept (older ones are deleted); 0 keeps all."""
 
     def __post_init__(self) -> None:
+        for name, enum in _CHOICES.items():  # a string from the CLI or a TOML file
+            value = getattr(self, name)
+            if value not in enum._value2member_map_:
+                allowed = ", ".join(e.value for e in enum)
+                raise RlvetInputError(
+                    f"--{name.replace('_', '-')}: {value!r} is not one of {allowed}")
+            object.__setattr__(self, name, enum(value))
         self._validate()
 
     def _validate(self) -> None:
@@ -250,12 +281,6 @@ class TrainArgs:
         for name, value in positive.items():
             if value < 1:
                 raise RlvetInputError(f"--{name.replace('_', '-')}: must be >= 1, got {value}")
-        choices = {"backend": (self.backend, BACKENDS), "lag_mode": (self.lag_mode, LAG_MODES),
-                   "on_break": (self.on_break, ON_BREAK)}
-        for name, (choice, allowed) in choices.items():
-            if choice not in allowed:
-                raise RlvetInputError(
-                    f"--{name.replace('_', '-')}: {choice!r} is not one of {', '.join(allowed)}")
         if self.max_lag < 0:
             raise RlvetInputError(f"--max-lag: must be >= 0, got {self.max_lag}")
         for name, high in _MAXIMA.items():
