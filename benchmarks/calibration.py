@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import platform
 import sys
@@ -221,10 +220,12 @@ def replay_sb3(folder: Path, eval_metric: str | None) -> tuple[int | None, str] 
 
 
 def _is_number(text: str) -> bool:
+    """Whether a CSV cell parses as a float (SB3 writes nan and inf as such)."""
     try:
-        return math.isfinite(float(text)) or True
+        float(text)
     except ValueError:
         return False
+    return True
 
 
 def evaluate(corpus: Path, entries: Iterable[Mapping[str, Any]], *, live: bool) -> list[Row]:

@@ -44,7 +44,6 @@ import dataclasses
 import importlib
 import math
 import re
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +61,7 @@ from rlvet.findings import (
     Suppressed,
     first_break,
 )
+from rlvet.toml_input import read_toml_text
 
 __all__ = [
     "FAIL_ON",
@@ -270,14 +270,7 @@ def load_project(path: str | Path) -> ProjectConfig:
         {<Category.ENTROPY_STUCK: 'entropy_stuck'>: 'fixed exploration by design'}
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RlvetInputError(f"{path}: cannot read the project file ({exc})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RlvetInputError(f"{path}: not valid TOML ({exc})") from None
+    text, data = read_toml_text(path)
     for name in data:
         if name not in SECTIONS:
             raise RlvetInputError(f"{_where(path, text, None, name)}: unknown section "

@@ -134,8 +134,3 @@ class LiveGate:
     def records_judged(self) -> int:
         """Records the last verdict saw (-1 before the first)."""
         return self._records_at_last
-
-    @property
-    def confirmed(self) -> Finding | None:
-        """The break this run was told to act on, if any."""
-        return self._latched

@@ -44,12 +44,12 @@ def records(run: RunSignals) -> Iterator[tuple[int, dict[str, float]]]:
     Points of several series at one step form one record, as one logger dump would;
     a series with repeated steps contributes each point to a record of its own.
     """
-    steps = np.concatenate([s.steps for s in run.series.values()]) if run.series else \
-        np.zeros(0, dtype=np.int64)
-    names = np.concatenate([np.full(len(s), i) for i, s in enumerate(run.series.values())]) \
-        if run.series else np.zeros(0, dtype=np.int64)
-    values = np.concatenate([s.values for s in run.series.values()]) if run.series else \
-        np.zeros(0)
+    if not run.series:
+        return
+    series = list(run.series.values())
+    steps = np.concatenate([s.steps for s in series])
+    names = np.concatenate([np.full(len(s), i) for i, s in enumerate(series)])
+    values = np.concatenate([s.values for s in series])
     keys, signs = _as_logged(run)
     order = np.argsort(steps, kind="stable")
     current: dict[str, float] = {}

@@ -18,13 +18,13 @@ protocol without changing what the user believes it is.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rlvet.errors import RlvetInputError
+from rlvet.toml_input import read_toml_text
 
 __all__ = ["FIELD_ERROR", "Fields", "read_toml"]
 
@@ -40,21 +40,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     Raises:
         RlvetInputError: missing file, unreadable file, or invalid TOML.
     """
-    path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise RlvetInputError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise RlvetInputError(f"{path}: cannot read ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RlvetInputError(f"{path}: not valid TOML ({exc})") from None
-    except UnicodeDecodeError as exc:  # binary, UTF-16, Latin-1: TOML is UTF-8 by definition
-        raise RlvetInputError(f"{path}: not UTF-8 text at byte {exc.start} (TOML files are "
-                              "UTF-8)") from None
-    except RecursionError:
-        raise RlvetInputError(f"{path}: not valid TOML (nested too deeply)") from None
+    return read_toml_text(path)[1]
+
 
 
 def _kind(value: Any) -> str:

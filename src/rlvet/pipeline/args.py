@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -37,6 +36,7 @@ from rlvet.limits import (
     MAX_TOTAL_STEPS,
     check_range,
 )
+from rlvet.toml_input import read_toml_text
 
 __all__ = ["Backend", "ChaosSpec", "LagMode", "OnBreak", "TrainArgs", "args_from_mapping",
            "load_toml", "parse_chaos"]
@@ -369,10 +369,7 @@ def load_toml(path: str | Path, **overrides: Any) -> TrainArgs:
     Raises:
         RlvetInputError: unreadable file, unknown key, or invalid value.
     """
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RlvetInputError(f"{path}: cannot read TOML arguments ({exc})") from None
+    data = read_toml_text(path)[1]
     known = {f.name for f in dataclasses.fields(TrainArgs)}
     unknown = sorted(set(data) - known)
     if unknown:
