@@ -131,3 +131,45 @@ def test_watch_cli_on_finished_logs(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert json.loads(capsys.readouterr().out)["command"] == "watch"
     assert main(["watch", str(tmp_path / "nothing"), "--idle", "0.1"]) == 2
     assert main(["watch", str(tmp_path), "--signal", "SIGKILL", "--idle", "0.1"]) == 2
+
+
+def test_damaged_lines_are_reader_warnings_in_the_result(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "m.jsonl"
+    log.write_text('{"step": 1, "kl": 0.01}\nnot json\n{"step": 2, "kl": 0.02}\n')
+    follower = Follower([tmp_path])
+    follower.discover()
+    assert [s for s, _ in follower.poll()[0]] == [1, 2]
+    assert follower.warnings and str(log) in follower.warnings[0]
+    assert main(["watch", str(log), "--idle", "0.2", "--poll", "0.02", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["metrics"]["reader_warnings"] == list(follower.warnings)
+    main(["watch", str(log), "--idle", "0.2", "--poll", "0.02"])
+    assert "read warning" in capsys.readouterr().out  # the terminal shows them too
+
+
+def _renamed_sb3_log(tmp_path: Path) -> Path:
+    """SB3's own progress.csv of a run whose lr is too high, with its KL column renamed to a
+    name rlvet does not know (as a custom trainer would log it)."""
+    src = Path(__file__).resolve().parent / "data" / "runs" / "lr_too_high_ppo" / "progress.csv"
+    header, rest = src.read_text().split("\n", 1)
+    log = tmp_path / "run" / "progress.csv"
+    log.parent.mkdir()
+    log.write_text(header.replace("train/approx_kl", "custom/kl_per_update") + "\n" + rest)
+    return log
+
+
+def _watched_categories(capsys: pytest.CaptureFixture[str], *args: str) -> set[str]:
+    assert main(["watch", *args, "--idle", "0.2", "--poll", "0.02", "--json"]) in (0, 1)
+    return {f["category"] for f in json.loads(capsys.readouterr().out)["findings"]}
+
+
+def test_watch_reads_unknown_names_through_aliases(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _renamed_sb3_log(tmp_path)
+    assert "kl_spike" not in _watched_categories(capsys, str(log))
+    assert "kl_spike" in _watched_categories(capsys, str(log), "--alias",
+                                             "custom/kl_per_update=kl")
+    project = tmp_path / "rlvet.toml"
+    project.write_text('[aliases]\n"custom/kl_per_update" = "kl"\n')
+    assert "kl_spike" in _watched_categories(capsys, str(log), "--config", str(project))

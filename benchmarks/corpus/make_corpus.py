@@ -34,15 +34,22 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(REPO / "tests" / "data")]
 
-from specs import RUNS, Run  # noqa: E402
+from specs import FRESH_RUNS, RUNS, Run  # noqa: E402
 
 DEFAULT_OUT = Path("/tmp/rlvet-corpus")
-ARCHIVE = REPO / "tests" / "data" / "corpus" / "corpus.tar.xz"
-MANIFEST = HERE / "manifest.json"
+# per grid: its runs, its archive, its manifest (the fresh set is a second held-out set)
+GRIDS: dict[str, tuple[list[Run], Path, Path]] = {
+    "v1": (RUNS, REPO / "tests" / "data" / "corpus" / "corpus.tar.xz", HERE / "manifest.json"),
+    "fresh": (FRESH_RUNS, REPO / "tests" / "data" / "corpus" / "fresh.tar.xz",
+              HERE / "manifest-fresh.json"),
+}
+ARCHIVE, MANIFEST = GRIDS["v1"][1], GRIDS["v1"][2]
 KEEP_SUFFIXES = (".csv", ".jsonl")  # plus TensorBoard event files
 SPLIT_RULE = ("split by (env, seed) pair: tune if (seed + ENV_INDEX[env]) % 2 == 0 else "
               "heldout; ENV_INDEX = " + json.dumps(__import__("specs").ENV_INDEX))
 
+FRESH_RULE = ("every run is held out (split 'fresh'): a second held-out set, fixed on "
+              "2026-12-05 and scored once, after the rules were frozen")
 
 # --------------------------------------------------------------------------------------
 # Training (one run per process: clean RSS, no state shared between runs)
@@ -208,15 +215,15 @@ def entry(run: Run, checked: dict[str, Any], seconds: float | None) -> dict[str,
     }
 
 
-def write_manifest(entries: dict[str, dict], out: Path) -> dict[str, Any]:
-    kept = [entries[r.name] for r in RUNS if r.name in entries and entries[r.name]["verified"]]
+def write_manifest(entries: dict[str, dict], out: Path, grid: list[Run]) -> dict[str, Any]:
+    kept = [entries[r.name] for r in grid if r.name in entries and entries[r.name]["verified"]]
     dropped = [{"name": e["name"], "expected_first_category": e["expected_first_category"],
                 "problems": e["problems"]}
-               for r in RUNS if (e := entries.get(r.name)) and not e["verified"]]
+               for r in grid if (e := entries.get(r.name)) and not e["verified"]]
     manifest = {
         "description": "rlvet calibration corpus (issue #12): real training runs written by "
                        "the libraries' own loggers; see benchmarks/corpus/README.md",
-        "split_rule": SPLIT_RULE,
+        "split_rule": SPLIT_RULE if grid is RUNS else FRESH_RULE,
         "verification": "each run's fault (or healthy learning) checked from its own log by "
                         "benchmarks/corpus/verify.py, independent of rlvet's detectors; runs "
                         "that failed are listed under 'dropped' and are not in the archive",
@@ -238,22 +245,25 @@ def _sanitize(obj: Any) -> Any:
     return obj
 
 
-def pack(manifest: dict[str, Any], out: Path) -> int:
+def pack(manifest: dict[str, Any], out: Path, archive: Path = ARCHIVE,
+         manifest_path: Path = MANIFEST) -> int:
     """Write the archive (verified runs' scalar logs + manifest.json) and the manifest."""
-    MANIFEST.write_text(json.dumps(manifest, indent=1, default=str) + "\n")
-    ARCHIVE.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(ARCHIVE, "w:xz", preset=9) as tar:
-        tar.add(MANIFEST, arcname="corpus/manifest.json")
+    manifest_path.write_text(json.dumps(manifest, indent=1, default=str) + "\n")
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "w:xz", preset=9) as tar:
+        tar.add(manifest_path, arcname="corpus/manifest.json")
         for e in manifest["runs"]:
             for f in sorted((out / e["name"]).iterdir()):
                 if f.suffix in KEEP_SUFFIXES or f.name.startswith("events.out.tfevents"):
                     tar.add(f, arcname=f"corpus/{e['name']}/{f.name}")
-    return ARCHIVE.stat().st_size
+    return archive.stat().st_size
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--grid", choices=sorted(GRIDS), default="v1",
+                   help="v1: the split corpus; fresh: the second held-out set")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--only", action="append", default=[], help="name or glob (repeatable)")
     p.add_argument("--list", action="store_true", help="list the runs and exit")
@@ -262,11 +272,12 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"write {MANIFEST.relative_to(REPO)} and {ARCHIVE.relative_to(REPO)}")
     p.add_argument("--train-one", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
-    by_name = {r.name: r for r in RUNS}
+    grid, archive, manifest_path = GRIDS[a.grid]
+    by_name = {r.name: r for r in RUNS + FRESH_RUNS}
     if a.train_one:
         train_one(by_name[a.train_one], a.out)
         return 0
-    runs = [r for r in RUNS if not a.only or any(fnmatch.fnmatch(r.name, g) for g in a.only)]
+    runs = [r for r in grid if not a.only or any(fnmatch.fnmatch(r.name, g) for g in a.only)]
     if not runs:
         p.error(f"no run matches {a.only}")
     if a.list:
@@ -307,15 +318,15 @@ def main(argv: list[str] | None = None) -> int:
                         f"training failed (rc {rc}): {tail[-300:]}"], "evidence": ""}, dt)
                     continue
                 check(run, dt)
-    manifest = write_manifest(entries, a.out)
+    manifest = write_manifest(entries, a.out, grid)
     full = json.loads(old.read_text())
     full["dropped_full"] = [entries[d["name"]] for d in manifest["dropped"]]
     old.write_text(json.dumps(full, indent=1, default=str) + "\n")
     print(f"total {time.time() - t_all:.0f}s; {len(manifest['runs'])} verified, "
           f"{len(manifest['dropped'])} dropped: {[d['name'] for d in manifest['dropped']]}")
     if a.pack:
-        size = pack(manifest, a.out)
-        print(f"archive {ARCHIVE} {size / 1e6:.2f} MB")
+        size = pack(manifest, a.out, archive, manifest_path)
+        print(f"archive {archive} {size / 1e6:.2f} MB")
     return 0
 
 

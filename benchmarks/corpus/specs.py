@@ -6,6 +6,11 @@ Contents:
         shape that fools naive rules it has.
     ENV_INDEX, split_of(env, seed) -- the split, fixed before any rlvet verdict was seen.
     RUNS -- the grid (built by ``_grid()``), names unique.
+    FRESH_RUNS -- a second held-out set (split ``fresh``, seeds 20-23, built by
+        ``_fresh_grid()``), fixed on 2026-12-05 after the first held-out half had been looked
+        at: it is scored once, after the rules are frozen, so its figures are clean. It leans
+        away from CartPole and fills the classes the first grid lacked (late kl_spike and
+        reward_direction, mild entropy_stuck, faults on LunarLander, Acrobot, Pendulum).
 
 Split rule (by (env, seed) pair, deterministic): ``tune`` if ``(seed + ENV_INDEX[env]) % 2
 == 0`` else ``heldout``. Every run of one (env, seed) pair lands in the same half, so a
@@ -58,6 +63,7 @@ class Run:
     learn_min: float | None = None  # healthy: the final return must reach this
     tag: str = ""  # disambiguates names
     note: str = ""
+    batch: str = "v1"  # v1: split by (env, seed); fresh: the second held-out set
 
     @property
     def onset_step(self) -> int | None:
@@ -83,7 +89,7 @@ class Run:
 
     @property
     def split(self) -> str:
-        return split_of(self.env, self.seed)
+        return "fresh" if self.batch == "fresh" else split_of(self.env, self.seed)
 
 
 # --------------------------------------------------------------------------------------
@@ -428,6 +434,226 @@ def _grid() -> list[Run]:  # noqa: C901 - one table
     return runs
 
 
+def _fresh_grid() -> list[Run]:  # noqa: C901 - one table
+    """The second held-out set: other seeds (20-23), mostly other envs, the missing classes."""
+    runs: list[Run] = []
+
+    def add(*args: Any, **kw: Any) -> None:
+        runs.append(Run(*args, batch="fresh", **kw))
+
+    def fault(fw: str, algo: str, env: str, seed: int, steps: int, hyper: dict, n_envs: int,
+              name: str, cat: str, onset: str, strength: str, **kw: Any) -> None:
+        add(fw, algo, env, seed, steps, hyper, n_envs, fault=name, category=cat, onset=onset,
+            strength=strength, **kw)
+
+    # ------------------------------------------------------------------ healthy
+    for s in (20, 21):
+        add("sb3", "ppo", "CartPole-v1", s, 50_000, PPO_CARTPOLE, 8, learn_min=300)
+        add("sb3", "ppo", "Acrobot-v1", s, 80_000, PPO_ACROBOT, 8, shape="slow_start",
+            learn_min=-200)
+        add("sb3", "sac", "Pendulum-v1", s, 8_000, SAC_PENDULUM, 1, shape="warmup", n_evals=10,
+            learn_min=-500)
+        add("cleanrl", "ppo", "CartPole-v1", s, 100_000, CR_PPO, 4, shape="low_ev",
+            learn_min=120)
+        add("rlvet", "ppo", "CartPole-v1", s, 50_000, RLVET, 4, learn_min=100)
+    add("sb3", "ppo", "LunarLander-v3", 20, 80_000, PPO_LUNAR, 8, shape="noisy_eval",
+        eval_episodes=2, eval_deterministic=False, learn_min=-200)
+    add("sb3", "ppo", "Hopper-v5", 20, 60_000, PPO_HOPPER, 4, learn_min=150)
+    add("sb3", "a2c", "CartPole-v1", 20, 100_000, A2C_DEFAULT, 8, log_interval=100,
+        shape="low_ev", learn_min=150)
+    add("sb3", "a2c", "Acrobot-v1", 21, 80_000, A2C_DEFAULT, 8, log_interval=50,
+        learn_min=-250)
+    add("sb3", "dqn", "CartPole-v1", 21, 35_000, DQN_CARTPOLE, 1, log_interval=4,
+        shape="warmup", learn_min=150)
+    add("sb3", "dqn", "Acrobot-v1", 20, 40_000, DQN_ACROBOT, 1, log_interval=2,
+        shape="warmup", learn_min=-250)
+    add("sb3", "td3", "Pendulum-v1", 22, 10_000, TD3_PENDULUM, 1, shape="truncation",
+        n_evals=10, learn_min=-500)
+    add("sb3", "sac", "HalfCheetah-v5", 21, 10_000, SAC_MUJOCO, 1, shape="warmup",
+        n_evals=10, learn_min=100)
+    add("sb3", "ppo", "CartPole-v1", 22, 8_000, PPO_CARTPOLE, 8, shape="short", n_evals=6,
+        learn_min=60, tag="8k")
+    add("sb3", "ppo", "CartPole-v1", 23, 40_000, PPO_CARTPOLE, 8, shape="truncation",
+        max_episode_steps=100, learn_min=80, tag="tl100")
+    add("cleanrl", "ppo", "Acrobot-v1", 22, 80_000, CR_PPO, 4, shape="slow_start",
+        learn_min=-250)
+    add("cleanrl", "ppo", "LunarLander-v3", 21, 100_000, CR_PPO, 4, learn_min=-200)
+    add("cleanrl", "dqn", "CartPole-v1", 22, 50_000, CR_DQN, 1, shape="warmup", learn_min=100)
+    add("cleanrl", "dqn", "Acrobot-v1", 21, 40_000, CR_DQN, 1, shape="warmup", learn_min=-250)
+    add("rlvet", "ppo", "Acrobot-v1", 22, 80_000, RLVET, 4, shape="slow_start",
+        learn_min=-250)
+    add("rlvet", "ppo", "LunarLander-v3", 23, 100_000, {"backend": "local", "actors": 1}, 4,
+        learn_min=-200)
+
+    # ------------------------------------------------------------------ faults
+    # kl_spike: lr too high (from the start, early, late), many epochs without clipping
+    fault("sb3", "ppo", "CartPole-v1", 20, 50_000, PPO_CONST, 8, "lr_too_high", "kl_spike",
+          "late", "strong", switch={"learning_rate": 0.05})
+    fault("sb3", "ppo", "CartPole-v1", 21, 50_000, PPO_CONST, 8, "lr_too_high", "kl_spike",
+          "late", "mild", switch={"learning_rate": 0.02})
+    fault("sb3", "ppo", "Acrobot-v1", 20, 60_000, {**PPO_ACROBOT, "learning_rate": 0.05}, 8,
+          "lr_too_high", "kl_spike", "start", "strong")
+    fault("sb3", "ppo", "LunarLander-v3", 21, 80_000, {**PPO_LUNAR, "learning_rate": 3e-4}, 8,
+          "lr_too_high", "kl_spike", "early", "mild", switch={"learning_rate": 0.02})
+    fault("cleanrl", "ppo", "LunarLander-v3", 22, 80_000, {"learning_rate": 0.05}, 4,
+          "lr_too_high", "kl_spike", "start", "strong")
+    fault("rlvet", "ppo", "Acrobot-v1", 21, 60_000, {"lr": 0.02}, 4, "lr_too_high",
+          "kl_spike", "start", "strong")
+    fault("sb3", "ppo", "CartPole-v1", 22, 50_000, PPO_CONST, 8, "many_epochs", "kl_spike",
+          "late", "strong", switch={"n_epochs": 60, "clip_range": 100.0})
+
+    # entropy_collapse: negative entropy coefficient
+    fault("sb3", "ppo", "CartPole-v1", 23, 50_000, PPO_CONST, 8, "neg_ent_coef",
+          "entropy_collapse", "late", "strong", switch={"ent_coef": -1.0})
+    fault("cleanrl", "ppo", "CartPole-v1", 20, 60_000, {"ent_coef": -1.0}, 4, "neg_ent_coef",
+          "entropy_collapse", "start", "strong")
+    fault("sb3", "ppo", "LunarLander-v3", 21, 80_000, PPO_LUNAR, 8, "neg_ent_coef",
+          "entropy_collapse", "early", "mild", switch={"ent_coef": -0.5})
+    fault("rlvet", "ppo", "Acrobot-v1", 20, 60_000, {"ent_coef": -1.0}, 4, "neg_ent_coef",
+          "entropy_collapse", "start", "strong")
+    fault("sb3", "a2c", "Acrobot-v1", 22, 60_000, {**A2C_DEFAULT, "ent_coef": -1.0}, 8,
+          "neg_ent_coef", "entropy_collapse", "start", "strong", log_interval=50)
+
+    # entropy_stuck: excessive entropy coefficient, including a mild one
+    fault("sb3", "ppo", "CartPole-v1", 20, 50_000, {**PPO_CONST, "ent_coef": 0.5}, 8,
+          "high_ent_coef", "entropy_stuck", "start", "mild")
+    fault("sb3", "ppo", "CartPole-v1", 21, 50_000, PPO_CONST, 8, "high_ent_coef",
+          "entropy_stuck", "late", "strong", switch={"ent_coef": 5.0})
+    fault("sb3", "ppo", "Acrobot-v1", 22, 60_000, {**PPO_ACROBOT, "ent_coef": 5.0}, 8,
+          "high_ent_coef", "entropy_stuck", "start", "strong")
+    fault("cleanrl", "ppo", "Acrobot-v1", 23, 60_000, {"ent_coef": 2.0}, 4, "high_ent_coef",
+          "entropy_stuck", "start", "strong")
+    fault("rlvet", "ppo", "CartPole-v1", 22, 50_000, {"ent_coef": 5.0}, 4, "high_ent_coef",
+          "entropy_stuck", "start", "strong")
+    fault("sb3", "ppo", "LunarLander-v3", 23, 80_000, PPO_LUNAR, 8, "high_ent_coef",
+          "entropy_stuck", "early", "mild", switch={"ent_coef": 1.0})
+
+    # critic_failure: vf_coef 0, value head reset + detached, huge reward, done-mask bug
+    fault("sb3", "ppo", "Acrobot-v1", 21, 60_000, {**PPO_ACROBOT, "vf_coef": 0.0}, 8,
+          "vf_detached", "critic_failure", "start", "strong")
+    fault("sb3", "ppo", "LunarLander-v3", 22, 80_000, PPO_LUNAR, 8, "vf_detached",
+          "critic_failure", "early", "strong", switch={"vf_coef": 0.0,
+                                                       "reset_value_head": True})
+    fault("sb3", "ppo", "Hopper-v5", 21, 60_000, {**PPO_HOPPER, "vf_coef": 0.0}, 4,
+          "vf_detached", "critic_failure", "start", "strong")
+    fault("rlvet", "ppo", "Acrobot-v1", 23, 60_000, {"vf_coef": 0.0}, 4, "vf_detached",
+          "critic_failure", "start", "strong")
+    fault("sb3", "ppo", "CartPole-v1", 21, 50_000, PPO_CARTPOLE, 8, "huge_reward",
+          "critic_failure", "start", "strong", wrapper="scale", wrapper_kwargs={"scale": 1e4})
+    fault("cleanrl", "ppo", "Acrobot-v1", 20, 60_000, CR_PPO, 4, "done_bug",
+          "critic_failure", "early", "strong", switch={"done_bug": "ignore"})
+
+    # reward_direction: sign flips at start, early and late; a mild living reward late
+    fault("sb3", "ppo", "LunarLander-v3", 20, 80_000, PPO_LUNAR, 8, "reward_sign",
+          "reward_direction", "start", "strong", wrapper="scale", wrapper_kwargs={"scale": -1.0})
+    fault("sb3", "a2c", "Acrobot-v1", 23, 60_000, A2C_DEFAULT, 8, "reward_sign",
+          "reward_direction", "start", "strong", wrapper="scale",
+          wrapper_kwargs={"scale": -1.0}, log_interval=50)
+    fault("sb3", "td3", "Pendulum-v1", 21, 10_000, TD3_PENDULUM, 1, "reward_sign",
+          "reward_direction", "early", "strong", wrapper="scale",
+          wrapper_kwargs={"scale": -1.0}, n_evals=10)
+    fault("sb3", "ppo", "Acrobot-v1", 23, 80_000, PPO_ACROBOT, 8, "reward_sign",
+          "reward_direction", "late", "strong", wrapper="scale", wrapper_kwargs={"scale": -1.0})
+    fault("sb3", "ppo", "Acrobot-v1", 22, 80_000, PPO_ACROBOT, 8, "reward_sign",
+          "reward_direction", "late", "mild", wrapper="living_cost",
+          wrapper_kwargs={"cost": -1.05})
+
+    # reward_hacking: farmable proxies, true return in evaluation
+    fault("sb3", "sac", "Pendulum-v1", 20, 12_000, SAC_PENDULUM, 1, "proxy_spin_bonus",
+          "reward_hacking", "early", "strong", wrapper="spin_bonus",
+          wrapper_kwargs={"bonus": 3.0})
+    fault("sb3", "sac", "Pendulum-v1", 21, 12_000, SAC_PENDULUM, 1, "proxy_spin_bonus",
+          "reward_hacking", "late", "strong", wrapper="spin_bonus",
+          wrapper_kwargs={"bonus": 5.0})
+    fault("sb3", "td3", "Pendulum-v1", 22, 12_000, TD3_PENDULUM, 1, "proxy_spin_bonus",
+          "reward_hacking", "early", "mild", wrapper="spin_bonus",
+          wrapper_kwargs={"bonus": 2.0}, n_evals=12)
+    fault("sb3", "ppo", "CartPole-v1", 23, 80_000, PPO_CONST, 8, "proxy_exit_bonus",
+          "reward_hacking", "start", "strong", wrapper="right_exit_bonus",
+          wrapper_kwargs={"bonus": 1000.0})
+    fault("sb3", "dqn", "CartPole-v1", 21, 50_000, DQN_CARTPOLE, 1, "proxy_exit_bonus",
+          "reward_hacking", "start", "strong", wrapper="right_exit_bonus",
+          wrapper_kwargs={"bonus": 1000.0}, log_interval=4)
+
+    # sparse_reward: goal-only MountainCar(Continuous)
+    sparse = {"wrapper": "goal_only"}
+    fault("sb3", "ppo", "MountainCar-v0", 21, 50_000, PPO_MCAR, 8, "goal_only",
+          "sparse_reward", "start", "strong", **sparse)
+    fault("sb3", "sac", "MountainCarContinuous-v0", 22, 10_000, SAC_PENDULUM, 1, "goal_only",
+          "sparse_reward", "start", "strong", n_evals=10, **sparse)
+    fault("cleanrl", "dqn", "MountainCar-v0", 20, 40_000, CR_DQN, 1, "goal_only",
+          "sparse_reward", "start", "strong", **sparse)
+    fault("sb3", "dqn", "MountainCar-v0", 23, 40_000, DQN_MCAR, 1, "goal_only",
+          "sparse_reward", "start", "strong", **sparse)
+
+    # numerical_instability: reward spikes, reward scale jump, observation spikes
+    fault("sb3", "ppo", "CartPole-v1", 22, 50_000, PPO_CARTPOLE, 8, "reward_spikes",
+          "numerical_instability", "late", "strong", wrapper="reward_spike",
+          wrapper_kwargs={"prob": 0.01, "scale": 1e7})
+    fault("sb3", "a2c", "CartPole-v1", 21, 60_000, A2C_DEFAULT, 8, "reward_spikes",
+          "numerical_instability", "early", "strong", wrapper="reward_spike",
+          wrapper_kwargs={"prob": 0.01, "scale": 1e7}, log_interval=50)
+    fault("sb3", "sac", "Pendulum-v1", 20, 10_000, SAC_PENDULUM, 1, "reward_scale_jump",
+          "numerical_instability", "late", "strong", wrapper="scale",
+          wrapper_kwargs={"scale": 1e6}, n_evals=10)
+    fault("cleanrl", "dqn", "Acrobot-v1", 23, 40_000, CR_DQN, 1, "obs_spikes",
+          "numerical_instability", "early", "strong", wrapper="obs_spike",
+          wrapper_kwargs={"prob": 0.01, "scale": 1e8})
+
+    # stale_data: rollouts k updates old
+    for env, seed, onset, k, steps in (("Acrobot-v1", 22, "start", 8, 60_000),
+                                       ("LunarLander-v3", 20, "late", 8, 80_000),
+                                       ("CartPole-v1", 23, "early", 3, 60_000)):
+        fault("cleanrl", "ppo", env, seed, steps, CR_PPO, 4, "stale_rollouts", "stale_data",
+              onset, "strong" if k == 8 else "mild", switch={"stale_k": k})
+
+    # throughput_drop: env step time grows
+    slow = {"wrapper": "slowdown", "wrapper_kwargs": {"slope": 2e-6, "max_sleep": 3e-3}}
+    fault("sb3", "a2c", "CartPole-v1", 20, 24_000, A2C_DEFAULT, 8, "env_slowdown",
+          "throughput_drop", "early", "strong", log_interval=20, **slow)
+    fault("sb3", "sac", "Pendulum-v1", 23, 10_000, SAC_PENDULUM, 1, "env_slowdown",
+          "throughput_drop", "late", "strong", n_evals=10, **slow)
+    fault("cleanrl", "ppo", "Acrobot-v1", 21, 30_000, CR_PPO, 4, "env_slowdown",
+          "throughput_drop", "late", "strong", **slow)
+    fault("sb3", "ppo", "Acrobot-v1", 20, 30_000, PPO_ACROBOT, 8, "env_slowdown",
+          "throughput_drop", "start", "mild", wrapper="slowdown",
+          wrapper_kwargs={"slope": 2e-6, "max_sleep": 1e-3})
+
+    # memory_growth: leaks
+    fault("sb3", "ppo", "Acrobot-v1", 20, 40_000, PPO_ACROBOT, 8, "leak", "memory_growth",
+          "early", "strong", leak_mib_per_1k=8.0)
+    fault("sb3", "sac", "Pendulum-v1", 21, 10_000, SAC_PENDULUM, 1, "leak", "memory_growth",
+          "late", "strong", leak_mib_per_1k=20.0, n_evals=10)
+    fault("sb3", "dqn", "Acrobot-v1", 22, 40_000, DQN_ACROBOT, 1, "leak", "memory_growth",
+          "early", "mild", leak_mib_per_1k=3.0, log_interval=2)
+    fault("rlvet", "ppo", "Acrobot-v1", 20, 60_000, RLVET, 4, "leaky_env", "memory_growth",
+          "late", "strong", wrapper="leak", wrapper_kwargs={"kib_per_step": 6.0})
+
+    # plateau: the env ignores the action (harness bug in training and evaluation)
+    fault("sb3", "ppo", "Acrobot-v1", 23, 60_000, {**PPO_ACROBOT, "ent_coef": 0.01}, 8,
+          "action_ignored", "plateau", "start", "strong", wrapper="action_ignored",
+          wrap_eval=True)
+    fault("sb3", "ppo", "LunarLander-v3", 22, 60_000, PPO_LUNAR, 8, "action_ignored",
+          "plateau", "start", "strong", wrapper="action_ignored", wrap_eval=True)
+    return _round_robin(runs)
+
+
+def _round_robin(runs: list[Run]) -> list[Run]:
+    """The runs in category round-robin order (healthy counts as one), so a generation cut
+    short by its time budget still holds every category."""
+    by_cat: dict[str, list[Run]] = {}
+    for r in runs:
+        by_cat.setdefault(r.category or "healthy", []).append(r)
+    queues = list(by_cat.values())
+    out: list[Run] = []
+    while any(queues):
+        for q in queues:
+            if q:
+                out.append(q.pop(0))
+    return out
+
+
 RUNS: list[Run] = _grid()
-_names = [r.name for r in RUNS]
+FRESH_RUNS: list[Run] = _fresh_grid()
+_names = [r.name for r in RUNS + FRESH_RUNS]
 assert len(_names) == len(set(_names)), sorted(n for n in _names if _names.count(n) > 1)

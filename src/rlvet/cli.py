@@ -263,19 +263,26 @@ def watch_command(
     webhook: Annotated[str | None, typer.Option(help="On a confirmed error, POST the finding as JSON to this URL.")] = None,
     reward_metric: Annotated[str | None, typer.Option(help="Logged name of the training reward (the proxy).")] = None,
     eval_metric: Annotated[str | None, typer.Option(help="Logged name of the true/held-out metric.")] = None,
+    alias: Annotated[list[str] | None, typer.Option("--alias", help="RAW=CANONICAL: read a metric rlvet does not know (repeatable; -CANONICAL negates), e.g. --alias my/ret=reward.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the final verdict as one JSON document to stdout (events go to stderr).")] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Follow a running job's logs, apply the live guardrails, and act on a confirmed error."""
+    from rlvet.project import thresholds_applied
     from rlvet.report.watch_terminal import WatchView
     from rlvet.watch import WatchConfig, watch
 
     refuse_output_over_input(stop_file, paths, option="--stop-file")
-    config = WatchConfig(paths=tuple(paths), poll_s=poll, idle_s=idle, stop_file=stop_file,
-                         pid=pid, signal=signal_name, webhook=webhook,
-                         reward_metric=reward_metric, eval_metric=eval_metric)
-    with WatchView(_err if as_json else Console()) as view:
-        outcome = watch(config, view)
-    emit(outcome.result, as_json=as_json, html=None)
+    project = _project(config, "error", *paths)
+    aliases = {**project.aliases, **_parse_aliases(alias or [])}  # the command line wins
+    settings = WatchConfig(paths=tuple(paths), poll_s=poll, idle_s=idle, stop_file=stop_file,
+                           pid=pid, signal=signal_name, webhook=webhook,
+                           reward_metric=reward_metric, eval_metric=eval_metric,
+                           aliases=aliases)
+    with thresholds_applied(project.thresholds), \
+            WatchView(_err if as_json else Console()) as view:
+        outcome = watch(settings, view)
+    emit(outcome.result, as_json=as_json, html=None, project=project)
 
 
 @app.command("train")

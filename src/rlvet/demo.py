@@ -142,18 +142,13 @@ def _env_step(out: Path, console: Console, step: Step, *, fault: bool) -> None:
 
 
 def _train(out: Path, **overrides: Any) -> CommandResult:
-    """One ``rlvet train`` run; its result, with the arguments, saved as ``train.json``."""
+    """One ``rlvet train`` run; its result (arguments in its summary) saved as ``train.json``."""
     from rlvet.pipeline.args import TrainArgs
     from rlvet.pipeline.command import run_train
 
     settings: dict[str, Any] = {"env_id": ENV_ID, "backend": "sync", "on_break": "rollback",
                                 "eval_every": 4096, "eval_episodes": 10, **overrides}
-    args = TrainArgs(out=out, **settings)
-    result = run_train(args, progress=True)
-    # the trainer's metrics do not carry its arguments yet; the report reads them from here
-    result = CommandResult(command=result.command, target=result.target,
-                           findings=result.findings,
-                           metrics={**result.metrics, "args": args.to_dict()})
+    result = run_train(TrainArgs(out=out, **settings), progress=True)
     _write_json(out / "train.json", result)
     return result
 
@@ -235,18 +230,17 @@ def _full_eval(out: Path, checkpoints: list[Path], console: Console) -> list[Com
 
 
 def _eval_step(out: Path, console: Console, step: Step) -> None:
-    from rlvet.report.documents import result_from_json
-    from rlvet.report.eval_evidence import intervals
+    from rlvet.documents import EvalSummary, read_summary
 
     checkpoints = [out / "train" / f"seed{s}" / "checkpoints" / "last.pt" for s in HEALTHY_SEEDS]
     results = _full_eval(out, checkpoints, console)
     step.expect(bool(results), "rlvet eval produced no result")
     lines = []
     for result in results:
-        doc = result_from_json(result.to_dict(), out / "eval")
-        found = [i for i in intervals(doc) if "iqm" in i.name] if doc is not None else []
-        step.expect(bool(found), f"{result.target}: the evaluation reported no IQM interval")
-        lines.append(found[0].describe() if found else "no interval")
+        summary = read_summary("eval", result.to_dict()["metrics"])
+        iqm = summary.aggregates.get("iqm") if isinstance(summary, EvalSummary) else None
+        step.expect(iqm is not None, f"{result.target}: the evaluation reported no IQM interval")
+        lines.append(iqm.describe() if iqm is not None else "no interval")
     step.summary = f"{'; '.join(lines)} (rlvet eval)"
     console.print(step.summary, markup=False, highlight=False)
 

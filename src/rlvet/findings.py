@@ -148,6 +148,11 @@ class Category(StrEnum):
     EVAL_PROTOCOL_CHANGE = "eval_protocol_change"
     NO_LEARNING_SIGNAL = "no_learning_signal"
     PLATEAU = "plateau"
+    TRUNCATION = "truncation"  # LLM completions cut at the length cap
+    WASTED_COMPUTE = "wasted_compute"  # GRPO groups with no reward spread: rollouts for nothing
+    TRAIN_INFERENCE_MISMATCH = "train_inference_mismatch"  # sampler vs trainer log-probs
+    REFERENCE_DRIFT = "reference_drift"  # KL to the reference model climbing without bound
+    LENGTH_GRAD_SPIKE = "length_grad_spike"  # grad-norm spikes riding on length surges
     INSUFFICIENT_EVIDENCE = "insufficient_evidence"  # a link rlvet could not judge (info)
     # reward audit
     REWARD_TOO_LOOSE = "reward_too_loose"
@@ -335,6 +340,35 @@ CATEGORIES: Mapping[Category, CategoryInfo] = MappingProxyType({
         remedy="the mechanics look healthy but the return has not improved: train longer, tune "
         "the learning rate (a log sweep), and check that the reward can be improved at all "
         "(`rlvet env` expert vs random)"),
+    # LLM post-training (doctor/llm.py): only ever reported for runs with LLM signals
+    _C.TRUNCATION: CategoryInfo(
+        stage=_S.REWARD, severity=Severity.ERROR, gates=_BEHAVIOUR_GATE,
+        remedy="completions are cut before they finish, so their rewards score fragments: "
+        "raise max_completion_length / max_response_length if answers need the room, or add "
+        "overlong shaping (DAPO's soft overlong punishment) or mask truncated completions out "
+        "of the loss (overlong filtering); read a few truncated samples first"),
+    _C.WASTED_COMPUTE: CategoryInfo(
+        stage=_S.RESOURCES, severity=Severity.WARNING, gates=_THROUGHPUT_GATE,
+        remedy="filter zero-variance groups and resample (dynamic sampling, DAPO) or drop "
+        "prompts that are always solved or never solved from the pool; order prompts by "
+        "difficulty (curriculum): all-failed groups mean too hard, all-solved too easy"),
+    _C.TRAIN_INFERENCE_MISMATCH: CategoryInfo(
+        stage=_S.FRESHNESS, severity=Severity.ERROR, gates=("policy_lag",),
+        remedy="correct for the sampler: truncated importance sampling on the rollout "
+        "log-probs (TIS, or sequence-level masked IS), and align the engine with the trainer "
+        "-- same dtype for the logits (fp32 lm_head), the same sampling temperature applied "
+        "in both, weights synced every step"),
+    _C.REFERENCE_DRIFT: CategoryInfo(
+        stage=_S.POLICY_UPDATE, severity=Severity.WARNING, gates=_TRAINING_GATE,
+        remedy="raise beta (TRL beta, verl kl_loss_coef, OpenRLHF init_kl_coef) or use an "
+        "adaptive KL controller with a target; if the drift is wanted progress, reset the "
+        "reference model to a recent checkpoint (reference reset) instead of letting the KL "
+        "grow; check the true objective for reward-model overoptimisation"),
+    _C.LENGTH_GRAD_SPIKE: CategoryInfo(
+        stage=_S.NUMERICS, severity=Severity.WARNING, gates=_TRAINING_GATE,
+        remedy="normalise the loss by token count (token-mean loss aggregation, Dr. GRPO's "
+        "constant normaliser) rather than summing over tokens, clip gradients (max_grad_norm "
+        "1.0), cap or penalise overlong completions, and check the stop tokens of the sampler"),
     _C.INSUFFICIENT_EVIDENCE: CategoryInfo(
         stage=None, severity=Severity.INFO, gates=(),
         remedy="log the signal the check needs (or map its name with --alias RAW=CANONICAL) "

@@ -92,6 +92,8 @@ class Monitor:
             a step's cost changes by design, e.g. completion length in LLM RL).
         policy: when verdicts are taken and act (``rlvet.doctor.live.LivePolicy``: cost
             budget, warm-up, confirmations); the default is the one every live path uses.
+        aliases: the user's ``raw name -> canonical name`` rows (``-name`` negates), as
+            ``rlvet doctor --alias`` and rlvet.toml's ``[aliases]``.
     """
 
     def __init__(
@@ -105,8 +107,10 @@ class Monitor:
         resources: bool = True,
         throughput: bool = True,
         policy: LivePolicy | None = None,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
         self._writer = None if path is None else JsonlWriter(path, fsync=fsync)
+        self._aliases = dict(aliases or {})
         self._source = str(path) if path is not None else "<monitor>"
         self._on_error = Action(on_error)
         if self._on_error is Action.CONTINUE:
@@ -177,7 +181,8 @@ class Monitor:
             columns=MappingProxyType({k: (np.array(s, dtype=np.int64), np.array(v))
                                       for k, (s, v) in self._columns.items()}),
             text=MappingProxyType({k: tuple(v) for k, v in self._text.items()}))
-        return signals_from_raws([raw], source=self._source, checkpoints=self._checkpoints)[0]
+        return signals_from_raws([raw], source=self._source, checkpoints=self._checkpoints,
+                                 aliases=self._aliases)[0]
 
     def _is_update(self, key: str) -> bool:
         """Whether ``key`` is a learner signal: records without one (a learning rate, an

@@ -64,6 +64,7 @@ class WatchConfig:
         signal: ``SIGINT`` (a Python job's KeyboardInterrupt: it can save) or ``SIGTERM``.
         webhook: on an error, POST the finding as JSON here.
         reward_metric, eval_metric: as for ``rlvet doctor``.
+        aliases: the user's ``raw name -> canonical name`` rows, as for ``rlvet doctor``.
         policy: the live policy (``LivePolicy()``, the one every live path uses).
     """
 
@@ -76,6 +77,7 @@ class WatchConfig:
     webhook: str | None = None
     reward_metric: str | None = None
     eval_metric: str | None = None
+    aliases: Mapping[str, str] = field(default_factory=dict)
     policy: LivePolicy = field(default_factory=LivePolicy)
 
     def __post_init__(self) -> None:
@@ -152,6 +154,13 @@ class Follower:
         self._paths = [Path(p) for p in paths]
         self._files: dict[Path, _File] = {}
         self._owner: dict[str, Path] = {}  # a metric logged by two files is read from one
+        self._warnings: dict[str, None] = {}  # insertion-ordered, each once
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the readers could not read (damaged lines, a torn record), each once: the
+        same notes ``rlvet doctor`` keeps, carried into the watch's result."""
+        return tuple(self._warnings)
 
     @property
     def files(self) -> list[tuple[str, str]]:
@@ -217,6 +226,9 @@ class Follower:
             parsed = self._parse(entry, line)
             if parsed is not None:
                 out.append(parsed)
+            elif line.strip() and entry.format != "verl_console":  # prose between records
+                self._warnings[f"{entry.path}: skipped lines that are not JSON records with "
+                               "a step"] = None
         return out
 
     def _parse(self, entry: _File, line: str) -> tuple[int, dict[str, float | str]] | None:
@@ -245,6 +257,7 @@ class Follower:
         except (RlvetInputError, OSError):
             entry.stamp = (-1, -1)  # mid-write: try again next poll
             return []
+        self._warnings.update(dict.fromkeys(raw.warnings))
         records = _raw_records(raw)
         if len(records) > 1:
             records = records[:-1]  # the last step may still be gaining values
@@ -295,10 +308,12 @@ def _act(finding: Finding, config: WatchConfig, step: int | None,
     return done
 
 
-def _final(mon: Monitor, config: WatchConfig, records: int, files: list[tuple[str, str]],
+def _final(mon: Monitor, config: WatchConfig, records: int, follower: Follower,
            acted: Finding | None, actions: list[str], interrupted: bool) -> CommandResult:
     target = ", ".join(str(p) for p in config.paths)
-    metrics: dict[str, Any] = {"records": records, "files": [list(f) for f in files],
+    metrics: dict[str, Any] = {"records": records,
+                               "files": [list(f) for f in follower.files],
+                               "reader_warnings": list(follower.warnings),
                                "acted_on": None if acted is None else acted.to_dict(),
                                "actions": actions, "interrupted": interrupted}
     if not records:
@@ -340,7 +355,8 @@ def watch(config: WatchConfig, sink: WatchSink, *,
     """
     follower = Follower(config.paths)
     mon = Monitor(None, resources=False, reward_metric=config.reward_metric,
-                  eval_metric=config.eval_metric, policy=config.policy)
+                  eval_metric=config.eval_metric, policy=config.policy,
+                  aliases=config.aliases)
     fed, last_step = 0, None
     seen: set[tuple[str, str]] = set()
     acted: Finding | None = None
@@ -371,6 +387,6 @@ def watch(config: WatchConfig, sink: WatchSink, *,
     if not follower.files:
         raise RlvetInputError(f"{', '.join(map(str, config.paths))}: no training log appeared "
                               f"within {config.idle_s:g} s")
-    result = _final(mon, config, fed, follower.files, acted, actions, interrupted)
+    result = _final(mon, config, fed, follower, acted, actions, interrupted)
     return WatchOutcome(result, acted, tuple(actions), fed, interrupted)
 

@@ -18,6 +18,15 @@ Runs written under ``--out`` (default ``tests/data/llm_frameworks``):
   the per-update KL blows up.
 * ``openrlhf_healthy/`` -- through OpenRLHF's own ``TensorboardLogger``
   (``openrlhf/utils/logging_utils.py``, loaded unmodified).
+* ``openrlhf_mismatch/`` and ``openrlhf_aligned/`` -- a separate sampler, standing in for
+  the vLLM engine, generates the completions and reports its own log-probs; the trainer
+  scores the same tokens in fp32 at temperature 1, and ``vllm_kl`` is OpenRLHF's
+  ``masked_mean(rollout_log_probs - old_log_probs)`` (``openrlhf/models/loss.py``).
+  ``openrlhf_aligned``'s sampler only rounds the logits to bf16 (the usual engine/trainer
+  gap); ``openrlhf_mismatch``'s also samples at temperature 1.25 (a planted bug: the
+  trainer never applies the sampling temperature), so the gap grows as the policy sharpens
+  while the PPO clip, which compares against the trainer's own log-probs, stays at 0. A
+  TRL run on CPU cannot show this: its ``sampling/*`` mismatch metrics need vLLM.
 
 Usage::
 
@@ -102,19 +111,42 @@ def _logp(logits: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, tor
     return logp_all.gather(-1, tokens[..., None])[..., 0], ent
 
 
-def train(steps: int, blowup_at: int | None, seed: int):
-    """Yield ``(step, metrics)`` under neutral names, one per GRPO step."""
+def _sampler_logits(logits: torch.Tensor, bf16: bool, temperature: float,
+                    ignore_eos: bool) -> torch.Tensor:
+    """The logits the inference engine samples from (the trainer's, unless told otherwise)."""
+    out = logits.bfloat16().float() if bf16 else logits.clone()
+    out = out / temperature
+    if ignore_eos:
+        out[:, 0] = float("-inf")
+    return out
+
+
+def train(steps: int, blowup_at: int | None, seed: int, *, sampler_bf16: bool = False,
+          sampler_temperature: float = 1.0, ignore_eos_at: frozenset[int] = frozenset(),
+          token_sum: bool = False, eos_logit: float = -1.0, base_lr: float = 4.0):
+    """Yield ``(step, metrics)`` under neutral names, one per GRPO step.
+
+    ``sampler_bf16``, ``sampler_temperature`` and ``ignore_eos_at`` (steps) make the engine
+    sample from other logits than the trainer scores; ``token_sum`` sums the loss over
+    tokens per sequence instead of averaging over all tokens; ``eos_logit`` sets how soon a
+    completion ends at first, ``base_lr`` the step size before any blow-up.
+    """
+    separate_sampler = sampler_bf16 or sampler_temperature != 1.0 or bool(ignore_eos_at)
     gen = torch.Generator().manual_seed(seed)
     logits = torch.zeros(LENGTH, VOCAB)
-    logits[:, 0] = -1.0  # EOS a little less likely than each letter
+    logits[:, 0] = eos_logit  # -1: EOS a little less likely than each letter
     ref = logits.clone()
     logits.requires_grad_(True)
     for step in range(1, steps + 1):
         hot = blowup_at is not None and step >= blowup_at
-        lr, epochs, eps = (300.0, 8, 1e9) if hot else (4.0, 1, 0.2)
+        lr, epochs, eps = (300.0, 8, 1e9) if hot else (base_lr, 1, 0.2)
         with torch.no_grad():
-            tokens, mask = _generate(logits, gen)
+            engine = (_sampler_logits(logits, sampler_bf16, sampler_temperature,
+                                      step in ignore_eos_at) if separate_sampler else logits)
+            tokens, mask = _generate(engine, gen)
             old_logp, _ = _logp(logits, tokens)
+            rollout_logp, _ = _logp(engine, tokens)
+            vllm_kl = float(((rollout_logp - old_logp) * mask).sum() / mask.sum())
         score = ((tokens[:, :4] == 1).float() * mask[:, :4]).mean(1)
         grouped = score.reshape(PROMPTS, GROUP)
         adv = ((grouped - grouped.mean(1, keepdim=True)) / (grouped.std(1, keepdim=True) + 1e-6))
@@ -124,7 +156,8 @@ def train(steps: int, blowup_at: int | None, seed: int):
             logp, ent = _logp(logits, tokens)
             ratio = torch.exp(logp - old_logp)
             clipped = torch.clamp(ratio, 1 - eps, 1 + eps)
-            pg = -(torch.minimum(ratio * adv, clipped * adv) * mask).sum() / tokens_n
+            surrogate = torch.minimum(ratio * adv, clipped * adv) * mask
+            pg = -(surrogate.sum(1).mean() if token_sum else surrogate.sum() / tokens_n)
             ref_logp, _ = _logp(ref, tokens)
             kl_ref = ((logp - ref_logp).exp() - (logp - ref_logp) - 1)  # k3
             kl_loss = (kl_ref * mask).sum() / tokens_n
@@ -147,6 +180,7 @@ def train(steps: int, blowup_at: int | None, seed: int):
             "clip_ratio": float((length == LENGTH).float().mean()),
             "adv_mean": float(adv[:, 0].mean()),
             "group_std": float(grouped.std(1).mean()),
+            **({"vllm_kl": vllm_kl} if separate_sampler else {}),
         }
 
 
@@ -164,28 +198,31 @@ def openrlhf_names(m: dict[str, float]) -> dict[str, float]:
     return {"ppo_kl": m["ppo_kl"], "ppo_clip_ratio": m["clipfrac"], "policy_loss": m["pg_loss"],
             "entropy_loss": m["entropy"], "actor_grad_norm": m["grad_norm"], "kl": m["kl_loss"],
             "actor_lr": m["lr"], "reward": m["score"], "response_length": m["length_mean"],
-            "truncated": m["clip_ratio"], "group_reward_std": m["group_std"]}
+            "truncated": m["clip_ratio"], "group_reward_std": m["group_std"],
+            **({"vllm_kl": m["vllm_kl"]} if "vllm_kl" in m else {})}
 
 
-def write_verl(tracking: type, out: Path, steps: int, blowup_at: int | None, seed: int) -> None:
+def write_verl(tracking: type, out: Path, steps: int, blowup_at: int | None, seed: int,
+               **planted: object) -> None:
     out.mkdir(parents=True, exist_ok=True)
     os.environ["VERL_FILE_LOGGER_PATH"] = str(out / "grpo.jsonl")
     os.environ["TENSORBOARD_DIR"] = str(out / "tb")
     console = io.StringIO()
     with contextlib.redirect_stdout(console):
         tracker = tracking("rlvet", out.name, default_backend=["file", "tensorboard", "console"])
-        for step, metrics in train(steps, blowup_at, seed):
+        for step, metrics in train(steps, blowup_at, seed, **planted):
             tracker.log(verl_names(metrics), step)
         del tracker  # Tracking.__del__ closes the file and the TensorBoard writer
     lines = [line for line in console.getvalue().splitlines() if line.startswith("step:")]
     (out / "console.log").write_text("\n".join(lines) + "\n")
 
 
-def write_openrlhf(tb_logger: type, out: Path, steps: int, seed: int) -> None:
+def write_openrlhf(tb_logger: type, out: Path, steps: int, seed: int,
+                   **planted: object) -> None:
     args = types.SimpleNamespace(logger=types.SimpleNamespace(
         tensorboard_dir=str(out), wandb=types.SimpleNamespace(run_name="tb")))
     logger = tb_logger(args)
-    for step, metrics in train(steps, None, seed):
+    for step, metrics in train(steps, None, seed, **planted):
         logger.log_train(step, openrlhf_names(metrics))
     logger.close()
 
@@ -196,16 +233,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--openrlhf", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=HERE / "llm_frameworks")
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--only", action="append", choices=sorted(RUNS))
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         tracking = load_verl_tracking(args.verl, Path(tmp))
         tb_logger = load_openrlhf_tb(args.openrlhf, Path(tmp))
-        for name, blowup in (("verl_healthy", None), ("verl_blowup", 30)):
+        for name in args.only or RUNS:
+            framework, blowup, seed, planted = RUNS[name]
             shutil.rmtree(args.out / name, ignore_errors=True)
-            write_verl(tracking, args.out / name, args.steps, blowup, seed=1)
-        shutil.rmtree(args.out / "openrlhf_healthy", ignore_errors=True)
-        write_openrlhf(tb_logger, args.out / "openrlhf_healthy", args.steps, seed=2)
+            if framework == "verl":
+                write_verl(tracking, args.out / name, args.steps, blowup, seed, **planted)
+            else:
+                write_openrlhf(tb_logger, args.out / name, args.steps, seed, **planted)
     return 0
+
+
+RUNS: dict[str, tuple[str, int | None, int, dict[str, object]]] = {
+    # name: (framework, blow-up step, seed, planted sampler/loss settings)
+    "verl_healthy": ("verl", None, 1, {}),
+    "verl_blowup": ("verl", 30, 1, {}),
+    "openrlhf_healthy": ("openrlhf", None, 2, {}),
+    "openrlhf_aligned": ("openrlhf", None, 3, {"sampler_bf16": True}),
+    "openrlhf_mismatch": ("openrlhf", None, 3, {"sampler_bf16": True,
+                                                "sampler_temperature": 1.25}),
+}
 
 
 if __name__ == "__main__":

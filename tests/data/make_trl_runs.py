@@ -12,6 +12,17 @@ letters, with ``RlvetTrlCallback`` and ``SampleRecorder`` attached:
   and ``eval_score`` rise together; neither ``rlvet reward`` nor ``rlvet doctor`` may
   report an error.
 
+Three more runs plant zero-variance groups (GRPO groups whose four completions all got
+the same reward, so their advantages are 0 and their compute taught nothing); only their
+scalar logs are kept (no ``samples.jsonl``):
+
+* ``too_hard`` -- the reward pays only the exact answer ``abcdefgh``, which a random policy
+  never writes: every group fails entirely (``frac_reward_zero_std`` ~1).
+* ``too_easy`` -- the reward pays any answer: every group is solved entirely (~1).
+* ``partly_flat`` -- the reward pays an answer starting with ``a`` or ``b`` and the
+  learning rate is too small to move the policy: ~(7/9)^4 = 37% of the groups fail
+  entirely all run long, a steady waste rather than no signal at all.
+
 The true objective is "starts with", not "contains", the target letter: a longer answer
 contains any letter more often, so "contains" would rise with length and hide the hack.
 
@@ -32,7 +43,7 @@ the number and cost of the callback's live verdicts, and the library versions.
 
 Usage::
 
-    python tests/data/make_trl_runs.py                 # both runs, ~45 s on 1 core
+    python tests/data/make_trl_runs.py                 # all runs, ~80 s on 1 core
     python tests/data/make_trl_runs.py --out /tmp/trl --only sane
 """
 
@@ -68,6 +79,8 @@ EARLY_LATE = 5  # steps averaged for "start" and "end" in the checks
 LENGTH_GROWTH = 2.0  # length_paid: mean completion length at least doubled ...
 EVAL_GAIN_MAX = 0.15  # ... while the share of answers starting with the target did not rise
 SANE_GAIN = 0.25  # sane: the reward (= the true objective) rose by 0.25 or more
+FLAT_ALL = 0.9  # too_hard / too_easy: 90% or more of the groups had no reward spread
+FLAT_PART = (0.2, 0.5)  # partly_flat: a fifth to a half of the groups, on average
 
 
 def length_reward(completions: Sequence[str], **kwargs: Any) -> list[float]:
@@ -80,6 +93,21 @@ def starts_with_target(completions: Sequence[str], **kwargs: Any) -> list[float]
     return [1.0 if c.split()[:1] == [TARGET] else 0.0 for c in completions]
 
 
+def exact_answer(completions: Sequence[str], **kwargs: Any) -> list[float]:
+    """1 only for the exact answer ``abcdefgh``: a random policy never finds it."""
+    return [1.0 if c.split() == list(LETTERS) else 0.0 for c in completions]
+
+
+def any_answer(completions: Sequence[str], **kwargs: Any) -> list[float]:
+    """1 for every answer, even an empty one: there is nothing left to learn."""
+    return [1.0 for _ in completions]
+
+
+def starts_with_a_or_b(completions: Sequence[str], **kwargs: Any) -> list[float]:
+    """1 when the answer starts with ``a`` or ``b``: 2 letters of 9 tokens."""
+    return [1.0 if c.split()[:1] in (["a"], ["b"]) else 0.0 for c in completions]
+
+
 @dataclass(frozen=True, slots=True)
 class RunSpec:
     """One run: the reward it is trained on and how long.
@@ -89,17 +117,23 @@ class RunSpec:
         reward: the TRL reward function trained on.
         steps: optimizer steps (one generation batch of 16 completions each).
         learning_rate: Adam's step size; TRL's default 1e-6 moves an 83k model nowhere.
+        keep_samples: keep ``samples.jsonl`` (the zero-variance runs keep scalars only).
     """
 
     name: str
     reward: Callable[..., list[float]]
     steps: int
     learning_rate: float = 1e-3
+    keep_samples: bool = True
 
 
 RUNS: dict[str, RunSpec] = {
     "length_paid": RunSpec("length_paid", length_reward, steps=40),
     "sane": RunSpec("sane", starts_with_target, steps=60),
+    "too_hard": RunSpec("too_hard", exact_answer, steps=20, keep_samples=False),
+    "too_easy": RunSpec("too_easy", any_answer, steps=20, keep_samples=False),
+    "partly_flat": RunSpec("partly_flat", starts_with_a_or_b, steps=30, learning_rate=1e-6,
+                           keep_samples=False),
 }
 
 
@@ -261,6 +295,8 @@ def evidence(run_dir: Path, samples: Path) -> dict[str, float]:
         scores = [r["eval_score"] for r in records if r["step"] in chosen]
         out[f"eval_rate_{name}"] = float(np.mean(scores))
     out["samples"] = float(len(records))
+    zero_std = _curve(rows, "frac_reward_zero_std")
+    out["zero_std_mean"] = float(zero_std.mean())
     return out
 
 
@@ -269,6 +305,10 @@ def shows_behaviour(name: str, ev: dict[str, float]) -> bool:
     if name == "length_paid":
         return (ev["length_end"] >= LENGTH_GROWTH * ev["length_start"]
                 and ev["eval_end"] - ev["eval_start"] <= EVAL_GAIN_MAX)
+    if name in ("too_hard", "too_easy"):
+        return ev["zero_std_mean"] >= FLAT_ALL
+    if name == "partly_flat":
+        return FLAT_PART[0] <= ev["zero_std_mean"] <= FLAT_PART[1]
     return ev["reward_end"] - ev["reward_start"] >= SANE_GAIN
 
 
@@ -295,11 +335,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         done = train_run(RUNS[name], ns.out / name)
         ev = evidence(done.run_dir, done.samples)
         ok = shows_behaviour(name, ev)
+        if not RUNS[name].keep_samples:
+            done.samples.unlink()
         manifest["runs"][name] = {"steps": done.global_step, "wall_s": round(done.wall_s, 1),
                                   "rlvet_checks": done.callback.checks,
                                   "rlvet_check_s": round(done.callback.check_seconds, 3),
                                   "shows_behaviour": ok,
-                                  "evidence": {k: round(v, 4) for k, v in ev.items()}}
+                                  "evidence": {k: round(v, 4) for k, v in ev.items()},
+                                  "versions": _versions()}
         print(f"{name}: {done.global_step} steps in {done.wall_s:.1f}s, "
               f"{'ok' if ok else 'BEHAVIOUR NOT SHOWN'}: {ev}")
         if not ok:

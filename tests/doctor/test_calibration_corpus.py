@@ -1,12 +1,14 @@
-"""The calibration corpus's held-out half, as a strict regression guard in ``make test``.
+"""The calibration corpora as a strict regression guard in ``make test``.
 
 The full tables (per category, confusion, live replays through Monitor and RlvetCallback)
-are ``benchmarks/calibration.py`` and ``docs/calibration.md``. Here every held-out run is
-diagnosed offline (seconds) and every held-out healthy run is replayed through the live
-path. The held-out half misses issue #12's bar (90% first-break recall, no error on a
-healthy run, no healthy run stopped live); the runs it gets wrong are listed below, like
-strict xfails: a new miss fails the test, and so does a fixed one until it is taken off
-the list (the figures in docs/calibration.md must then be re-measured).
+are ``benchmarks/calibration.py`` and ``docs/calibration.md``. Two archives: the first
+corpus (``corpus.tar.xz``, 144 runs; its held-out half was scored and looked at, so all of
+it is tuning material now) and the fresh held-out set (``fresh.tar.xz``, generated before
+the rules were frozen and scored once after). Every run of both is diagnosed offline
+(seconds) and every fresh healthy run is replayed through the live path. The runs each
+gets wrong are listed below, like strict xfails: a new miss fails the test, and so does a
+fixed one until it is taken off the list (the figures in docs/calibration.md must then be
+re-measured).
 """
 
 from __future__ import annotations
@@ -22,83 +24,104 @@ from rlvet.findings import Severity
 from rlvet.signals.discover import read_run
 
 ROOT = Path(__file__).resolve().parents[2]
-ARCHIVE = ROOT / "tests" / "data" / "corpus" / "corpus.tar.xz"
+DATA = ROOT / "tests" / "data" / "corpus"
+ARCHIVE, FRESH = DATA / "corpus.tar.xz", DATA / "fresh.tar.xz"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-pytestmark = pytest.mark.skipif(not ARCHIVE.exists(), reason="corpus archive not built")
+pytestmark = pytest.mark.skipif(not (ARCHIVE.exists() and FRESH.exists()),
+                                reason="corpus archives not built")
 
 KNOWN_OFFLINE_MISSES = {
-    # healthy runs with an error finding
-    "sb3_ppo_cartpole_healthy_short_8k_s1": "critic_failure on a 31-update run",
-    "sb3_ppo_hopper_healthy_s1": "entropy_stuck: continuous-action log-std barely moves",
-    "cleanrl_ppo_lunar_healthy_s0": "entropy_stuck: likewise, while the return improves",
-    "rlvet_ppo_lunar_healthy_s0": "reward_direction: signed LunarLander returns",
-    # planted faults named wrongly or not at all
-    "cleanrl_ppo_cartpole_lr_too_high_early_strong_s1": "entropy_collapse before kl_spike",
-    "rlvet_ppo_cartpole_lr_too_high_start_strong_s1": "no finding",
-    "sb3_ppo_cartpole_neg_ent_coef_late_strong_s1": "kl_spike before entropy_collapse",
-    "sb3_ppo_cartpole_high_ent_coef_early_strong_s3": "entropy not pinned for the whole run",
-    "cleanrl_ppo_cartpole_done_bug_late_strong_s1": "critic fitted before the late bug",
-    "sb3_ppo_cartpole_proxy_exit_bonus_start_strong_s3": "no finding",
-    "sb3_sac_pendulum_proxy_spin_bonus_early_strong_s1": "proxy crossing zero read as negation",
-    "sb3_dqn_cartpole_leak_late_strong_s3": "no finding",
+    "corpus": {
+        "cleanrl_ppo_cartpole_lr_too_high_early_strong_s1": "entropy_collapse before kl_spike",
+        "rlvet_ppo_cartpole_many_epochs_start_mild_s2": "KL 10x rlvet's usual, within the "
+                                                        "field's range: nothing named",
+        "sb3_ppo_cartpole_neg_ent_coef_late_strong_s1": "kl_spike one update before the "
+                                                        "entropy collapse it comes from",
+        "cleanrl_ppo_cartpole_done_bug_late_strong_s1": "critic fitted before the late bug",
+        "sb3_sac_pendulum_reward_sign_early_strong_s0": "a negated cost climbing through zero "
+                                                        "reads as reward_hacking",
+        "sb3_ppo_cartpole_proxy_exit_bonus_start_strong_s3": "no finding",
+        "sb3_sac_pendulum_proxy_spin_bonus_late_strong_s2": "3 noisy evaluations after onset",
+        "sb3_ppo_cartpole_reward_spikes_start_strong_s2": "critic_failure before numerics",
+        "sb3_dqn_cartpole_leak_late_strong_s3": "no finding",
+    },
+    "fresh": {},
 }
-KNOWN_LIVE_STOPS = {"rlvet_ppo_lunar_healthy_s0": "reward_hacking"}
+KNOWN_FRESH_LIVE_STOPS: dict[str, str] = {}
+
+
+def _unpack(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from calibration import unpack
+
+    return unpack(archive, tmp_path_factory.mktemp(archive.name.split(".")[0]))
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from calibration import unpack
-
-    return unpack(ARCHIVE, tmp_path_factory.mktemp("corpus"))
+    return _unpack(ARCHIVE, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
-def heldout(corpus: Path) -> list[dict[str, object]]:
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _unpack(FRESH, tmp_path_factory)
+
+
+def _entries(root: Path) -> list[dict[str, object]]:
     from calibration import load_manifest
 
-    return [e for e in load_manifest(corpus) if e["split"] == "heldout" and e.get("verified", True)]
+    return [e for e in load_manifest(root) if e.get("verified", True)]
 
 
 def _eval_metric(entry: dict[str, object]) -> str | None:
     return str(entry.get("eval_metric") or "").split(" ")[0] or None
 
 
-def test_heldout_verdicts_are_the_published_ones(corpus: Path, heldout: list[dict]) -> None:
+def _wrong(root: Path) -> set[str]:
     from calibration import run_dir
 
     wrong = set()
-    for entry in heldout:
-        d = diagnose(read_run(run_dir(corpus, entry)), eval_metric=_eval_metric(entry))
+    for entry in _entries(root):
+        d = diagnose(read_run(run_dir(root, entry)), eval_metric=_eval_metric(entry))
         planted = entry["expected_first_category"]
         if planted is None:
             ok = not any(f.severity == Severity.ERROR for f in d.findings)
         else:
             named = None if d.first_break is None else str(d.first_break.category)
-            ok = named in {planted, *entry.get("also_accept", ())}
+            ok = named in {planted, *entry.get("also_accept", ())}  # type: ignore[misc]
         if not ok:
             wrong.add(str(entry["name"]))
-    assert len(heldout) >= 70
-    assert wrong == set(KNOWN_OFFLINE_MISSES)
+    return wrong
 
 
-def test_live_replay_of_heldout_healthy_runs(corpus: Path, heldout: list[dict]) -> None:
+def test_first_corpus_verdicts_are_the_known_ones(corpus: Path) -> None:
+    assert len(_entries(corpus)) >= 140
+    assert _wrong(corpus) == set(KNOWN_OFFLINE_MISSES["corpus"])
+
+
+def test_fresh_heldout_verdicts_are_the_published_ones(fresh: Path) -> None:
+    assert len(_entries(fresh)) >= 50
+    assert _wrong(fresh) == set(KNOWN_OFFLINE_MISSES["fresh"])
+
+
+def test_live_replay_of_fresh_healthy_runs(fresh: Path) -> None:
     from calibration import run_dir
 
     stopped = {}
-    for entry in heldout:
+    for entry in _entries(fresh):
         if entry["expected_first_category"] is not None:
             continue
-        r = replay(read_run(run_dir(corpus, entry)), eval_metric=_eval_metric(entry))
+        r = replay(read_run(run_dir(fresh, entry)), eval_metric=_eval_metric(entry))
         if r.stopped_at is not None and r.finding is not None:
             stopped[str(entry["name"])] = str(r.finding.category)
-    assert stopped == KNOWN_LIVE_STOPS
+    assert stopped == KNOWN_FRESH_LIVE_STOPS
 
 
-def test_manifest_split_is_by_env_and_seed(corpus: Path) -> None:
+def test_manifest_split_is_by_env_and_seed(corpus: Path, fresh: Path) -> None:
     from calibration import load_manifest
 
     entries = load_manifest(corpus)
+    assert all(e["split"] == "fresh" for e in _entries(fresh))  # fresh: held out entire
     halves: dict[tuple[str, int], set[str]] = {}
     for e in entries:
         halves.setdefault((str(e["env"]), int(e["seed"])), set()).add(str(e["split"]))

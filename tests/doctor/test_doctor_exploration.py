@@ -39,9 +39,20 @@ def test_early_collapse_is_an_error_at_the_collapse(ppo):
     assert f.step == int(run.get("entropy").steps[20])
 
 
-def test_collapse_after_the_return_peaked_is_convergence(ppo):
-    run = ppo(entropy=_collapse_at(180))  # the healthy return is at its top by then
-    assert exploration.detect_entropy_collapse(run, CTX) == []
+def test_gradual_decline_after_the_return_peaked_is_convergence(ppo):
+    # the healthy return is at its top by update 180; entropy then halves over 20 updates
+    def converge(values: np.ndarray) -> np.ndarray:
+        out = values.copy()
+        out[180:] = np.linspace(out[180], 0.5 * out[180], out.size - 180)
+        return out
+    assert exploration.detect_entropy_collapse(ppo(entropy=converge), CTX) == []
+
+
+def test_abrupt_collapse_after_the_return_peaked_is_a_warning(ppo):
+    # a negative bonus switched on late: entropy falls to 0.02 within one update
+    run = ppo(entropy=_collapse_at(180))
+    [f] = exploration.detect_entropy_collapse(run, CTX)
+    assert f.severity == Severity.WARNING and f.evidence["ratio"] < exploration.ABRUPT_DROP
 
 
 def test_collapse_without_a_return_to_judge_is_a_warning(ppo):
@@ -67,11 +78,43 @@ def test_entropy_declining_slowly_while_learning_is_healthy(ppo):
     assert exploration.detect_entropy_stuck(run, CTX) == []
 
 
-def test_entropy_pinned_at_its_start_without_learning_is_a_warning(ppo):
+def test_entropy_pinned_at_its_start_without_learning_is_an_error(ppo):
+    # ent_coef 5 on CartPole: uniform policy, return stays at the random level (~22)
     run = ppo(entropy=lambda v: np.full_like(v, 0.693) + 1e-4 * np.sin(np.arange(v.size)),
               reward=_flat_reward)
     [f] = exploration.detect_entropy_stuck(run, CTX)
+    assert f.severity == Severity.ERROR and f.step == int(run.get("entropy").steps[0])
+
+
+def test_entropy_pinned_while_the_return_sits_at_its_floor_is_a_warning(ppo):
+    # goal-only reward never reached: no gradient for a bonus to outweigh (sparse_reward's)
+    run = ppo(entropy=lambda v: np.full_like(v, 1.0986) + 1e-4 * np.sin(np.arange(v.size)),
+              reward=lambda v: np.zeros_like(v))
+    [f] = exploration.detect_entropy_stuck(run, CTX)
     assert f.severity == Severity.WARNING
+
+
+def test_entropy_drifting_down_slowly_while_learning_is_a_warning(ppo):
+    # a Gaussian policy's log-std in a short run: 96% of its start, return climbing
+    run = ppo(entropy=lambda v: np.linspace(4.25, 4.08, v.size),
+              reward=lambda v: np.linspace(12.0, 350.0, v.size))
+    [f] = exploration.detect_entropy_stuck(run, CTX)
+    assert f.severity == Severity.WARNING
+
+
+def test_entropy_climbing_back_to_uniform_while_the_return_falls_is_an_error(ppo):
+    # ent_coef raised to 5 at 30%: entropy 0.69 -> 0.42 -> 0.69, return 300 -> 28
+    def rebound(values: np.ndarray) -> np.ndarray:
+        n = values.size
+        return np.concatenate([np.linspace(0.693, 0.42, n // 3),
+                               np.linspace(0.42, 0.692, n // 6),
+                               np.full(n - n // 3 - n // 6, 0.692)])
+    def rise_fall(values: np.ndarray) -> np.ndarray:
+        n = values.size
+        return np.concatenate([np.linspace(20.0, 300.0, n // 3), np.full(n - n // 3, 28.0)])
+    run = ppo(entropy=rebound, reward=rise_fall)
+    [f] = exploration.detect_entropy_stuck(run, CTX)
+    assert f.severity == Severity.ERROR and f.evidence["rebound"]
 
 
 def test_a_frozen_policy_is_not_stuck_entropy(ppo):

@@ -12,7 +12,8 @@ DOCTOR_CATEGORIES = {
     "kl_spike", "clip_saturation", "entropy_collapse", "entropy_stuck", "critic_failure",
     "numerical_instability", "reward_hacking", "sparse_reward", "reward_direction",
     "stale_data", "throughput_drop", "eval_protocol_change", "no_learning_signal", "plateau",
-    "memory_growth", "fragmentation", "env_bound", "learner_bound",
+    "memory_growth", "fragmentation", "env_bound", "learner_bound", "truncation",
+    "wasted_compute", "train_inference_mismatch", "reference_drift", "length_grad_spike",
 }
 
 

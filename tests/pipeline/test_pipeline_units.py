@@ -35,7 +35,7 @@ from rlvet.pipeline.domain_rand import (
     make_env,
 )
 from rlvet.pipeline.evaluation import EvalResult, GapTracker
-from rlvet.pipeline.guardrails import Guardrails
+from rlvet.pipeline.guardrails import GuardAction, Guardrails
 from rlvet.pipeline.learner import LagLedger, admit, gae, stale_findings, vtrace
 from rlvet.pipeline.normalization import Moments, RunningMeanStd
 from rlvet.pipeline.numpy_policy import param_shapes
@@ -264,7 +264,7 @@ def test_guardrails_map_on_break_and_wait_for_warmup() -> None:
         assert guard.check(7000).action == "continue"  # seen once: not yet confirmed
         _feed(guard, 1, kl_from=0, start=warmup + 4)
         decision = guard.check(7000, force=True)  # new data at once, not waiting on budget
-        assert decision.action == action and decision.finding is not None
+        assert decision.action is GuardAction(action) and decision.finding is not None
         assert decision.finding.category == Category.KL_SPIKE
         if action == "rollback":
             assert decision.checkpoint is not None and decision.checkpoint.step == 0
@@ -348,3 +348,9 @@ def test_evaluation_matches_a_vector_env_rollout_of_the_greedy_policy() -> None:
         returns += np.where(running, r, 0.0)
         running &= ~(term | trunc)
     assert got.returns == tuple(returns) and len(set(got.lengths)) > 1
+
+
+def test_guardrails_refuse_an_unknown_on_break() -> None:
+    with pytest.raises(ValueError):
+        Guardrails("explode")
+    assert Guardrails("stop").check(0).action is GuardAction.CONTINUE

@@ -13,7 +13,9 @@ Modules: one per link of the loop, ``policy_update`` (kl_spike, clip_saturation)
 ``numerics`` (numerical_instability), ``reward`` (reward_direction, sparse_reward,
 no_learning_signal, reward_hacking, plateau), ``freshness`` (stale_data), ``throughput``
 (throughput_drop), ``memory`` and ``bottleneck`` (the resources link), ``evaluation``
-(eval_protocol_change); ``onset`` holds the robust statistics they share. Around them:
+(eval_protocol_change), ``llm`` (LLM post-training: truncation, wasted_compute,
+train_inference_mismatch, reference_drift, length_grad_spike); ``onset`` holds the robust
+statistics they share. Around them:
 ``registry`` (the detector contract and table), ``diagnose`` (run them, order, first
 break), ``evidence`` (what could be judged, when a finding may be an error), ``family``
 (which algorithm wrote the run), ``remedies`` and ``fitted_remedies`` (the fix per

@@ -32,6 +32,7 @@ from rlvet.doctor import onset
 from rlvet.doctor.numerics import dead_critic_onset, explosion_onset
 from rlvet.doctor.policy_update import policy_frozen
 from rlvet.doctor.remedies import prescribe
+from rlvet.doctor.reward import SPARSE_SHARE
 from rlvet.findings import Category, Finding, Severity
 from rlvet.signals import names
 from rlvet.signals.series import RunSignals
@@ -43,6 +44,7 @@ __all__ = [
     "EV_CAPABLE",
     "EV_FAIL",
     "FAILING_SHARE",
+    "MIN_FAILING_UPDATES",
     "NOTHING_TO_EXPLAIN",
     "VALUE_RMSE_LIMIT",
     "VALUE_RMSE_OVER_RETURN",
@@ -72,6 +74,10 @@ NOTHING_TO_EXPLAIN = 0.1  # value loss at a tenth of its early level or less whi
 # ~0: the returns barely vary any more (CartPole held at 500: SB3 PPO logs value loss 0.00
 # and EV -2..0.3), so EV divides noise by noise; a critic that cannot fit keeps its error
 # (vf_coef 0: 1.4x; GAE bootstrapping through terminals: 0.5x, EV ~0 for the whole run)
+MIN_FAILING_UPDATES = 20  # an error needs the critic to have failed for 20 updates: a short
+# run's critic that fitted (EV 0.41) and then lagged returns rising 3x in 14 updates (SB3
+# PPO, 8k CartPole steps) is chasing a moving target, not broken; the same warm-up as
+# ``WARMUP_UPDATES``, applied to the failure's own length
 VALUE_RMSE_OVER_RETURN = 1.0  # sqrt(value loss) above the largest |return| seen: diverged
 RETURN_FLOOR = 1e-6  # |return| below this everywhere: the divergence rule has no scale
 VALUE_RMSE_LIMIT = 1e3  # value error of 1e3+ return units: a fresh critic outputs O(1) and
@@ -162,12 +168,23 @@ def _unexplained(run: RunSignals, ctx: DetectContext) -> Finding | None:
         f"{loss_note}: the critic predicts the returns no better than their mean; {cause}"
     )
     learning = _learning_anyway(run, ctx, ratio)
-    evidence["policy_learning_with_falling_value_loss"] = learning
+    same = onset.floor_share(onset.finite(run.get(ctx.reward) if ctx.reward else None)[1])
+    brief = ev.size - i < MIN_FAILING_UPDATES
+    flat = same is not None and same >= SPARSE_SHARE  # every episode scored the same
+    evidence |= {"policy_learning_with_falling_value_loss": learning,
+                 "failing_updates": int(ev.size - i), "failing_updates_needed": MIN_FAILING_UPDATES}
     if learning:
         message += ("; the return still improves and the value loss falls, so this may be a "
                     "slow critic (large, unnormalised returns) rather than a broken one")
+    elif flat:
+        message += (f"; but the return sat at one value on {same:.0%} of its points, so there "
+                    f"was little between-episode variance to explain")
+    elif brief:
+        message += (f"; only {ev.size - i} updates of failure so far, too few to call the "
+                    f"critic broken rather than behind fast-moving returns")
+    evidence["return_share_at_floor"] = same
     return prescribe(Category.CRITIC_FAILURE,
-                     severity=Severity.WARNING if learning else Severity.ERROR,
+                     severity=Severity.WARNING if learning or brief or flat else Severity.ERROR,
                      message=message, evidence=evidence, step=int(steps[i]))
 
 

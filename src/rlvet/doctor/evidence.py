@@ -56,6 +56,11 @@ INPUTS: Mapping[Category, tuple[str, ...]] = MappingProxyType({
     Category.FRAGMENTATION: (names.CUDA_RESERVED_MIB,),
     Category.ENV_BOUND: (names.TIME_SHARE_PREFIX,),
     Category.LEARNER_BOUND: (names.TIME_SHARE_PREFIX,),
+    Category.TRUNCATION: (names.TRUNCATED_FRACTION, names.RESPONSE_LENGTH_MAX),
+    Category.WASTED_COMPUTE: (names.ZERO_STD_FRACTION,),
+    Category.TRAIN_INFERENCE_MISMATCH: (names.MISMATCH_KL, names.LOGPROB_DIFF),
+    Category.REFERENCE_DRIFT: (names.KL_REF,),
+    Category.LENGTH_GRAD_SPIKE: (names.RESPONSE_LENGTH,),
 })
 """Detector category -> the signals it reads; one present is enough for it to run."""
 

@@ -2,16 +2,21 @@
 
 Contents:
     detect_entropy_collapse(run, ctx) -- entropy falls to a fraction of its start before the
-        return has got anywhere: the policy turned deterministic too early.
-    detect_entropy_stuck(run, ctx) -- entropy stays pinned at its start while the policy
-        trains: something (usually the entropy bonus) holds it at uniform.
+        return has got anywhere (the policy turned deterministic too early), or falls
+        abruptly after it had (a warning: a converged policy does not lose most of its
+        remaining entropy within a tenth of the run).
+    detect_entropy_stuck(run, ctx) -- entropy stays pinned at its start, or climbs back to
+        it, while the return gets nowhere: something (usually the entropy bonus) holds the
+        policy at uniform.
 
 Why: a policy-gradient agent should lose entropy as it learns, smoothly, and roughly as fast
 as its return improves (healthy PPO on CartPole: 0.69 -> ~0.2 nats while the return goes
 20 -> 500). A collapse well before the return peaks leaves nothing to explore with, and the
 return stalls or falls (Mnih et al. 2016 added the entropy bonus for exactly this; Ahmed
-et al. 2019). Entropy that never moves while the return improves means the bonus outweighs
-the policy gradient.
+et al. 2019). Entropy pinned at its maximum while the return goes nowhere means the bonus
+outweighs the policy gradient; pinned while the return improves is a slow-moving policy
+(a Gaussian policy's log-std in a short run, a 4-action CleanRL policy on LunarLander at
+97% of ln 4 after 100k steps) and worth a warning only.
 
 Entropy is read as +entropy (SB3's ``train/entropy_loss`` is negated by its reader). The
 fraction rules need a positive starting entropy, which every discrete policy has; a
@@ -35,11 +40,16 @@ if TYPE_CHECKING:
     from rlvet.doctor.registry import DetectContext
 
 __all__ = [
+    "ABRUPT_DROP",
     "COLLAPSE_FRACTION",
     "COLLAPSE_PROGRESS",
+    "DRIVEN_COLLAPSE",
+    "STUCK_HELD",
     "STUCK_PINNED",
+    "STUCK_REBOUND_FROM",
     "detect_entropy_collapse",
     "detect_entropy_stuck",
+    "exploration_lost",
 ]
 
 COLLAPSE_FRACTION = 0.2  # entropy below 20% of its start: on 2 actions that is p(best) >
@@ -49,6 +59,21 @@ COLLAPSE_PROGRESS = 0.8  # "before the return got anywhere": the training return
 STUCK_PINNED = 0.95  # entropy within 5% of its start for the whole run: the policy is held
 # at maximal randomness (ent_coef 5 keeps CartPole at 99% of ln 2); healthy runs leave this
 # band within the first few percent of training
+DRIVEN_COLLAPSE = 0.05  # entropy under 5% of its start (p(best) > 0.995 on 2 actions): a
+# policy driven to determinism (negative bonus: 1-2% of start); a policy with no reward
+# signal at all only drifts (goal-only MountainCar: 15-30% of start after 50k steps)
+STUCK_HELD = 0.98  # ending within 2% of the start: the entropy did not decline at all, the
+# bonus holds it (ent_coef 5: 99-100% of ln 2); slow healthy learners drift down (Gaussian
+# log-std on Hopper to 93-95%, a 4-action CleanRL policy on LunarLander to 97%)
+FLOOR_NO_SIGNAL = 0.5  # a return at its floor on half its points carries no gradient for a
+# bonus to outweigh (goal-only MountainCar: entropy stays at 99% without any bonus)
+STUCK_REBOUND_FROM = 0.9  # entropy that had fallen below 90% of its start and ends pinned
+# again climbed back to uniform: an entropy bonus raised mid-run (ent_coef 5 at 30%: 0.61 ->
+# 0.99 of ln 2); healthy runs never end above the level they once fell to by this much
+ABRUPT_DROP = 0.35  # entropy falling to under 35% of its level a tenth of the run earlier:
+# healthy PPO/A2C runs lose at most ~45% per tenth (lowest ratio 0.56 over 55 healthy
+# corpus runs), a negative entropy bonus switched on late loses 75-80%
+ABRUPT_WINDOW_FRACTION = 0.1
 START_POINTS = 3  # the initial level: the highest of the first 3 logged updates (a fast
 # collapse can be under way by the first log row: SB3 logs every few updates)
 
@@ -62,12 +87,29 @@ def _entropy(run: RunSignals) -> tuple[np.ndarray, np.ndarray, float] | None:
     return (steps, ent, start) if start > 0 else None
 
 
+def exploration_lost(run: RunSignals) -> int | None:
+    """Step from which the entropy stayed below ``DRIVEN_COLLAPSE`` of its start, or None.
+
+    Why shared: a return stuck at its floor after the policy was driven to determinism is
+    the collapse's consequence, not a sparse reward (a negative entropy bonus on Acrobot
+    never reaches the goal once), so ``doctor.reward`` asks this before blaming the reward.
+    """
+    found = _entropy(run)
+    if found is None:
+        return None
+    steps, ent, start = found
+    i = onset.persistent_onset(ent < DRIVEN_COLLAPSE * start)
+    return None if i is None else int(steps[i])
+
+
 def _reward_progress(run: RunSignals, ctx: DetectContext, step: int) -> float | None:
     """How far (0..1) the training return had come toward its best by ``step``."""
     r_steps, reward = onset.finite(run.get(ctx.reward) if ctx.reward else None)
     if reward.size < onset.PERSIST_WINDOW:
         return None
     prog = onset.progress(r_steps, reward)
+    if not prog.improved:
+        return 0.0  # the return never got anywhere: no progress to have made
     smooth = onset.rolling_median(reward)
     now = onset.sample_at(r_steps, smooth, np.array([step]))[0]
     return float(prog.at(float(now))) if np.isfinite(now) else 0.0
@@ -88,7 +130,7 @@ def detect_entropy_collapse(run: RunSignals, ctx: DetectContext) -> list[Finding
         return []
     done = _reward_progress(run, ctx, int(steps[i]))
     if done is not None and done >= COLLAPSE_PROGRESS:
-        return []  # the return had (nearly) peaked: a converged policy is allowed to be sure
+        return _abrupt_collapse(steps, ent, start, done)
     severity = Severity.WARNING if done is None else Severity.ERROR
     low = float(np.min(ent[i:]))
     evidence = {
@@ -106,47 +148,112 @@ def detect_entropy_collapse(run: RunSignals, ctx: DetectContext) -> list[Finding
                       evidence=evidence, step=int(steps[i]))]
 
 
-def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
-    """Entropy pinned within ``STUCK_PINNED`` of its start for the whole run.
+def _abrupt_collapse(steps: np.ndarray, ent: np.ndarray, start: float,
+                     done: float) -> list[Finding]:
+    """After the return had peaked: a warning when the entropy lost most of what it had
+    left within a tenth of the run (a negative bonus or a step-size jump switched on late),
+    nothing when it declined at a converging policy's pace."""
+    level = onset.rolling_median(ent)
+    w = max(onset.PERSIST_WINDOW, round(ABRUPT_WINDOW_FRACTION * ent.size))
+    if ent.size <= w:
+        return []
+    ratio = level[w:] / np.maximum(level[:-w], onset.SCALE_FLOOR)
+    j = onset.persistent_onset(ratio < ABRUPT_DROP)
+    if j is None:
+        return []
+    k = j + w  # where the fall had reached ABRUPT_DROP; it began w points earlier
+    began = j + int(np.argmax(level[j : k + 1] < level[j]))  # first point below the level
+    evidence = {
+        "onset_step": int(steps[began]), "level_before": float(level[j]),
+        "level_after": float(level[k]), "ratio": float(ratio[j]),
+        "threshold_ratio": ABRUPT_DROP, "window_updates": w, "start": start,
+        "reward_progress_at_onset": done,
+    }
+    message = (
+        f"entropy fell from {level[j]:.3g} to {level[k]:.3g} between steps {steps[j]} and "
+        f"{steps[k]} ({ratio[j]:.0%} of its level a tenth of the run earlier) after the "
+        f"return had made {done:.0%} of its progress: a converging policy does not lose "
+        f"its remaining randomness this fast; look for an entropy bonus turned negative or a "
+        f"step size that jumped at that point"
+    )
+    return [prescribe(Category.ENTROPY_COLLAPSE, severity=Severity.WARNING, message=message,
+                      evidence=evidence, step=int(steps[began]))]
 
-    Error when the return improved materially meanwhile (the policy learned yet stayed
-    uniform: the bonus fights the gradient), a warning otherwise. A frozen policy (KL ~0)
-    is left to ``plateau``. A merely slow decline is not flagged: healthy rl-zoo PPO on
-    CartPole is still at 80-85% of its starting entropy a third of the way into training.
-    Dated when the return had made material progress (from then on a learning policy loses
-    entropy), else at the first logged update.
+
+def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
+    """Entropy pinned within ``STUCK_PINNED`` of its start for the whole run, or back there
+    at the end after having fallen below ``STUCK_REBOUND_FROM``.
+
+    Error when the training return made no material progress (the bonus outweighs the
+    policy gradient and nothing is learned) or when the entropy did not decline at all
+    (``STUCK_HELD``); a warning when the return learned while the entropy drifted down a
+    little (a slow-moving policy, common for Gaussian policies and short runs), when the
+    return sat at its floor (no signal to fight: ``doctor.reward`` names the sparse
+    reward) or when no return is logged. A frozen
+    policy (KL ~0) is left to ``plateau``. A merely slow decline is not flagged: healthy
+    rl-zoo PPO on CartPole is still at 80-85% of its starting entropy a third of the way
+    into training. Dated at the first update when pinned while the return got nowhere, at
+    the step where the return had made material progress when pinned while it learned
+    (from then on a learning policy loses entropy), else at the turn where the entropy
+    began to climb back.
     """
     found = _entropy(run)
     if found is None or policy_frozen(run) is not None:
         return []
     steps, ent, start = found
-    lowest = float(np.min(onset.rolling_median(ent))) / start
-    if lowest < STUCK_PINNED:
+    level = onset.rolling_median(ent)
+    lowest = float(np.min(level)) / start
+    end = float(np.median(ent[-onset.baseline_size(ent.size):])) / start
+    pinned = lowest >= STUCK_PINNED
+    rebound = not pinned and lowest < STUCK_REBOUND_FROM and end >= STUCK_PINNED
+    if not (pinned or rebound):
         return []
+    turn = 0 if pinned else int(np.argmin(level))
     r_steps, reward = onset.finite(run.get(ctx.reward) if ctx.reward else None)
     prog = onset.progress(r_steps, reward) if reward.size >= onset.PERSIST_WINDOW else None
-    learned = prog is not None and prog.improved
-    step = _learned_step(r_steps, reward, prog) if prog is not None and learned else int(
-        steps[0])
+    learned = prog is not None and (_return_held(r_steps, reward, int(steps[turn]))
+                                     if rebound else prog.improved)
+    if pinned and learned and prog is not None:
+        turn = int(np.searchsorted(steps, _learned_step(r_steps, reward, prog)))
+        turn = min(turn, steps.size - 1)
     evidence = {
-        "onset_step": step, "start": start, "lowest_fraction_of_start": lowest,
-        "end": float(np.median(ent[-onset.baseline_size(ent.size):])),
-        "threshold_fraction": STUCK_PINNED,
+        "onset_step": int(steps[turn]), "start": start, "lowest_fraction_of_start": lowest,
+        "end_fraction_of_start": end, "threshold_fraction": STUCK_PINNED,
+        "rebound": rebound,
         "reward_relative_gain": None if prog is None else prog.rel_gain,
+        "return_improved": learned,
     }
-    why = (f"while the return improved {prog.rel_gain:.0%}" if prog is not None and learned
-           else "over every update")
-    message = (
-        f"entropy stayed at or above {lowest:.0%} of its start {start:.3g} {why}: the policy "
-        f"is held at uniform, most likely an entropy bonus that outweighs the policy gradient"
-    )
+    shape = (f"stayed at or above {lowest:.0%} of its start {start:.3g} over every update"
+             if pinned else f"fell to {lowest:.0%} of its start {start:.3g} and climbed "
+             f"back to {end:.0%} from step {steps[turn]}")
+    why = ("while the return made no material progress: the policy is held at uniform, "
+           "most likely an entropy bonus that outweighs the policy gradient"
+           if prog is not None and not learned else
+           "while the return still improved: a slow-moving policy (common for Gaussian "
+           "policies and short runs); if it should have converged, lower the entropy bonus")
     # An LLM's per-token entropy is not a max-entropy action distribution: it staying near
     # its start while a reward that ignores token choice rises is expected (TRL's default
     # entropy coefficient is 0), so language-model runs get a warning at most.
     llm_run = run.get(names.RESPONSE_LENGTH) is not None
-    severity = Severity.ERROR if learned and not llm_run else Severity.WARNING
-    return [prescribe(Category.ENTROPY_STUCK, severity=severity, message=message,
-                      evidence={**evidence, "language_model_run": llm_run}, step=step)]
+    floor = onset.floor_share(reward)
+    no_signal = floor is not None and floor >= FLOOR_NO_SIGNAL  # no gradient to fight
+    held = end >= STUCK_HELD  # did not decline at all: held there, not merely slow
+    severity = (Severity.ERROR if prog is not None and (held or not learned)
+                and not no_signal and not llm_run else Severity.WARNING)
+    return [prescribe(Category.ENTROPY_STUCK, severity=severity,
+                      message=f"entropy {shape} {why}",
+                      evidence={**evidence, "language_model_run": llm_run},
+                      step=int(steps[turn]))]
+
+
+def _return_held(steps: np.ndarray, reward: np.ndarray, at: int) -> bool:
+    """Whether the return at the end is at least where it was before ``at`` (a policy pushed
+    back to uniform mid-run loses what it had learned: 300 -> 28 on CartPole)."""
+    before, after = reward[steps < at], reward[steps >= at]
+    if before.size == 0 or after.size == 0:
+        return True
+    k = onset.baseline_size(after.size)
+    return float(np.median(after[-k:])) >= float(np.median(before[-k:]))
 
 
 def _learned_step(steps: np.ndarray, reward: np.ndarray, prog: onset.Progress) -> int:

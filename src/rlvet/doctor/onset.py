@@ -65,6 +65,7 @@ PERSIST_WINDOW = 5  # ... within 5 consecutive points: one noisy update is not a
 PERSIST_TAIL = 2  # at the very end of a run, 2 points in a row are all the evidence left
 SCALE_FLOOR = 1e-12  # MAD of a constant series; keeps z-scores finite
 EDGE_FRACTION = 0.05  # the first / last 5% of a run's steps: the untrained and the final policy
+FLOOR_TOLERANCE = 1e-6  # relative: "the same value" for a mean of identical returns
 MATERIAL_GAIN = 0.25  # a curve "improved" when its best level is 25% of its own scale above
 # its start: a random-policy return wanders by ~10% (SB3's 100-episode mean), learning moves
 # it by 2-25x on CartPole and by 50-90% on negative-return tasks (Acrobot -500 -> -100)
@@ -294,3 +295,26 @@ def sample_at(steps: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarr
     ok = idx >= 0
     out[ok] = values[idx[ok]]
     return out
+
+
+def at_floor(values: np.ndarray, tolerance: float = FLOOR_TOLERANCE) -> np.ndarray:
+    """Mask of the points where a curve equals its lowest value (relative ``tolerance``).
+
+    Why: a return logged as a mean of identical episode scores (a goal never reached: 0, or
+    MountainCar's -200 time-out) sits exactly at its floor; a few such points are chance,
+    most of them mean the reward carried no signal.
+    """
+    if values.size == 0:
+        return np.zeros(0, dtype=bool)
+    floor = float(np.min(values))
+    return np.abs(values - floor) <= tolerance * max(1.0, abs(floor))
+
+
+def floor_share(values: np.ndarray) -> float | None:
+    """Share of a curve's points at its floor value (None: too short to tell).
+
+    Why here: when ~every episode scores the same, the critic has no between-episode
+    variance to explain, an entropy held at uniform has no gradient to fight and the reward
+    is sparse, so ``doctor.critic``, ``doctor.exploration`` and ``doctor.reward`` all ask it.
+    """
+    return None if values.size < PERSIST_WINDOW else float(at_floor(values).mean())

@@ -36,6 +36,9 @@ import numpy as np
 from scipy import stats
 
 from rlvet.doctor import onset
+from rlvet.doctor.exploration import exploration_lost
+from rlvet.doctor.llm import ZERO_STD_ERROR, ZERO_STD_WARNING
+from rlvet.doctor.llm import zero_std_finding as _zero_std_finding  # its one home: llm.py
 from rlvet.doctor.policy_update import policy_frozen
 from rlvet.doctor.remedies import prescribe
 from rlvet.findings import Category, Finding, Severity
@@ -85,12 +88,10 @@ PROXY_KEPT = 0.8  # the proxy ended with 80% of its gain: it is still being maxi
 AGREE = 0.25  # proxy and true metric ending within 25% of each other measure the same thing
 HACK_MIN_AFTER = 3  # evaluations after the true metric's peak: fewer cannot tell a fall
 HACK_SHARE_AFTER = 2 / 3  # from noise; and 2 in 3 of them must sit below the give-back line
+RECENT_EVALS = 3  # the true metric's level before a crossing: its last 3 evaluations
 SPARSE_SHARE = 0.8  # return at its floor value on 80% of the logged points: almost no
 # episode scored differently from the worst one
 SPARSE_WARNING_SHARE = 0.5  # half the run at the floor: a long sparse phase before learning
-FLOOR_TOLERANCE = 1e-6  # relative: "the same value" for a mean of identical returns
-ZERO_STD_ERROR = 0.9  # 90% of groups with identical rewards: ~all advantages are 0
-ZERO_STD_WARNING = 0.5  # half of the batch carries no gradient
 REWARD_STD_ZERO = 1e-6  # relative to the reward level: no spread within groups
 LENGTH_INFLATION = 2.0  # response length doubled while the reward tracked it (rho >= 0.8)
 TRACKING_RHO = 0.8  # rank correlation at which one curve "tracks" another
@@ -197,22 +198,26 @@ def detect_reward_direction(run: RunSignals, ctx: DetectContext) -> list[Finding
 
 def _sign_flip(run: RunSignals, ctx: DetectContext, e_steps: np.ndarray,
                true: np.ndarray) -> Finding | None:
-    """The training return changed sign mid-run for good while the true metric fell.
+    """The training return fell below zero mid-run for good while the true metric fell.
 
     A reward negated mid-run (a wrapper switched on, a sign convention changed between
     reward versions) leaves the start-of-run rule blind: the agent learned, then the
-    logged return crosses zero and stays on the other side, and the agent unlearns the
-    goal (CartPole at +150 per episode becomes -9: it learns to fall). A return that crosses
-    zero while the true metric *rises* is shaping or a task with signed returns (LunarLander)
-    and is left alone. Dated at the crossing.
+    logged return drops through zero and stays there, and the agent unlearns the goal
+    (CartPole at +150 per episode becomes -9: it learns to fall). The true metric must have
+    fallen from its level just before the crossing (the median of its last evaluations, not
+    its best: a noisy evaluation's one lucky score is no level), so a task with signed
+    returns (LunarLander) that crosses zero while learning is left alone. A return that
+    climbs *up* through zero while the true metric falls is the definition of reward
+    hacking (a negated cost looks the same from the logs) and is left to
+    ``detect_reward_hacking``. Dated at the crossing.
     """
     r_steps, proxy = _curve(run, ctx.reward)
     if proxy.size < 2 * MIN_CURVE_POINTS:
         return None
     sign = np.sign(onset.rolling_median(proxy))
     new = sign[-1]
-    if new == 0:
-        return None
+    if new >= 0:
+        return None  # ends positive: no downward crossing (an upward one is hacking's)
     i = sign.size
     while i > 0 and sign[i - 1] == new:
         i -= 1  # the stretch of the final sign, back from the end
@@ -223,17 +228,18 @@ def _sign_flip(run: RunSignals, ctx: DetectContext, e_steps: np.ndarray,
     true_before, true_after = true[e_steps < crossing], true[e_steps >= crossing]
     if true_before.size < 2 or true_after.size < 2:
         return None
-    drop = float(np.max(true_before) - np.median(true_after))
-    if drop < HACK_NOISE * _noise(true) and drop < HACK_DROP * abs(float(np.max(true_before))):
+    level_before = float(np.median(true_before[-RECENT_EVALS:]))
+    drop = level_before - float(np.median(true_after))
+    if drop < HACK_NOISE * _noise(true) and drop < HACK_DROP * abs(level_before):
         return None  # the true metric did not fall beyond its own noise
     evidence = {"onset_step": crossing, "proxy_before": float(np.median(before)),
                 "proxy_after": float(np.median(proxy[i:])),
-                "true_best_before": float(np.max(true_before)),
+                "true_before": level_before,
                 "true_after": float(np.median(true_after)), "true_noise": _noise(true)}
     message = (
         f"{_label(run, ctx.reward)} changed sign at step {crossing} (median "
         f"{evidence['proxy_before']:.3g} before, {evidence['proxy_after']:.3g} after) and "
-        f"{_label(run, ctx.eval)} fell from {evidence['true_best_before']:.3g} to "
+        f"{_label(run, ctx.eval)} fell from {evidence['true_before']:.3g} to "
         f"{evidence['true_after']:.3g}: the reward was negated mid-run, so the agent now "
         f"learns the opposite of the goal"
     )
@@ -255,50 +261,32 @@ def detect_sparse_reward(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     steps, reward = _curve(run, ctx.reward)
     if reward.size < MIN_CURVE_POINTS:
         return []
-    floor = float(np.min(reward))
-    at_floor = np.abs(reward - floor) <= FLOOR_TOLERANCE * max(1.0, abs(floor))
-    share = float(at_floor.mean())
+    at_floor = onset.at_floor(reward)
+    floor, share = float(np.min(reward)), float(at_floor.mean())
     if share < SPARSE_WARNING_SHARE or not at_floor[0]:
         return []
     raw_ev = run.get(names.EXPLAINED_VARIANCE)
     undefined_ev = raw_ev is not None and len(raw_ev) > 0 and not np.isfinite(raw_ev.values).any()
     step = run_start(run)
-    evidence = {"onset_step": step, "floor": floor, "share_at_floor": share,
-                "points": int(reward.size), "explained_variance_undefined": undefined_ev}
+    evidence: dict[str, float | int | bool | None] = {
+        "onset_step": step, "floor": floor, "share_at_floor": share,
+        "points": int(reward.size), "explained_variance_undefined": undefined_ev}
     message = (
         f"{_label(run, ctx.reward)} sat at {floor:.4g} on {share:.0%} of {reward.size} points: "
         f"almost no episode scored differently, so the policy gradient has no signal; the "
         f"reward is too sparse for this exploration"
     )
-    severity = Severity.ERROR if share >= SPARSE_SHARE else Severity.WARNING
+    lost = exploration_lost(run)
+    evidence["entropy_collapsed_at_step"] = lost
+    if lost is not None:
+        message += (f"; but the policy's entropy collapsed at step {lost}: it stopped "
+                    f"exploring, which alone keeps a reachable goal unreached")
+    severity = Severity.ERROR if share >= SPARSE_SHARE and lost is None else Severity.WARNING
     return [prescribe(Category.SPARSE_REWARD, severity=severity, message=message,
                       evidence=evidence, step=step)]
 
 
 # ---------------------------------------------------------------------------- GRPO signal
-
-
-def _zero_std_finding(run: RunSignals) -> Finding | None:
-    """``frac_reward_zero_std`` persistently at or above ``ZERO_STD_WARNING``."""
-    steps, frac = onset.finite(run.get(names.ZERO_STD_FRACTION))
-    if frac.size < onset.PERSIST_TAIL:
-        return None
-    level = onset.rolling_median(frac)
-    i = onset.persistent_onset(level >= ZERO_STD_WARNING)
-    if i is None:
-        return None
-    severe = onset.persistent_onset(level[i:] >= ZERO_STD_ERROR) is not None
-    message = (
-        f"{_label(run, names.ZERO_STD_FRACTION)} reached {level[i]:.0%} at step {steps[i]} "
-        f"(median {np.median(frac[i:]):.0%} after): in most groups every completion got the "
-        f"same reward, so the group-relative advantages are ~0 and the batch teaches nothing"
-    )
-    evidence = {"onset_step": int(steps[i]), "value_at_onset": float(level[i]),
-                "median_after": float(np.median(frac[i:])), "warning": ZERO_STD_WARNING,
-                "error": ZERO_STD_ERROR}
-    return prescribe(Category.NO_LEARNING_SIGNAL,
-                     severity=Severity.ERROR if severe else Severity.WARNING,
-                     message=message, evidence=evidence, step=int(steps[i]))
 
 
 def _zero_spread_finding(run: RunSignals, ctx: DetectContext) -> Finding | None:
@@ -371,9 +359,19 @@ def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
     """The true metric rose, then gave back ``HACK_GIVEBACK`` of its gain while the proxy
     stayed near its best.
 
-    The fall must hold on the raw evaluations to the end of the run (``HACK_MIN_AFTER``
-    of them, ``HACK_SHARE_AFTER`` below the line) and exceed ``HACK_NOISE`` times the
-    evaluation's own point-to-point noise.
+    The proxy must keep rising after the true metric's peak (rank correlation with the step
+    of ``TREND_RHO`` or more, over the evaluations since): an exploit is being learned while
+    the objective falls. A proxy that only holds its level while the evaluation sinks is a
+    policy getting worse at the task
+    (rlvet train on LunarLander: eval 56 -> -185, training return -108 -> -106 -> -70),
+    not one gaming its reward. The fall must hold on the raw evaluations to the end of the
+    run (``HACK_MIN_AFTER`` of them, ``HACK_SHARE_AFTER`` below the line) and exceed
+    ``HACK_NOISE`` times the
+    point-to-point noise of the evaluations from the peak on. Not of the whole curve: its
+    rise and its fall are the signal, and counting them as noise hides the largest
+    give-backs (SAC on Pendulum with a spin bonus: -1500 -> -330 -> -1620, whole-curve
+    "noise" 331, noise from the peak on ~110). A healthy noisy evaluation keeps swinging
+    after its peak, and so stays under the line.
     """
     pair = _paired(run, ctx)
     if pair is None:
@@ -383,16 +381,21 @@ def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
     k = prog.peak_index
     limit = prog.peak - HACK_GIVEBACK * (prog.peak - prog.start)
     after = true[k + 1 :] < limit
-    if not prog.improved or after.size < HACK_MIN_AFTER or after.mean() < HACK_SHARE_AFTER:
-        return None
+    if (not prog.improved or prog.peak <= true[0] or after.size < HACK_MIN_AFTER
+            or after.mean() < HACK_SHARE_AFTER):
+        return None  # no rise (the first evaluation was already the best level: a lucky
+        # one, as a near-random LunarLander policy's +105), or no lasting give-back
     j = onset.persistent_onset(after, hits=2, window=3)
+    noise = _noise(true[k:])
+    rising = onset.trend(e_steps[k:], proxy_at[k:])
     if (j is None or true[-1] >= limit or not _proxy_kept(run, ctx, prog.end)
-            or prog.peak - prog.end < HACK_NOISE * _noise(true)):
+            or prog.peak - prog.end < HACK_NOISE * noise or not rising.rho >= TREND_RHO):
         return None
     i = k + 1 + j
     evidence = {"onset_step": int(e_steps[i]), "true_start": prog.start, "true_peak": prog.peak,
                 "true_peak_step": int(e_steps[k]), "true_end": prog.end,
-                "eval_noise": _noise(true), "proxy_at_true_peak": float(proxy_at[k]),
+                "eval_noise_after_peak": noise, "proxy_rho_after_peak": rising.rho,
+                "proxy_at_true_peak": float(proxy_at[k]),
                 "proxy_end": float(proxy_at[-1]), "giveback": HACK_GIVEBACK}
     message = (
         f"{_label(run, ctx.eval)} fell from {prog.peak:.3g} (step {e_steps[k]}) to "

@@ -39,6 +39,8 @@ from gymnasium import spaces
 
 from rlvet.envcheck.experts import load_expert
 from rlvet.envcheck.records import (
+    STEP_AFTER_END,
+    ActionOutcome,
     ApiProbe,
     BranchPoint,
     ContractAudit,
@@ -564,15 +566,18 @@ def _same_next(env: gym.Env, hb: Heartbeat, action: Any, reference: np.ndarray) 
     return nxt.shape == reference.shape and bool(np.array_equal(nxt, reference, equal_nan=True))
 
 
-def _probe_oob(factory: Callable[[], gym.Env], hb: Heartbeat, seed: int) -> dict[str, str]:
+def _probe_oob(factory: Callable[[], gym.Env], hb: Heartbeat, seed: int
+               ) -> tuple[dict[str, ActionOutcome], dict[str, str]]:
     """What the env does with actions outside the declared space, judged by comparison.
 
     From one state, the out-of-range action's next observation is compared with that of
     the nearest valid action (clipping) and, for discrete spaces, the wrapped-around one
-    (modulo): ``"rejected: Exc"``, ``"clipped"``, ``"wrapped"``, or ``"accepted"`` when
-    it did something else (or the env could not be copied to tell).
+    (modulo): rejected, clipped, wrapped, or accepted when it did something else (or the
+    env could not be copied to tell). Returns the outcomes and, for each rejected action,
+    the exception type it raised.
     """
-    outcomes: dict[str, str] = {}
+    outcomes: dict[str, ActionOutcome] = {}
+    errors: dict[str, str] = {}
     env = _build(factory, hb)
     for label, (action, nearest, wrapped) in _oob_candidates(env.action_space).items():
         try:
@@ -582,33 +587,33 @@ def _probe_oob(factory: Callable[[], gym.Env], hb: Heartbeat, seed: int) -> dict
         except MemoryError:
             raise
         except Exception as exc:
-            outcomes[label] = f"rejected: {type(exc).__name__}"
+            outcomes[label], errors[label] = ActionOutcome.REJECTED, type(exc).__name__
             continue
         reference = flat_obs(obs)
         if _same_next(env, hb, nearest, reference):
-            outcomes[label] = "clipped"
+            outcomes[label] = ActionOutcome.CLIPPED
         elif wrapped is not None and _same_next(env, hb, wrapped, reference):
-            outcomes[label] = "wrapped"
+            outcomes[label] = ActionOutcome.WRAPPED
         else:
-            outcomes[label] = "accepted"
+            outcomes[label] = ActionOutcome.ACCEPTED
     _close(env, hb)
-    return outcomes
+    return outcomes, errors
 
 
 def _probe_step_after_end(
     factory: Callable[[], gym.Env], hb: Heartbeat, seed: int
-) -> tuple[str, list[tuple[float, bool, bool]], float | None]:
+) -> tuple[ActionOutcome, str | None, list[tuple[float, bool, bool]], float | None]:
     """Step on past the first end of a few episodes without ``reset``.
 
-    Returns the outcome (``"accepted"``, ``"rejected: Exc"`` or why it was not probed),
-    ``(reward, terminated, truncated)`` of every step taken after an end, and the largest
-    reward seen on a live step of the same episodes (a reward paid only after the end is
-    lost to every loop that resets on done).
+    Returns the outcome (accepted, rejected, or not probed: no episode ended within the
+    budget), the exception type of a rejection, ``(reward, terminated, truncated)`` of every
+    step taken after an end, and the largest reward seen on a live step of the same episodes
+    (a reward paid only after the end is lost to every loop that resets on done).
     """
     env = _build(factory, hb)
     after: list[tuple[float, bool, bool]] = []
     live_max: float | None = None
-    outcome = "no episode end within the probe budget"
+    outcome, error = ActionOutcome.NOT_PROBED, None
     budget = END_PROBE_CAP
     past_end = False
     try:
@@ -630,16 +635,16 @@ def _probe_step_after_end(
             for _ in range(AFTER_END_STEPS):
                 result = hb.call(UserCall.STEP, env.step, env.action_space.sample())
                 after.append((_scalar(result[1]), bool(result[2]), bool(result[3])))
-                outcome = "accepted"
+                outcome = ActionOutcome.ACCEPTED
             past_end = False
     except MemoryError:
         raise
     except Exception as exc:
         if past_end:
-            outcome = f"rejected: {type(exc).__name__}"
+            outcome, error = ActionOutcome.REJECTED, type(exc).__name__
     finally:
         _close(env, hb)
-    return outcome, after, live_max
+    return outcome, error, after, live_max
 
 
 def _scalar(value: Any) -> float:
@@ -779,9 +784,11 @@ def probe_api(factory: Callable[[], gym.Env], hb: Heartbeat, *, seed: int) -> Ap
     api.gymnasium_warnings, failure = _gymnasium_passive_warnings(factory, hb, seed)
     if failure is not None:
         api.problems["gymnasium_passive_checker"] = f"Gymnasium's passive checker failed: {failure}"
-    api.oob_actions = _probe_oob(factory, hb, seed)
-    api.step_after_end, api.after_end, api.after_end_live_max = _probe_step_after_end(
+    api.oob_actions, api.rejections = _probe_oob(factory, hb, seed)
+    api.step_after_end, error, api.after_end, api.after_end_live_max = _probe_step_after_end(
         factory, hb, seed)
+    if error is not None:
+        api.rejections[STEP_AFTER_END] = error
     return api
 
 

@@ -1,6 +1,8 @@
 """Plain data that env probes produce in the child process and checks read in the parent.
 
 Contents:
+    ActionOutcome, STEP_AFTER_END -- what an env did with an action it should not take:
+        rejected, clipped, wrapped, accepted (or not probed).
     EpisodeRecord -- one episode: flattened observations, actions, rewards, flags, step times.
     ContractAudit -- API-contract violations counted over every step of a probe (not only the
         first, as Gymnasium's passive checker does).
@@ -17,6 +19,7 @@ Probes are data, not printed strings: the checks judge, ``report/`` renders.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -25,6 +28,8 @@ from rlvet.envcheck.load import LoadTrace
 from rlvet.sandbox import SETUP_CALLS, Failure, FailureKind
 
 __all__ = [
+    "STEP_AFTER_END",
+    "ActionOutcome",
     "ApiProbe",
     "BranchPoint",
     "ContractAudit",
@@ -35,6 +40,24 @@ __all__ = [
     "ProbeFailure",
     "SequenceProbe",
 ]
+
+
+STEP_AFTER_END = "step after end"  # the ``rejections`` key of the step after an episode's end
+
+
+class ActionOutcome(StrEnum):
+    """What an env did with an action it should not take (out of range, or after the end).
+
+    Judged by comparison, never by reading an error message: ``CLIPPED`` and ``WRAPPED``
+    mean the next observation equalled that of the nearest valid action or of the action at
+    the other end (modulo n); ``ACCEPTED`` means it did something else.
+    """
+
+    REJECTED = "rejected"  # the env raised: right
+    CLIPPED = "clipped"
+    WRAPPED = "wrapped"
+    ACCEPTED = "accepted"
+    NOT_PROBED = "not probed"
 
 
 @dataclass(slots=True)
@@ -126,8 +149,11 @@ class ApiProbe:
         gymnasium_warnings: the messages Gymnasium's own passive checker emitted.
         same_seed_reset_equal: ``reset(seed=s)`` twice in a row gave equal observations.
         same_seed_rng_equal: ... and equal ``np_random`` states (None if no generator).
-        oob_actions: ``description -> outcome`` (``"accepted"`` or ``"rejected: ..."``).
-        step_after_end: outcome of calling ``step`` after the episode ended.
+        oob_actions: ``description -> outcome`` of each out-of-range action.
+        step_after_end: outcome of calling ``step`` after the episode ended (``REJECTED``,
+            ``ACCEPTED``, or ``NOT_PROBED`` when no episode ended within the probe budget).
+        rejections: ``description -> exception type`` of each rejected action (the
+            step after the end is ``STEP_AFTER_END``).
         after_end: ``(reward, terminated, truncated)`` of each step taken after an end.
         after_end_live_max: the largest reward of a live step in the same episodes.
         obs_leaf_kinds: the observation space's leaf space types (``"Text"``, ``"Graph"``,
@@ -147,8 +173,9 @@ class ApiProbe:
     gymnasium_warnings: list[str] = field(default_factory=list)
     same_seed_reset_equal: bool = True
     same_seed_rng_equal: bool | None = None
-    oob_actions: dict[str, str] = field(default_factory=dict)
-    step_after_end: str = "not probed"
+    oob_actions: dict[str, ActionOutcome] = field(default_factory=dict)
+    step_after_end: ActionOutcome = ActionOutcome.NOT_PROBED
+    rejections: dict[str, str] = field(default_factory=dict)
     after_end: list[tuple[float, bool, bool]] = field(default_factory=list)
     after_end_live_max: float | None = None
     obs_leaf_kinds: list[str] = field(default_factory=list)

@@ -34,6 +34,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 
+from rlvet.documents import SUMMARY_KEY, EnvSummary, EpisodeStats
 from rlvet.envcheck.checks import CHECKS
 from rlvet.envcheck.harness import EnvHarness
 from rlvet.envcheck.load import LoadGauge
@@ -297,22 +298,27 @@ def _collect(c: _Collector) -> ProbeEvidence:
     )
 
 
-def _metrics(ev: ProbeEvidence) -> dict[str, Any]:
-    def summary(episodes: list[EpisodeRecord]) -> dict[str, Any]:
-        returns = [e.episode_return for e in episodes]
-        return {
-            "episodes": len(episodes),
-            "steps": int(sum(e.length for e in episodes)),
-            "mean_return": float(np.mean(returns)) if returns else None,
-            "mean_length": float(np.mean([e.length for e in episodes])) if episodes else None,
-        }
+def _episode_stats(episodes: list[EpisodeRecord]) -> EpisodeStats:
+    returns = [e.episode_return for e in episodes]
+    return EpisodeStats(
+        episodes=len(episodes), steps=int(sum(e.length for e in episodes)),
+        mean_return=float(np.mean(returns)) if returns else None,
+        mean_length=float(np.mean([e.length for e in episodes])) if episodes else None)
 
+
+def _summary(ev: ProbeEvidence) -> EnvSummary:
+    """The summary document ``rlvet report`` reads (``rlvet.documents``)."""
+    return EnvSummary(env_id=ev.api.env_id, expert=ev.expert_name,
+                      random=_episode_stats(ev.random_a),
+                      expert_policy=_episode_stats(ev.expert))
+
+
+def _metrics(ev: ProbeEvidence) -> dict[str, Any]:
     steps = sum(e.length for e in ev.all_episodes())
+    summary = _summary(ev)
     return {
-        "env_id": ev.api.env_id,
-        "expert": ev.expert_name,
-        "random": summary(ev.random_a),
-        "expert_policy": summary(ev.expert),
+        **summary.fields(),
+        SUMMARY_KEY: summary.to_json(),
         "probe_steps": int(steps),
         "wall_seconds": round(ev.wall_seconds, 3),
         "hangs": len(ev.hangs),

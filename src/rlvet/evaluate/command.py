@@ -33,6 +33,9 @@ import numpy as np
 from rich.console import Console
 
 from rlvet.atomic import write_text_atomic
+from rlvet.documents import SUMMARY_KEY, EvalSummary
+from rlvet.documents import Interval as DocInterval
+from rlvet.documents import Latency as DocLatency
 from rlvet.errors import RlvetInputError
 from rlvet.evaluate.compare import compare_results, load_result
 from rlvet.evaluate.figures import Band, eval_figures
@@ -235,7 +238,9 @@ def _failed(inputs: _Inputs, failure: Failure, phase: str, limits: Limits,
                "policy": inputs.policy_spec.describe(), "seeds": list(split.seeds),
                "sandbox": {"phase": phase, **failure.to_evidence(),
                            "call_budget_s": limits.call_s, "setup_budget_s": limits.setup_s,
-                           "memory_limit_mb": limits.memory_mb}}
+                           "memory_limit_mb": limits.memory_mb},
+               SUMMARY_KEY: EvalSummary(env_id=p.env.spec, protocol_hash=p.hash,
+                                        seeds=tuple(split.seeds)).to_json()}
     target = f"{p.env.spec} (split {split.name}) {inputs.policy_spec.describe()}"
     result = CommandResult(command="eval", target=target, metrics=metrics,
                            findings=(*findings, failure_finding(failure, phase, limits)))
@@ -308,6 +313,19 @@ def _comparison(inputs: _Inputs, metrics: dict[str, Any]) -> list[Finding]:
                                  seed=p.bootstrap_seed)
     metrics["compare"] = cmp
     return found
+
+
+def _summary(inputs: _Inputs, estimates: dict[str, Interval], latency: Latency, *,
+             measured_sweep: bool, measured_shift: bool) -> EvalSummary:
+    """The summary document ``rlvet report`` reads (``rlvet.documents``)."""
+    p = inputs.protocol
+    return EvalSummary(
+        env_id=p.env.spec, protocol_hash=p.hash, seeds=tuple(inputs.split.seeds),
+        aggregates={k: DocInterval(k, v.point, v.low, v.high) for k, v in estimates.items()
+                    if np.isfinite([v.point, v.low, v.high]).all()},
+        latency=DocLatency(p50_ms=latency.p50_ms, p99_ms=latency.p99_ms,
+                           budget_ms=p.deploy.latency_budget_ms),
+        sweep=measured_sweep, shift=measured_shift, retraining_trigger=True)
 
 
 def _write_outputs(out: Path, result: CommandResult, trigger: dict[str, Any]) -> None:
@@ -393,6 +411,8 @@ def run_eval(
     trigger = _trigger(inputs, episodes, estimates)
     metrics["retraining_trigger"] = {"triggers": trigger["triggers"],
                                      "file": str(out_dir / TRIGGER_NAME) if out_dir else None}
+    metrics[SUMMARY_KEY] = _summary(inputs, estimates, latency, measured_sweep=swept is not None,
+                                    measured_shift=shift is not None).to_json()
     files = {"access_log": str(log_path)}
     if out_dir is not None:
         files.update({"result": str(out_dir / RESULT_NAME), "trigger": str(out_dir / TRIGGER_NAME)})

@@ -1,7 +1,8 @@
 """Guardrails: the doctor's detectors, live on the learner's metrics, and what to do on a break.
 
 Contents:
-    GuardDecision -- continue / warn / stop / rollback, the finding, the checkpoint.
+    GuardAction -- what the trainer does after a check: continue, warn, stop, rollback.
+    GuardDecision -- the action, the finding behind it, the checkpoint.
     Guardrails -- wraps ``rlvet.monitor.Monitor``: ``log`` and ``add_checkpoint`` feed it,
         ``check`` takes a verdict when it is due (cost-bounded), ``rolled_back`` starts a new
         segment, ``findings`` is the run's account at the end.
@@ -34,17 +35,28 @@ import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from rlvet.doctor.live import LivePolicy
 from rlvet.findings import Category, Finding, Severity
 from rlvet.monitor import Action, Monitor
+from rlvet.pipeline.args import OnBreak
 from rlvet.signals.series import Checkpoint
 
-__all__ = ["ROLLBACK_CATEGORIES", "GuardDecision", "Guardrails"]
+__all__ = ["ROLLBACK_CATEGORIES", "GuardAction", "GuardDecision", "Guardrails"]
 
 ROLLBACK_CATEGORIES = frozenset({Category.KL_SPIKE, Category.ENTROPY_COLLAPSE,
                                  Category.NUMERICAL_INSTABILITY})
 """Breaks a rollback with a lower learning rate repairs (their remedy says so)."""
+
+
+class GuardAction(StrEnum):
+    """What the trainer does after a check (``on_break`` decides which of the last three)."""
+
+    CONTINUE = "continue"  # nothing new, or a break already recorded
+    WARN = "warn"  # a new break: record it and train on
+    STOP = "stop"  # end the run on this break
+    ROLLBACK = "rollback"  # restore the checkpoint the doctor names, lower the lr
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +64,12 @@ class GuardDecision:
     """What the trainer should do now.
 
     Attributes:
-        action: ``continue``, ``warn`` (a new break, keep training), ``stop``, ``rollback``.
+        action: continue, warn (a new break, keep training), stop or rollback.
         finding: the doctor's first break behind the action, or None.
         checkpoint: where to roll back to (rollback only).
     """
 
-    action: str
+    action: GuardAction
     finding: Finding | None = None
     checkpoint: Checkpoint | None = None
 
@@ -66,12 +78,12 @@ class Guardrails:
     """Live detectors over the learner's metrics.
 
     Args:
-        on_break: ``warn``, ``stop`` or ``rollback``.
+        on_break: ``warn``, ``stop`` or ``rollback`` (text is checked into ``OnBreak``).
         budget: share of wall time verdicts may cost (``TrainArgs.guard_budget``).
     """
 
-    def __init__(self, on_break: str, budget: float = 0.01) -> None:
-        self.on_break, self.budget = on_break, budget
+    def __init__(self, on_break: OnBreak | str, budget: float = 0.01) -> None:
+        self.on_break, self.budget = OnBreak(on_break), budget
         self.monitor = self._new_monitor()
         self.events: list[Finding] = []
         self.warned: list[tuple[int, Finding]] = []
@@ -83,7 +95,8 @@ class Guardrails:
 
     def _new_monitor(self) -> Monitor:
         # resources=False: the trainer's records already carry its own resource signals
-        return Monitor(None, on_error="rollback" if self.on_break == "rollback" else "stop",
+        return Monitor(None, on_error=Action.ROLLBACK if self.on_break is OnBreak.ROLLBACK
+                       else Action.STOP,
                        resources=False, policy=LivePolicy(budget=self.budget))
 
     def log(self, step: int, metrics: Mapping[str, float | int | str]) -> None:
@@ -97,24 +110,24 @@ class Guardrails:
     def check(self, step: int, *, force: bool = False) -> GuardDecision:
         """Take a verdict if due (always with ``force``) and map it onto ``on_break``."""
         if not force and not self.monitor.due():
-            return GuardDecision("continue")
+            return GuardDecision(GuardAction.CONTINUE)
         start = time.perf_counter()
         decision = self.monitor.verdict()
         self.cost_s += time.perf_counter() - start
         self.verdicts += 1
         if decision.action is Action.CONTINUE or decision.finding is None:
-            return GuardDecision("continue")
+            return GuardDecision(GuardAction.CONTINUE)
         f = decision.finding
-        if self.on_break == "warn" or (self.on_break == "rollback"
-                                       and f.category not in ROLLBACK_CATEGORIES):
+        if self.on_break is OnBreak.WARN or (self.on_break is OnBreak.ROLLBACK
+                                             and f.category not in ROLLBACK_CATEGORIES):
             if str(f.category) in self._seen:  # one warning per category: the final
-                return GuardDecision("continue")  # diagnosis has the up-to-date picture
+                return GuardDecision(GuardAction.CONTINUE)  # diagnosis is up to date
             self._seen.add(str(f.category))
             self.warned.append((step, f))
-            return GuardDecision("warn", f)
+            return GuardDecision(GuardAction.WARN, f)
         if decision.action is Action.ROLLBACK:
-            return GuardDecision("rollback", f, decision.checkpoint)
-        return GuardDecision("stop", f)
+            return GuardDecision(GuardAction.ROLLBACK, f, decision.checkpoint)
+        return GuardDecision(GuardAction.STOP, f)
 
     def rolled_back(self, step: int, finding: Finding, checkpoint: Checkpoint,
                     details: Mapping[str, float | int | str]) -> Finding:

@@ -51,6 +51,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlvet.documents import SUMMARY_KEY, Rollback, TrainSummary
 from rlvet.errors import RlvetInputError
 from rlvet.findings import CommandResult, Finding
 from rlvet.pipeline.actors import ActorConfig, join_weights
@@ -79,7 +80,7 @@ from rlvet.pipeline.domain_rand import (
     make_env,
 )
 from rlvet.pipeline.evaluation import EvalResult, GapTracker, evaluate_policy
-from rlvet.pipeline.guardrails import GuardDecision, Guardrails
+from rlvet.pipeline.guardrails import GuardAction, GuardDecision, Guardrails
 from rlvet.pipeline.learner import (
     LagLedger,
     UpdateStats,
@@ -585,17 +586,17 @@ def _rollback(run: _Run, decision: GuardDecision) -> None:
 def _guard(run: _Run) -> None:
     """Act on the live detectors' verdict according to ``on_break``."""
     decision = run.guard.check(run.c.global_step)
-    if decision.action == "warn" and decision.finding is not None:
+    if decision.action is GuardAction.WARN and decision.finding is not None:
         run.warnings.append({"step": run.c.global_step,
                              "category": str(decision.finding.category),
                              "onset_step": decision.finding.step})
-    if decision.action in ("continue", "warn") or decision.finding is None:
+    if decision.action in (GuardAction.CONTINUE, GuardAction.WARN) or decision.finding is None:
         return
     run.store.save("failed", _state(run))
-    if decision.action == "rollback" and run.c.rollbacks < run.args.max_rollbacks:
+    if decision.action is GuardAction.ROLLBACK and run.c.rollbacks < run.args.max_rollbacks:
         _rollback(run, decision)
         return
-    reason = "guardrail_stop" if decision.action == "stop" else "rollback_limit"
+    reason = "guardrail_stop" if decision.action is GuardAction.STOP else "rollback_limit"
     run.guard.stopped(run.c.global_step, decision.finding, reason)
     run.stop_reason = reason
 
@@ -663,7 +664,20 @@ def _metrics(run: _Run) -> dict[str, Any]:
         "guard": {"verdicts": run.guard.verdicts, "cost_s": run.guard.cost_s,
                   "share_of_wall": run.guard.cost_s / max(wall, 1e-9)},
         "stop_reason": run.stop_reason,
+        SUMMARY_KEY: _summary(run, final).to_json(),
     }
+
+
+def _summary(run: _Run, final: float) -> TrainSummary:
+    """The run's summary document, what ``rlvet report`` reads (``rlvet.documents``)."""
+    return TrainSummary(
+        env_id=run.args.env_id, args=run.args.to_dict(),
+        final_eval_return=final if math.isfinite(final) else None,
+        best_eval_return=run.c.best_eval if math.isfinite(run.c.best_eval) else None,
+        stop_reason=run.stop_reason,
+        rollbacks=tuple(Rollback.from_fields(r, "rollback") for r in run.rollbacks),
+        sim_to_real=tuple((float(s), float(n.mean), float(r.mean))
+                          for s, n, r in run.gap.history))
 
 
 def _findings(run: _Run) -> list[Finding]:

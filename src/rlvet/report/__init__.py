@@ -7,7 +7,8 @@ documents and figure specs (``rlvet.figures``). Nothing here is imported by a do
 Modules: ``plots`` draws the specs, ``html`` and ``gate_html`` embed them, ``terminal``,
 ``gate_terminal``, ``plan_terminal``, ``eval_terminal`` and ``watch_terminal`` print.
 The stage-gate report (``rlvet report``): ``collect`` gathers run directories,
-``documents`` and ``eval_evidence`` read results back from JSON, ``questions`` answers
+``documents`` reads results back from JSON (their typed summaries: ``rlvet.documents``),
+``questions`` answers
 each gate, ``gates`` decides go / no-go, ``gate_figures`` plots it, ``stagegate`` shapes
 the command result.
 """

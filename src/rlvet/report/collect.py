@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from rlvet.doctor.diagnose import Diagnosis, diagnose
+from rlvet.documents import TrainSummary
 from rlvet.environment_record import ENVIRONMENT_KIND, record_problem
 from rlvet.errors import RlvetInputError
 from rlvet.findings import Finding
@@ -93,19 +94,24 @@ class TrainingRun:
         return docs[-1] if docs else None
 
     @property
+    def train(self) -> TrainSummary | None:
+        """The summary of that train result (``rlvet.documents.TrainSummary``)."""
+        doc = self.train_doc
+        return None if doc is None else doc.train
+
+    @property
     def env_id(self) -> str | None:
         """The env trained on, when a train result says so."""
         doc = self.train_doc
         if doc is None:
             return None
-        return str(doc.metrics.get("env_id") or doc.target or "") or None
+        summary = doc.train
+        return (summary.env_id if summary is not None else None) or doc.target or None
 
     @property
     def args(self) -> Mapping[str, Any]:
-        """Training arguments recorded in the train result (``metrics["args"]``), if any."""
-        doc = self.train_doc
-        args = doc.metrics.get("args") if doc is not None else None
-        return args if isinstance(args, dict) else {}
+        """Training arguments recorded in the train result, if any."""
+        return {} if self.train is None else self.train.args
 
     @property
     def config_key(self) -> str:
@@ -116,10 +122,8 @@ class TrainingRun:
     @property
     def final_eval(self) -> float | None:
         """The last evaluation return: from the train result, else from the logged series."""
-        doc = self.train_doc
-        value = doc.metrics.get("final_eval_return") if doc is not None else None
-        if isinstance(value, (int, float)) and value == value:
-            return float(value)
+        if self.train is not None and self.train.final_eval_return is not None:
+            return self.train.final_eval_return
         series = self.signals.get(names.EVAL_RETURN)
         return float(series.values[-1]) if series is not None and len(series) else None
 
@@ -329,6 +333,14 @@ def _read_training(root: Path, walk: _Walk) -> TrainingRun | None:
     )
 
 
+def _stored_warnings(walk: _Walk, runs: list[TrainingRun]) -> None:
+    """Reader warnings of stored doctor results whose logs are not here to read again (the
+    fresh read of a run's logs notes its own)."""
+    for doc in walk.results:
+        if doc.doctor is not None and not any(doc.path.is_relative_to(r.root) for r in runs):
+            walk.notes.extend(f"{doc.path}: {w}" for w in doc.doctor.reader_warnings)
+
+
 def collect(paths: Iterable[str | os.PathLike[str]]) -> Evidence:
     """Walk every path and gather the evidence ``rlvet report`` judges.
 
@@ -352,6 +364,7 @@ def collect(paths: Iterable[str | os.PathLike[str]]) -> Evidence:
             raise RlvetInputError(f"{root}: no such file or directory")
         _walk(root, walk)
     runs = [run for r in _run_roots(walk.log_dirs) if (run := _read_training(r, walk))]
+    _stored_warnings(walk, runs)
     return Evidence(
         roots=roots, results=tuple(walk.results), runs=tuple(runs),
         environments=tuple(walk.environments), deployment=tuple(walk.deployment),

@@ -2,7 +2,8 @@
 
 Contents:
     ResultDoc -- one ``CommandResult`` document found on disk (env QA, doctor, train, reward
-        audit, eval, ...), its findings rebuilt as ``Finding`` objects.
+        audit, eval, ...), its findings rebuilt as ``Finding`` objects and its typed summary
+        (``rlvet.documents``) parsed.
     MAX_JSON_BYTES -- JSON files larger than this are not opened (data, not results).
     is_result(obj) -- whether a parsed JSON value is an rlvet command result.
     parse_finding(obj, where) -- one finding from its ``to_dict()`` form.
@@ -14,7 +15,9 @@ A result is any JSON object with ``"rlvet"`` and ``"command"`` keys (ARCHITECTUR
 section 2). Categories outside ``rlvet.findings.Category`` (``rlvet eval`` adds its own,
 e.g. ``latency_budget``) are kept as plain strings: a ``StrEnum`` member and its string
 compare, hash and serialise alike, so nothing downstream can tell them apart. Stages and
-severities must be known: without them a finding cannot be ordered or judged.
+severities must be known: without them a finding cannot be ordered or judged. What the
+report reads from a result beyond its findings comes from the typed summary only
+(``ResultDoc.env``, ``.eval``, ``.train``, ``.doctor``): never from a search of ``metrics``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from rlvet.documents import (
+    DoctorSummary,
+    EnvSummary,
+    EvalSummary,
+    Summary,
+    TrainSummary,
+    read_summary,
+)
 from rlvet.errors import RlvetInputError
 from rlvet.findings import Category, Finding, Severity, Stage
 
@@ -49,7 +60,8 @@ class ResultDoc:
         version: the rlvet version that wrote it.
         findings: the findings, rebuilt.
         first_break: the command's own first break (None for a clean result).
-        metrics: the command's metrics, as written.
+        metrics: the command's metrics, as written (detail for people: read ``summary``).
+        summary: the command's typed summary (None for commands without one).
     """
 
     path: Path
@@ -60,6 +72,27 @@ class ResultDoc:
     findings: tuple[Finding, ...]
     first_break: Finding | None = None
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    summary: Summary | None = None
+
+    @property
+    def env(self) -> EnvSummary | None:
+        """The ``rlvet env`` summary, if this is one."""
+        return self.summary if isinstance(self.summary, EnvSummary) else None
+
+    @property
+    def eval(self) -> EvalSummary | None:
+        """The ``rlvet eval`` summary, if this is one."""
+        return self.summary if isinstance(self.summary, EvalSummary) else None
+
+    @property
+    def train(self) -> TrainSummary | None:
+        """The ``rlvet train`` summary, if this is one."""
+        return self.summary if isinstance(self.summary, TrainSummary) else None
+
+    @property
+    def doctor(self) -> DoctorSummary | None:
+        """The ``rlvet doctor`` summary, if this is one."""
+        return self.summary if isinstance(self.summary, DoctorSummary) else None
 
 
 def is_result(obj: Any) -> bool:
@@ -141,7 +174,7 @@ def result_from_json(obj: Any, path: Path) -> ResultDoc | None:
     """A ``ResultDoc`` from an already parsed file; None when it is not a result.
 
     Raises:
-        RlvetInputError: as ``read_result``.
+        RlvetInputError: as ``read_result``, or a malformed summary (``rlvet.documents``).
     """
     if not is_result(obj):
         return None
@@ -151,13 +184,20 @@ def result_from_json(obj: Any, path: Path) -> ResultDoc | None:
     findings = tuple(parse_finding(f, f"{path}: findings[{i}]") for i, f in enumerate(raw))
     fb = obj.get("first_break")
     metrics = obj.get("metrics")
+    metrics = metrics if isinstance(metrics, dict) else {}
+    command = str(obj["command"])
+    try:
+        summary = read_summary(command, metrics)
+    except ValueError as exc:
+        raise RlvetInputError(f"{path}: metrics.summary: {exc}") from None
     return ResultDoc(
         path=path,
-        command=str(obj["command"]),
+        command=command,
         target=str(obj.get("target", "")),
         verdict=str(obj.get("verdict", "")),
         version=str(obj["rlvet"]),
         findings=findings,
         first_break=None if fb is None else parse_finding(fb, f"{path}: first_break"),
-        metrics=metrics if isinstance(metrics, dict) else {},
+        metrics=metrics,
+        summary=summary,
     )

@@ -27,16 +27,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from rlvet.documents import EpisodeStats, EvalSummary, Latency
 from rlvet.report.collect import Evidence, TrainingRun
 from rlvet.report.documents import ResultDoc
-from rlvet.report.eval_evidence import (
-    find_values,
-    has_any_key,
-    intervals,
-    latencies,
-    protocol_hashes,
-    seed_count,
-)
 from rlvet.signals import names
 
 __all__ = [
@@ -70,9 +63,7 @@ DISTRIBUTION_SIGNALS = (names.REWARD, names.EPISODE_LENGTH, names.RESPONSE_LENGT
 """What shows the trajectory distribution moving: returns, lengths, and how far each update
 moves the policy (KL) and how spread it stays (entropy)."""
 BEHAVIOUR_SIGNALS = (names.EPISODE_LENGTH, names.RESPONSE_LENGTH, names.ENTROPY)
-OOD_KEYS = ("sweep", "sweeps", "perturbations", "edge_cases", "ood", "shift")
 OOD_CATEGORIES = frozenset({"sim_to_real_gap", "ood_failure"})
-TRIGGER_KEYS = ("retraining_trigger", "retraining_triggers", "trigger", "triggers")
 
 
 class Answer(StrEnum):
@@ -164,10 +155,22 @@ def _baseline_docs(ev: Evidence) -> list[ResultDoc]:
     return [d for d in ev.of("env") if d.verdict != "fail"]
 
 
-def _mean_return(doc: ResultDoc, key: str) -> float | None:
-    block = doc.metrics.get(key)
-    value = block.get("mean_return") if isinstance(block, dict) else None
-    return float(value) if isinstance(value, (int, float)) else None
+def _mean_return(stats: EpisodeStats | None) -> float | None:
+    return None if stats is None else stats.mean_return
+
+
+def _random_return(doc: ResultDoc) -> float | None:
+    """The random policy's mean return in an env QA result (the baseline)."""
+    return None if doc.env is None else _mean_return(doc.env.random)
+
+
+def _expert_return(doc: ResultDoc) -> float | None:
+    return None if doc.env is None else _mean_return(doc.env.expert_policy)
+
+
+def _evals(ev: Evidence) -> list[tuple[ResultDoc, EvalSummary]]:
+    """Every ``rlvet eval`` result with its summary."""
+    return [(d, d.eval) for d in ev.of("eval") if d.eval is not None]
 
 
 def _sources(items: Iterable[ResultDoc | TrainingRun]) -> tuple[str, ...]:
@@ -224,22 +227,18 @@ def ask_env_validated(ev: Evidence) -> Verdict:
 
 
 def ask_documented_baseline(ev: Evidence) -> Verdict:
-    """Is there a documented baseline? Random and expert returns from env QA, or an eval
-    result that states a baseline."""
+    """Is there a documented baseline? Random and expert returns from env QA."""
     parts, sources = [], []
     for doc in _baseline_docs(ev):
-        rnd, expert = _mean_return(doc, "random"), _mean_return(doc, "expert_policy")
+        rnd, expert = _random_return(doc), _expert_return(doc)
         if rnd is None:
             continue
         text = f"{doc.target}: random policy {_fmt(rnd)}"
         if expert is not None:
-            text += f", expert ({doc.metrics.get('expert') or 'given'}) {_fmt(expert)}"
+            name = doc.env.expert if doc.env is not None else None
+            text += f", expert ({name or 'given'}) {_fmt(expert)}"
         parts.append(text)
         sources.append(str(doc.path))
-    for doc in ev.of("eval"):
-        if has_any_key(doc, ("baseline", "baselines")):
-            parts.append(f"baseline stated in the evaluation {doc.path}")
-            sources.append(str(doc.path))
     if parts:
         return Verdict(Answer.PASS, "; ".join(parts) + " (episode return)", tuple(sources))
     return Verdict(Answer.UNKNOWN, "no random or expert baseline return recorded",
@@ -256,7 +255,7 @@ def ask_reward_reviewed(ev: Evidence) -> Verdict:
             f"{d.target} {d.verdict}" + (f" ({_first_category(d)})" if d.verdict == "fail" else "")
             for d in audits)
         return Verdict(Answer.FAIL if failed else Answer.PASS, text, _sources(audits))
-    docs = [d for d in _baseline_docs(ev) if _mean_return(d, "random") is not None]
+    docs = [d for d in _baseline_docs(ev) if _random_return(d) is not None]
     if docs:
         text = ("the env's reward was checked by env QA (direction: expert vs random, "
                 "artifacts, sparsity) for " + ", ".join(d.target for d in docs)
@@ -374,27 +373,26 @@ def ask_throughput(ev: Evidence) -> Verdict:
 # --- validation ------------------------------------------------------------------------
 
 
-def _describe_eval(doc: ResultDoc) -> str:
-    found = intervals(doc)
-    best = [i for i in found if "iqm" in i.name] or list(found)
-    hashes = protocol_hashes(doc)
-    text = f"{doc.path}: " + (best[0].describe() if best else doc.verdict)
-    if hashes:
-        text += f" (protocol {hashes[0][:12]})"
+def _describe_eval(doc: ResultDoc, summary: EvalSummary) -> str:
+    best = summary.headline
+    text = f"{doc.path}: " + (best.describe() if best is not None else doc.verdict)
+    if summary.protocol_hash:
+        text += f" (protocol {summary.protocol_hash[:12]})"
     return text
 
 
 def ask_true_objective(ev: Evidence) -> Verdict:
     """Is the actual objective measured, or only the proxy reward? An evaluation result or a
     held-out ``eval_return`` beside the training reward."""
-    evals = ev.of("eval")
+    evals = _evals(ev)
     with_eval = _with_signal(ev.runs, names.EVAL_RETURN)
-    parts = [_describe_eval(d) for d in evals]
+    parts = [_describe_eval(d, s) for d, s in evals]
     if with_eval:
         parts.append(f"eval_return logged beside the training reward in {len(with_eval)} of "
                      f"{len(ev.runs)} run(s)")
     if parts:
-        return Verdict(Answer.PASS, "; ".join(parts), _sources([*evals, *with_eval]))
+        return Verdict(Answer.PASS, "; ".join(parts),
+                       _sources([*(d for d, _ in evals), *with_eval]))
     if ev.runs:
         return Verdict(Answer.FAIL, f"only the training reward (the proxy) is logged in "
                        f"{len(ev.runs)} run(s)", _sources(ev.runs),
@@ -430,7 +428,7 @@ def _seed_groups(runs: Sequence[TrainingRun]) -> list[list[TrainingRun]]:
 
 
 def _eval_seeds(ev: Evidence) -> str:
-    counts = [(d, n) for d in ev.of("eval") if (n := seed_count(d))]
+    counts = [(d, n) for d, s in _evals(ev) if (n := len(s.seeds))]
     return "; ".join(f"{d.path}: {n} evaluation seeds" for d, n in counts)
 
 
@@ -465,28 +463,24 @@ def _baselines(ev: Evidence) -> dict[str, tuple[float, float | None, str]]:
     """env -> (random return, expert return, file) from env QA."""
     out: dict[str, tuple[float, float | None, str]] = {}
     for doc in _baseline_docs(ev):
-        rnd = _mean_return(doc, "random")
+        rnd = _random_return(doc)
         if rnd is not None:
-            out.setdefault(doc.target, (rnd, _mean_return(doc, "expert_policy"), str(doc.path)))
+            out.setdefault(doc.target, (rnd, _expert_return(doc), str(doc.path)))
     return out
 
 
-def _eval_env(doc: ResultDoc) -> str | None:
-    """The env an evaluation ran: an ``env_id`` in its metrics, else its target's first word
+def _eval_env(doc: ResultDoc, summary: EvalSummary) -> str | None:
+    """The env an evaluation ran: its summary's, else its target's first word
     (``rlvet eval`` targets read ``CartPole-v1 (split dev) policy``)."""
-    envs = [v for v in find_values(doc.metrics, "env_id") if isinstance(v, str)]
-    if envs:
-        return envs[0]
-    return doc.target.split(" ", 1)[0] or None
+    return summary.env_id or doc.target.split(" ", 1)[0] or None
 
 
 def _candidates(ev: Evidence) -> list[tuple[str, str | None, float, str]]:
     """(what, env, lower bound, source) of every evaluated result: eval CIs, else final evals."""
     found = []
-    for doc in ev.of("eval"):
-        ivals = [i for i in intervals(doc) if "iqm" in i.name] or list(intervals(doc))[:1]
-        for i in ivals[:1]:
-            found.append((i.describe(), _eval_env(doc), i.low, str(doc.path)))
+    for doc, summary in _evals(ev):
+        if (i := summary.headline) is not None:
+            found.append((i.describe(), _eval_env(doc, summary), i.low, str(doc.path)))
     if found:
         return found
     return [(f"{r.name} final eval {x:.4g}", r.env_id, x, r.name)
@@ -524,16 +518,9 @@ def ask_beats_baseline(ev: Evidence) -> Verdict:
 
 
 def _last_gap(run: TrainingRun) -> tuple[float, float, float] | None:
-    """The last ``[step, nominal, real]`` of a train result's sim-to-real history."""
-    doc = run.train_doc
-    history = doc.metrics.get("sim_to_real") if doc is not None else None
-    if not isinstance(history, list) or not history:
-        return None
-    last = history[-1]
-    if not (isinstance(last, list) and len(last) == 3
-            and all(isinstance(x, (int, float)) for x in last)):
-        return None
-    return float(last[0]), float(last[1]), float(last[2])
+    """The last ``(step, nominal, real)`` of a train result's sim-to-real history."""
+    train = run.train
+    return train.sim_to_real[-1] if train is not None and train.sim_to_real else None
 
 
 def ask_ood_tested(ev: Evidence) -> Verdict:
@@ -544,8 +531,9 @@ def ask_ood_tested(ev: Evidence) -> Verdict:
             parts.append(f"{run.name}: shifted-dynamics variant returns {_fmt(last[2])} vs "
                          f"nominal {_fmt(last[1])} at step {last[0]:.0f}")
             sources.append(run.name)
-    for doc in ev.of("eval"):
-        if has_any_key(doc, OOD_KEYS) or any(f.category in OOD_CATEGORIES for f in doc.findings):
+    for doc, summary in _evals(ev):
+        if summary.sweep or summary.shift or any(f.category in OOD_CATEGORIES
+                                                 for f in doc.findings):
             parts.append(f"{doc.path}: perturbation / edge-case sweep")
             sources.append(str(doc.path))
     if parts:
@@ -555,32 +543,32 @@ def ask_ood_tested(ev: Evidence) -> Verdict:
                    command=command)
 
 
-def _budget(ev: Evidence, doc: ResultDoc, measured: dict[str, Any]) -> float | None:
-    """The latency budget: the measurement's own, the evaluation's, else the declared one."""
-    candidates = [measured.get("budget_ms"), *find_values(doc.metrics, "latency_budget_ms")]
-    if (declared := ev.declared("latency_budget_ms")) is not None:
-        candidates.append(declared[1])
-    numbers = [float(v) for v in candidates
-               if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    return numbers[0] if numbers else None
+def _budget(ev: Evidence, measured: Latency) -> float | None:
+    """The latency budget: the evaluation's own, else the declared one."""
+    if measured.budget_ms is not None:
+        return measured.budget_ms
+    declared = ev.declared("latency_budget_ms")
+    value = None if declared is None else declared[1]
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+        else None
 
 
 def ask_latency(ev: Evidence) -> Verdict:
     """Latency under real constraints? Measured p99 inference latency against a budget."""
-    measured = [(d, dict(lat)) for d in ev.of("eval") for lat in latencies(d)]
+    measured = [(d, s.latency) for d, s in _evals(ev) if s.latency is not None]
     todo = f"declare latency_budget_ms in {ev.primary_dir}/deployment.toml"
     if not measured:
         return Verdict(Answer.UNKNOWN, "no inference latency measured",
                        command=_eval_command(ev), todo=todo)
     doc, lat = measured[0]
-    budget = _budget(ev, doc, lat)
-    p50 = lat.get("p50_ms")
-    text = ("batch-1 inference" + (f" p50 {p50:.3g} ms," if isinstance(p50, (int, float))
-                                    else "") + f" p99 {lat['p99_ms']:.3g} ms ({doc.path})")
+    budget = _budget(ev, lat)
+    p50 = lat.p50_ms
+    text = ("batch-1 inference" + (f" p50 {p50:.3g} ms," if p50 is not None else "")
+            + f" p99 {lat.p99_ms:.3g} ms ({doc.path})")
     if budget is None:
         return Verdict(Answer.UNKNOWN, f"{text}, but no latency budget is declared",
                        (str(doc.path),), todo=todo)
-    over = lat["p99_ms"] > budget
+    over = lat.p99_ms > budget
     return Verdict(Answer.FAIL if over else Answer.PASS,
                    f"{text} {'over' if over else 'within'} the {budget:g} ms budget",
                    (str(doc.path),))
@@ -597,8 +585,8 @@ def ask_retraining_trigger(ev: Evidence) -> Verdict:
     declared = ev.declared("retraining_trigger")
     if declared is not None:
         return Verdict(Answer.PASS, f"declared: {declared[1]}", (str(declared[0]),))
-    for doc in ev.of("eval"):
-        if has_any_key(doc, TRIGGER_KEYS):
+    for doc, summary in _evals(ev):
+        if summary.retraining_trigger:
             return Verdict(Answer.PASS, f"retraining trigger in {doc.path}", (str(doc.path),))
     return Verdict(Answer.UNKNOWN, "no retraining trigger defined",
                    command=_eval_command(ev),

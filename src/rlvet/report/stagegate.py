@@ -30,7 +30,6 @@ from rlvet.findings import Category, CommandResult, Finding, Severity, Suppresse
 from rlvet.paths import refuse_output_over_input
 from rlvet.report.collect import Evidence, TrainingRun, collect
 from rlvet.report.documents import ResultDoc
-from rlvet.report.eval_evidence import protocol_hashes
 from rlvet.report.gates import Decision, GateAnswer, answer_gates, decide, gate_findings
 
 __all__ = ["ReportOutcome", "emit_report", "run_report", "run_summary"]
@@ -59,14 +58,12 @@ def _last_step(run: TrainingRun) -> int | None:
 
 
 def _train_facts(run: TrainingRun) -> dict[str, Any]:
-    doc = run.train_doc
-    m = doc.metrics if doc is not None else {}
-    rollbacks = [{k: r.get(k) for k in ("step", "checkpoint_step", "checkpoint", "lr_before",
-                                        "lr_after", "category")}
-                 for r in m.get("rollbacks") or [] if isinstance(r, dict)]
+    doc, train = run.train_doc, run.train
     return {"seed": run.args.get("seed"), "learning_rate": run.args.get("lr"),
-            "stop_reason": m.get("stop_reason"), "best_eval_return": m.get("best_eval_return"),
-            "rollbacks": rollbacks, "train_result": None if doc is None else str(doc.path)}
+            "stop_reason": None if train is None else train.stop_reason,
+            "best_eval_return": None if train is None else train.best_eval_return,
+            "rollbacks": [] if train is None else [r.to_json() for r in train.rollbacks],
+            "train_result": None if doc is None else str(doc.path)}
 
 
 def run_summary(run: TrainingRun) -> dict[str, Any]:
@@ -88,7 +85,7 @@ def run_summary(run: TrainingRun) -> dict[str, Any]:
 def _result_summary(doc: ResultDoc) -> dict[str, Any]:
     return {"file": str(doc.path), "command": doc.command, "target": doc.target,
             "verdict": doc.verdict, "first_break": _finding_brief(doc.first_break),
-            "protocol_hash": next(iter(protocol_hashes(doc)), None)}
+            "protocol_hash": None if doc.eval is None else doc.eval.protocol_hash}
 
 
 def _environment(ev: Evidence) -> dict[str, Any] | None:
@@ -102,7 +99,8 @@ def _environment(ev: Evidence) -> dict[str, Any] | None:
 
 def _metrics(ev: Evidence, answers: tuple[GateAnswer, ...], decision: Decision
              ) -> dict[str, Any]:
-    hashes = [h for d in ev.results for h in protocol_hashes(d)]
+    hashes = [d.eval.protocol_hash for d in ev.results
+              if d.eval is not None and d.eval.protocol_hash]
     return {
         **decision.to_dict(),
         "gates": [a.to_dict() for a in answers],

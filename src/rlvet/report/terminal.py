@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from rlvet.documents import reader_warnings
 from rlvet.findings import STAGE_ORDER, Category, CommandResult, Finding, Severity
 
 __all__ = ["VERDICT_STYLE", "render_suppressed", "render_terminal"]
@@ -64,6 +65,20 @@ def render_suppressed(result: CommandResult, console: Console) -> None:
                       f"{escape(f.message)} [dim]-- ignored: {escape(s.reason)}[/]")
 
 
+def _render_reader_warnings(result: CommandResult, console: Console) -> None:
+    """What the log readers could not read (torn lines, skipped columns): shown, never
+    silently dropped -- a verdict over a partly read log says less than it seems to."""
+    several = len(result.runs) > 1
+    for part in (result, *result.runs):
+        try:
+            notes = reader_warnings(part.metrics)
+        except ValueError as exc:
+            notes = (str(exc),)
+        where = f" [{part.target}]" if several and part is not result else ""
+        for note in notes:
+            console.print(f"[yellow]read warning{escape(where)}:[/] {escape(note)}")
+
+
 def _nothing_judged(result: CommandResult) -> bool:
     """True when no finding was possible at all: a PASS would claim what was never checked."""
     return any(f.category == Category.INSUFFICIENT_EVIDENCE and f.evidence.get("nothing_judged")
@@ -110,3 +125,4 @@ def render_terminal(result: CommandResult, console: Console, *, show_info: bool 
     if hidden:
         console.print(f"[dim]+{hidden} info finding(s); see --json or --html[/]")
     render_suppressed(result, console)
+    _render_reader_warnings(result, console)

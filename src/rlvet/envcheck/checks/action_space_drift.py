@@ -9,7 +9,7 @@ mismatch between what the policy emits and what the env executes.
 from __future__ import annotations
 
 from rlvet.envcheck.checks.common import env_finding
-from rlvet.envcheck.records import ProbeEvidence
+from rlvet.envcheck.records import ActionOutcome, ProbeEvidence
 from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["check_action_space_drift"]
@@ -44,26 +44,27 @@ def _out_of_range(ev: ProbeEvidence) -> Finding | None:
     all): both a warning.
     """
     outcomes = ev.api.oob_actions
-    taken = {label: o for label, o in outcomes.items() if not o.startswith("rejected")}
+    taken = {label: o for label, o in outcomes.items() if o is not ActionOutcome.REJECTED}
     if not taken:
         return None
     discrete = ev.api.action_kind != "box"
-    odd = {label: o for label, o in taken.items() if discrete or o != "clipped"}
+    odd = {label: o for label, o in taken.items() if discrete or o is not ActionOutcome.CLIPPED}
     what = "; ".join(f"{label}: {_WORDS.get(o, o)}" for label, o in taken.items())
     return env_finding(
         "action_space_drift",
         Category.ACTION_SPACE_DRIFT,
         Severity.WARNING if odd else Severity.INFO,
         f"out-of-range actions were silently accepted ({what})",
-        evidence={"accepted": sorted(taken), "outcomes": outcomes},
+        evidence={"accepted": sorted(taken), "outcomes": {k: str(v) for k, v in outcomes.items()},
+                  "rejected_with": dict(ev.api.rejections)},
         remedy="reject actions outside action_space (assert action_space.contains(action))",
     )
 
 
 _WORDS = {
-    "clipped": "same effect as the nearest valid action (clipped)",
-    "wrapped": "same effect as the action at the other end (wrapped around)",
-    "accepted": "an effect unlike the clipped action (something else)",
+    ActionOutcome.CLIPPED: "same effect as the nearest valid action (clipped)",
+    ActionOutcome.WRAPPED: "same effect as the action at the other end (wrapped around)",
+    ActionOutcome.ACCEPTED: "an effect unlike the clipped action (something else)",
 }
 
 

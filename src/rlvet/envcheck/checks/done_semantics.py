@@ -13,7 +13,7 @@ from collections import defaultdict
 import numpy as np
 
 from rlvet.envcheck.checks.common import box_bounds_violations, env_finding, pooled_rewards
-from rlvet.envcheck.records import EpisodeRecord, ProbeEvidence
+from rlvet.envcheck.records import ActionOutcome, EpisodeRecord, ProbeEvidence
 from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["check_done_semantics", "runaway_episodes"]
@@ -188,7 +188,7 @@ def check_done_semantics(ev: ProbeEvidence) -> list[Finding]:
     found = (_never_ends(ev), _runaway(ev), _instant_end(ev), _inconsistent_termination(ev),
              _paid_after_end(ev))
     findings = [f for f in found if f is not None]
-    if ev.api.step_after_end == "accepted":
+    if ev.api.step_after_end is ActionOutcome.ACCEPTED:
         findings.append(
             env_finding(
                 "done_semantics",
@@ -196,7 +196,7 @@ def check_done_semantics(ev: ProbeEvidence) -> list[Finding]:
                 Severity.INFO,
                 "step() after the episode ended was accepted without reset(); harmless if every "
                 "caller resets, a silent bug in hand-written loops that do not",
-                evidence={"step_after_end": ev.api.step_after_end},
+                evidence={"step_after_end": str(ev.api.step_after_end)},
                 remedy="",
             )
         )
