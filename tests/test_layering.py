@@ -19,7 +19,8 @@ import rlvet
 SRC = Path(rlvet.__file__).parent
 
 DOMAIN = frozenset({"envcheck", "doctor", "signals", "reward", "evaluate", "resources",
-                    "pipeline", "integrations", "findings", "monitor", "figures"})
+                    "pipeline", "integrations", "findings", "monitor", "figures", "stats",
+                    "documents"})
 """Top-level modules and packages that judge or hold data: they never render."""
 
 RENDERING = ("rlvet.report", "rlvet.cli")

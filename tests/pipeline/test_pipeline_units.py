@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from rlvet.doctor.freshness import stale_rollouts
 from rlvet.doctor.live import LivePolicy
 from rlvet.errors import RlvetInputError
 from rlvet.findings import Category, Severity
@@ -36,7 +37,7 @@ from rlvet.pipeline.domain_rand import (
 )
 from rlvet.pipeline.evaluation import EvalResult, GapTracker
 from rlvet.pipeline.guardrails import GuardAction, Guardrails
-from rlvet.pipeline.learner import LagLedger, admit, gae, stale_findings, vtrace
+from rlvet.pipeline.learner import LagLedger, admit, gae, vtrace
 from rlvet.pipeline.normalization import Moments, RunningMeanStd
 from rlvet.pipeline.numpy_policy import param_shapes
 from rlvet.pipeline.rollout import Rollout
@@ -139,7 +140,7 @@ def test_admit_enforces_max_lag_and_counts_everything() -> None:
                  min_version=0, ledger=ledger)
     assert [c for _, c in kept] == [True, True, False]
     assert ledger.corrected == 2 and dict(ledger.lags) == {7: 1, 2: 1, 0: 1}
-    found = stale_findings(ledger, max_lag=1, mode="correct", step=10)
+    found = stale_rollouts(ledger, max_lag=1, mode="correct", step=10)
     assert found[0].category == Category.STALE_DATA and found[0].severity == Severity.WARNING
 
 

@@ -14,8 +14,8 @@ Modules: one per link of the loop, ``policy_update`` (kl_spike, clip_saturation)
 no_learning_signal, reward_hacking, plateau), ``freshness`` (stale_data), ``throughput``
 (throughput_drop), ``memory`` and ``bottleneck`` (the resources link), ``evaluation``
 (eval_protocol_change), ``llm`` (LLM post-training: truncation, wasted_compute,
-train_inference_mismatch, reference_drift, length_grad_spike); ``onset`` holds the robust
-statistics they share. Around them:
+train_inference_mismatch, reference_drift, length_grad_spike). The robust statistics they
+share (and share with ``rlvet.reward``) are ``rlvet.stats``. Around them:
 ``registry`` (the detector contract and table), ``diagnose`` (run them, order, first
 break), ``evidence`` (what could be judged, when a finding may be an error), ``family``
 (which algorithm wrote the run), ``remedies`` and ``fitted_remedies`` (the fix per

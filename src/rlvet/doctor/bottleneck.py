@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rlvet.doctor import onset
+from rlvet import stats
 from rlvet.doctor.remedies import prescribe
 from rlvet.findings import Category, Finding, Severity
 from rlvet.signals import names
@@ -48,7 +48,7 @@ def phase_shares(run: RunSignals) -> tuple[dict[str, float], int | None]:
     for key in run.names():
         if not key.startswith(names.TIME_SHARE_PREFIX):
             continue
-        steps, values = onset.finite(run.get(key))
+        steps, values = stats.finite(run.get(key))
         if values.size < MIN_POINTS:
             continue
         half = values.size // 2

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from rlvet.doctor import onset
+from rlvet import stats
 from rlvet.doctor.numerics import dead_critic_onset, explosion_onset
 from rlvet.doctor.policy_update import policy_frozen
 from rlvet.doctor.remedies import prescribe
@@ -96,17 +96,17 @@ def _failing_stretch(ev: np.ndarray) -> int | None:
     at ~0 and learns never has such a stretch.
     """
     n = ev.size
-    warm = max(onset.MIN_BASELINE_POINTS, round(WARMUP_FRACTION * n),
+    warm = max(stats.MIN_BASELINE_POINTS, round(WARMUP_FRACTION * n),
                min(WARMUP_UPDATES, round(WARMUP_SHARE_MAX * n)))
-    level = onset.rolling_median(ev)
+    level = stats.rolling_median(ev)
     failing = level <= EV_FAIL
     capable = np.flatnonzero(level >= EV_CAPABLE)
     start = int(capable[-1]) + 1 if capable.size else 0  # after the critic last fitted
-    if n - max(start, warm) < 2 * onset.PERSIST_WINDOW:
+    if n - max(start, warm) < 2 * stats.PERSIST_WINDOW:
         return None  # too little of the run left after warm-up / the last good fit
     if failing[max(start, warm):].mean() < FAILING_SHARE:
         return None
-    i = onset.persistent_onset(failing[start:])
+    i = stats.persistent_onset(failing[start:])
     if i is None:
         return None
     return start + i
@@ -115,18 +115,18 @@ def _failing_stretch(ev: np.ndarray) -> int | None:
 def _stretch_loss_ratio(run: RunSignals, onset_step: int) -> float | None:
     """Median value loss at the end of the run (the failing stretch's last fifth) over its
     early window, when the returns varied most (None without a value loss)."""
-    steps, loss = onset.finite(run.get(names.VALUE_LOSS))
-    if loss.size < 2 * onset.MIN_BASELINE_POINTS:
+    steps, loss = stats.finite(run.get(names.VALUE_LOSS))
+    if loss.size < 2 * stats.MIN_BASELINE_POINTS:
         return None
-    k = onset.baseline_size(loss.size)
+    k = stats.baseline_size(loss.size)
     late = loss[-k:] if onset_step <= steps[-k] else loss[steps >= onset_step]
     early = float(np.median(loss[:k]))
-    return float(np.median(late)) / max(early, onset.SCALE_FLOOR)
+    return float(np.median(late)) / max(early, stats.SCALE_FLOOR)
 
 
 def _value_rmse(run: RunSignals) -> float | None:
     """Median sqrt(value loss) over the run (None without a value loss)."""
-    _, loss = onset.finite(run.get(names.VALUE_LOSS))
+    _, loss = stats.finite(run.get(names.VALUE_LOSS))
     return float(np.sqrt(np.median(np.abs(loss)))) if loss.size else None
 
 
@@ -138,8 +138,8 @@ def _unexplained(run: RunSignals, ctx: DetectContext) -> Finding | None:
     is the cause of the freeze, not a bystander. A critic that worked and then went to
     exactly 0 died numerically and is left to ``doctor.numerics``.
     """
-    steps, ev = onset.finite(run.get(names.EXPLAINED_VARIANCE))
-    if ev.size < onset.PERSIST_WINDOW:
+    steps, ev = stats.finite(run.get(names.EXPLAINED_VARIANCE))
+    if ev.size < stats.PERSIST_WINDOW:
         return None
     i = _failing_stretch(ev)
     if i is None or dead_critic_onset(ev) is not None:
@@ -148,14 +148,14 @@ def _unexplained(run: RunSignals, ctx: DetectContext) -> Finding | None:
     unscaled = rmse is not None and rmse >= VALUE_RMSE_LIMIT
     if ratio is not None and ratio < NOTHING_TO_EXPLAIN:
         return None  # the value error vanished: returns no longer vary, EV is noise
-    idle = ratio is None or abs(np.log(max(ratio, onset.SCALE_FLOOR))) < np.log(IDLE_LOSS_BAND)
+    idle = ratio is None or abs(np.log(max(ratio, stats.SCALE_FLOOR))) < np.log(IDLE_LOSS_BAND)
     if not unscaled and idle and policy_frozen(run) is not None:
         return None  # nothing trains at all, not just the critic: plateau
     med = float(np.median(ev[i:]))
     evidence = {
         "onset_step": int(steps[i]), "median_explained_variance": med,
         "threshold": EV_FAIL, "failing_share_after_warmup": float(
-            np.mean(onset.rolling_median(ev)[i:] <= EV_FAIL)),
+            np.mean(stats.rolling_median(ev)[i:] <= EV_FAIL)),
         "value_loss_over_reference": ratio, "value_rmse": rmse,
         "value_rmse_limit": VALUE_RMSE_LIMIT,
     }
@@ -168,7 +168,7 @@ def _unexplained(run: RunSignals, ctx: DetectContext) -> Finding | None:
         f"{loss_note}: the critic predicts the returns no better than their mean; {cause}"
     )
     learning = _learning_anyway(run, ctx, ratio)
-    same = onset.floor_share(onset.finite(run.get(ctx.reward) if ctx.reward else None)[1])
+    same = stats.floor_share(stats.finite(run.get(ctx.reward) if ctx.reward else None)[1])
     brief = ev.size - i < MIN_FAILING_UPDATES
     flat = same is not None and same >= SPARSE_SHARE  # every episode scored the same
     evidence |= {"policy_learning_with_falling_value_loss": learning,
@@ -194,11 +194,11 @@ def _learning_anyway(run: RunSignals, ctx: DetectContext, ratio: float | None) -
     for 38 of 39 updates, value loss 5600 -> 350, return -185 -> -7). A broken critic either
     keeps its error (vf_coef 0: 1.4x, a detached head on Hopper: 45x) or holds the policy
     back with it."""
-    _, reward = onset.finite(run.get(ctx.reward) if ctx.reward else None)
-    if ratio is None or ratio >= 1.0 or reward.size < onset.PERSIST_WINDOW:
+    _, reward = stats.finite(run.get(ctx.reward) if ctx.reward else None)
+    if ratio is None or ratio >= 1.0 or reward.size < stats.PERSIST_WINDOW:
         return False
-    steps, _ = onset.finite(run.get(cast(str, ctx.reward)))  # non-empty reward: it is set
-    return onset.progress(steps, reward).improved
+    steps, _ = stats.finite(run.get(cast(str, ctx.reward)))  # non-empty reward: it is set
+    return stats.progress(steps, reward).improved
 
 
 def _diverged(run: RunSignals, ctx: DetectContext) -> Finding | None:
@@ -207,13 +207,13 @@ def _diverged(run: RunSignals, ctx: DetectContext) -> Finding | None:
     A value loss that also grew by orders of magnitude is an overflow in the making and is
     left to ``doctor.numerics``.
     """
-    steps, loss = onset.finite(run.get(names.VALUE_LOSS))
-    _, reward = onset.finite(run.get(ctx.reward) if ctx.reward else None)
+    steps, loss = stats.finite(run.get(names.VALUE_LOSS))
+    _, reward = stats.finite(run.get(ctx.reward) if ctx.reward else None)
     scale = float(np.max(np.abs(reward))) if reward.size else 0.0
-    if loss.size < onset.PERSIST_TAIL or scale <= RETURN_FLOOR:
+    if loss.size < stats.PERSIST_TAIL or scale <= RETURN_FLOOR:
         return None  # no return scale to compare with (a reward that is always 0)
     rmse = np.sqrt(np.abs(loss))
-    i = onset.persistent_onset(rmse > VALUE_RMSE_OVER_RETURN * scale)
+    i = stats.persistent_onset(rmse > VALUE_RMSE_OVER_RETURN * scale)
     if i is None or explosion_onset(loss) is not None:
         return None  # none, or orders of magnitude on the way to inf: doctor.numerics
     evidence = {"onset_step": int(steps[i]), "value_rmse": float(rmse[i]),

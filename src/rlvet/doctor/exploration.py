@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rlvet.doctor import onset
+from rlvet import stats
 from rlvet.doctor.policy_update import policy_frozen
 from rlvet.doctor.remedies import prescribe
 from rlvet.findings import Category, Finding, Severity
@@ -80,8 +80,8 @@ START_POINTS = 3  # the initial level: the highest of the first 3 logged updates
 
 def _entropy(run: RunSignals) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Finite entropy ``(steps, values, start)``, or None when it cannot be judged."""
-    steps, ent = onset.finite(run.get(names.ENTROPY))
-    if ent.size < onset.PERSIST_WINDOW:
+    steps, ent = stats.finite(run.get(names.ENTROPY))
+    if ent.size < stats.PERSIST_WINDOW:
         return None
     start = float(np.max(ent[:START_POINTS]))
     return (steps, ent, start) if start > 0 else None
@@ -98,20 +98,20 @@ def exploration_lost(run: RunSignals) -> int | None:
     if found is None:
         return None
     steps, ent, start = found
-    i = onset.persistent_onset(ent < DRIVEN_COLLAPSE * start)
+    i = stats.persistent_onset(ent < DRIVEN_COLLAPSE * start)
     return None if i is None else int(steps[i])
 
 
 def _reward_progress(run: RunSignals, ctx: DetectContext, step: int) -> float | None:
     """How far (0..1) the training return had come toward its best by ``step``."""
-    r_steps, reward = onset.finite(run.get(ctx.reward) if ctx.reward else None)
-    if reward.size < onset.PERSIST_WINDOW:
+    r_steps, reward = stats.finite(run.get(ctx.reward) if ctx.reward else None)
+    if reward.size < stats.PERSIST_WINDOW:
         return None
-    prog = onset.progress(r_steps, reward)
+    prog = stats.progress(r_steps, reward)
     if not prog.improved:
         return 0.0  # the return never got anywhere: no progress to have made
-    smooth = onset.rolling_median(reward)
-    now = onset.sample_at(r_steps, smooth, np.array([step]))[0]
+    smooth = stats.rolling_median(reward)
+    now = stats.sample_at(r_steps, smooth, np.array([step]))[0]
     return float(prog.at(float(now))) if np.isfinite(now) else 0.0
 
 
@@ -125,7 +125,7 @@ def detect_entropy_collapse(run: RunSignals, ctx: DetectContext) -> list[Finding
     if found is None:
         return []
     steps, ent, start = found
-    i = onset.persistent_onset(ent < COLLAPSE_FRACTION * start)
+    i = stats.persistent_onset(ent < COLLAPSE_FRACTION * start)
     if i is None:
         return []
     done = _reward_progress(run, ctx, int(steps[i]))
@@ -153,12 +153,12 @@ def _abrupt_collapse(steps: np.ndarray, ent: np.ndarray, start: float,
     """After the return had peaked: a warning when the entropy lost most of what it had
     left within a tenth of the run (a negative bonus or a step-size jump switched on late),
     nothing when it declined at a converging policy's pace."""
-    level = onset.rolling_median(ent)
-    w = max(onset.PERSIST_WINDOW, round(ABRUPT_WINDOW_FRACTION * ent.size))
+    level = stats.rolling_median(ent)
+    w = max(stats.PERSIST_WINDOW, round(ABRUPT_WINDOW_FRACTION * ent.size))
     if ent.size <= w:
         return []
-    ratio = level[w:] / np.maximum(level[:-w], onset.SCALE_FLOOR)
-    j = onset.persistent_onset(ratio < ABRUPT_DROP)
+    ratio = level[w:] / np.maximum(level[:-w], stats.SCALE_FLOOR)
+    j = stats.persistent_onset(ratio < ABRUPT_DROP)
     if j is None:
         return []
     k = j + w  # where the fall had reached ABRUPT_DROP; it began w points earlier
@@ -201,16 +201,16 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     if found is None or policy_frozen(run) is not None:
         return []
     steps, ent, start = found
-    level = onset.rolling_median(ent)
+    level = stats.rolling_median(ent)
     lowest = float(np.min(level)) / start
-    end = float(np.median(ent[-onset.baseline_size(ent.size):])) / start
+    end = float(np.median(ent[-stats.baseline_size(ent.size):])) / start
     pinned = lowest >= STUCK_PINNED
     rebound = not pinned and lowest < STUCK_REBOUND_FROM and end >= STUCK_PINNED
     if not (pinned or rebound):
         return []
     turn = 0 if pinned else int(np.argmin(level))
-    r_steps, reward = onset.finite(run.get(ctx.reward) if ctx.reward else None)
-    prog = onset.progress(r_steps, reward) if reward.size >= onset.PERSIST_WINDOW else None
+    r_steps, reward = stats.finite(run.get(ctx.reward) if ctx.reward else None)
+    prog = stats.progress(r_steps, reward) if reward.size >= stats.PERSIST_WINDOW else None
     learned = prog is not None and (_return_held(r_steps, reward, int(steps[turn]))
                                      if rebound else prog.improved)
     if pinned and learned and prog is not None:
@@ -235,7 +235,7 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     # its start while a reward that ignores token choice rises is expected (TRL's default
     # entropy coefficient is 0), so language-model runs get a warning at most.
     llm_run = run.get(names.RESPONSE_LENGTH) is not None
-    floor = onset.floor_share(reward)
+    floor = stats.floor_share(reward)
     no_signal = floor is not None and floor >= FLOOR_NO_SIGNAL  # no gradient to fight
     held = end >= STUCK_HELD  # did not decline at all: held there, not merely slow
     severity = (Severity.ERROR if prog is not None and (held or not learned)
@@ -252,13 +252,13 @@ def _return_held(steps: np.ndarray, reward: np.ndarray, at: int) -> bool:
     before, after = reward[steps < at], reward[steps >= at]
     if before.size == 0 or after.size == 0:
         return True
-    k = onset.baseline_size(after.size)
+    k = stats.baseline_size(after.size)
     return float(np.median(after[-k:])) >= float(np.median(before[-k:]))
 
 
-def _learned_step(steps: np.ndarray, reward: np.ndarray, prog: onset.Progress) -> int:
+def _learned_step(steps: np.ndarray, reward: np.ndarray, prog: stats.Progress) -> int:
     """First step at which the return had made material progress: from then on a learning
     policy should have been losing entropy, so that is when "stuck" begins."""
-    smooth = onset.rolling_median(reward)
-    reached = smooth >= prog.start + onset.MATERIAL_GAIN * prog.scale
+    smooth = stats.rolling_median(reward)
+    reached = smooth >= prog.start + stats.MATERIAL_GAIN * prog.scale
     return int(steps[int(np.argmax(reached))])

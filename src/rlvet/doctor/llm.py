@@ -27,9 +27,9 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
+from scipy.stats import spearmanr
 
-from rlvet.doctor import onset
+from rlvet import stats
 from rlvet.doctor.remedies import prescribe
 from rlvet.findings import Category, Finding, Severity
 from rlvet.signals import names
@@ -87,11 +87,10 @@ LENGTH_SURGE = 1.5  # response length 1.5x its trailing median ...
 GRAD_SPIKE = 2.0  # ... on a step whose gradient norm is 2x its trailing median
 SPIKE_TRAILING = 10  # points in the trailing median
 MIN_COINCIDENT = 2  # at least two such steps: one is chance
-TRACKING_RHO = 0.8  # the reward tracks response length (as in reward._length_tracking)
 
 
 def _curve(run: RunSignals, key: str) -> tuple[np.ndarray, np.ndarray]:
-    return onset.finite(run.get(key))
+    return stats.finite(run.get(key))
 
 
 def _label(run: RunSignals, key: str) -> str:
@@ -140,13 +139,13 @@ def zero_std_finding(run: RunSignals) -> Finding | None:
     wasted share of the whole run, and the all-failed / all-solved split where logged.
     """
     steps, frac = _curve(run, names.ZERO_STD_FRACTION)
-    if frac.size < onset.PERSIST_TAIL:
+    if frac.size < stats.PERSIST_TAIL:
         return None
-    level = onset.rolling_median(frac)
-    i = onset.persistent_onset(level >= ZERO_STD_WARNING)
+    level = stats.rolling_median(frac)
+    i = stats.persistent_onset(level >= ZERO_STD_WARNING)
     if i is None:
         return None
-    severe = onset.persistent_onset(level[i:] >= ZERO_STD_ERROR) is not None
+    severe = stats.persistent_onset(level[i:] >= ZERO_STD_ERROR) is not None
     split = _split(run, steps, i)
     message = (
         f"{_label(run, names.ZERO_STD_FRACTION)} reached {level[i]:.0%} at step {steps[i]} "
@@ -179,8 +178,8 @@ def detect_wasted_compute(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     steps, frac = _curve(run, names.ZERO_STD_FRACTION)
     if frac.size < MIN_POINTS or zero_std_finding(run) is not None:
         return []
-    level = onset.rolling_median(frac)
-    i = onset.persistent_onset(level >= WASTED_SHARE)
+    level = stats.rolling_median(frac)
+    i = stats.persistent_onset(level >= WASTED_SHARE)
     if i is None or float(np.mean(frac[i:])) < WASTED_SHARE or level[-1] < WASTED_SHARE:
         return []
     wasted = float(np.mean(frac[i:]))
@@ -203,19 +202,19 @@ def detect_wasted_compute(run: RunSignals, ctx: DetectContext) -> list[Finding]:
 
 def _reward_tracks_length(run: RunSignals, ctx: DetectContext) -> float | None:
     """Rank correlation of the reward with the response length, when the reward improved
-    and tracked it (``TRACKING_RHO``): the reward pays for length."""
+    and tracked it (``stats.TRACKING_RHO``): the reward pays for length."""
     l_steps, length = _curve(run, names.RESPONSE_LENGTH)
     if ctx.reward is None or length.size < MIN_POINTS:
         return None
-    r_steps, reward = onset.finite(run.get(ctx.reward))
-    if reward.size < MIN_POINTS or not onset.progress(r_steps, reward).improved:
+    r_steps, reward = stats.finite(run.get(ctx.reward))
+    if reward.size < MIN_POINTS or not stats.progress(r_steps, reward).improved:
         return None
-    at = onset.sample_at(r_steps, reward, l_steps)
+    at = stats.sample_at(r_steps, reward, l_steps)
     ok = np.isfinite(at)
     if ok.sum() < MIN_POINTS or np.ptp(at[ok]) == 0 or np.ptp(length[ok]) == 0:
         return None
-    rho = float(stats.spearmanr(length[ok], at[ok]).statistic)
-    return rho if rho >= TRACKING_RHO else None
+    rho = float(spearmanr(length[ok], at[ok]).statistic)
+    return rho if rho >= stats.TRACKING_RHO else None
 
 
 def _truncation_from_fraction(run: RunSignals) -> tuple[int, int, dict[str, float]] | None:
@@ -223,9 +222,9 @@ def _truncation_from_fraction(run: RunSignals) -> tuple[int, int, dict[str, floa
     steps, frac = _curve(run, names.TRUNCATED_FRACTION)
     if frac.size < MIN_POINTS:
         return None
-    base = onset.early_baseline(frac)
-    level = onset.rolling_median(frac)
-    i = onset.persistent_onset((level >= TRUNCATION_LEVEL)
+    base = stats.early_baseline(frac)
+    level = stats.rolling_median(frac)
+    i = stats.persistent_onset((level >= TRUNCATION_LEVEL)
                                & (level >= base.median + TRUNCATION_RISE))
     if i is None or level[-1] < TRUNCATION_LEVEL:
         return None
@@ -243,9 +242,9 @@ def _truncation_from_max(run: RunSignals) -> tuple[int, int, dict[str, float]] |
     if top.size < MIN_POINTS or mean.size < MIN_POINTS:
         return None
     cap = float(np.max(top))
-    mean_at = onset.sample_at(l_steps, mean, steps)
+    mean_at = stats.sample_at(l_steps, mean, steps)
     pinned = (top >= cap) & (mean_at >= PIN_MEAN * cap)
-    i = onset.persistent_onset(pinned)
+    i = stats.persistent_onset(pinned)
     if i is None or pinned[i:].mean() < PIN_SHARE or mean_at[0] >= PIN_MEAN * cap:
         return None
     return i, int(steps[i]), {"cap": cap, "pinned_share_after": float(pinned[i:].mean()),
@@ -318,10 +317,10 @@ def detect_train_inference_mismatch(run: RunSignals, ctx: DetectContext) -> list
     if gap.size < MIN_POINTS:
         return []
     gap = np.abs(gap)
-    base = onset.early_baseline(gap)
-    level = onset.rolling_median(gap)
+    base = stats.early_baseline(gap)
+    level = stats.rolling_median(gap)
     floor = max(MISMATCH_LEVEL, MISMATCH_GROWTH * base.median)
-    i = onset.persistent_onset(level >= floor)
+    i = stats.persistent_onset(level >= floor)
     if i is None or level[-1] < floor:
         return []
     c_steps, clip = _curve(run, names.CLIP_FRACTION)
@@ -339,7 +338,7 @@ def detect_train_inference_mismatch(run: RunSignals, ctx: DetectContext) -> list
     )
     evidence = {"onset_step": int(steps[i]), "signal": key, "early_level": base.median,
                 "median_after": after, "end_level": float(level[-1]),
-                "growth": after / max(base.median, onset.SCALE_FLOOR),
+                "growth": after / max(base.median, stats.SCALE_FLOOR),
                 "clip_fraction_after": clip_median}
     severe = level[-1] >= np.quantile(level[i:], 0.9) and after >= 2 * floor
     return [prescribe(Category.TRAIN_INFERENCE_MISMATCH,
@@ -363,12 +362,12 @@ def detect_reference_drift(run: RunSignals, ctx: DetectContext) -> list[Finding]
     steps, kl = _curve(run, names.KL_REF)
     if kl.size < MIN_POINTS:
         return []
-    level = onset.rolling_median(kl)
+    level = stats.rolling_median(kl)
     third = kl.size - kl.size // 3
-    rise = (level[-1] - level[third]) / max(abs(level[third]), onset.SCALE_FLOOR)
-    trend = onset.trend(steps, kl)
-    i = onset.persistent_onset(level >= KL_REF_BUDGET)
-    if (i is None or trend.rho < KL_REF_RHO or trend.p_value > 0.05
+    rise = (level[-1] - level[third]) / max(abs(level[third]), stats.SCALE_FLOOR)
+    trend = stats.trend(steps, kl)
+    i = stats.persistent_onset(level >= KL_REF_BUDGET)
+    if (i is None or trend.rho < KL_REF_RHO or trend.p_value > stats.TREND_P
             or rise < KL_REF_STILL_RISING or level[-1] < KL_REF_BUDGET):
         return []
     message = (
@@ -401,12 +400,12 @@ def detect_length_grad_spike(run: RunSignals, ctx: DetectContext) -> list[Findin
     l_steps, length = _curve(run, names.RESPONSE_LENGTH)
     if grad.size < MIN_POINTS or length.size < MIN_POINTS:
         return []
-    length_at = onset.sample_at(l_steps, length, g_steps)
+    length_at = stats.sample_at(l_steps, length, g_steps)
     ok = np.isfinite(length_at)
-    g_ref = onset.trailing_median(grad, SPIKE_TRAILING)
-    l_ref = onset.trailing_median(np.where(ok, length_at, 0.0), SPIKE_TRAILING)
-    spikes = grad >= GRAD_SPIKE * np.maximum(g_ref, onset.SCALE_FLOOR)
-    surges = ok & (length_at >= LENGTH_SURGE * np.maximum(l_ref, onset.SCALE_FLOOR))
+    g_ref = stats.trailing_median(grad, SPIKE_TRAILING)
+    l_ref = stats.trailing_median(np.where(ok, length_at, 0.0), SPIKE_TRAILING)
+    spikes = grad >= GRAD_SPIKE * np.maximum(g_ref, stats.SCALE_FLOOR)
+    surges = ok & (length_at >= LENGTH_SURGE * np.maximum(l_ref, stats.SCALE_FLOOR))
     both = np.flatnonzero(spikes & surges)
     if both.size < MIN_COINCIDENT or both.size < 0.5 * int(spikes.sum()):
         return []

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rlvet.doctor import onset
+from rlvet import stats
 from rlvet.doctor.remedies import prescribe
 from rlvet.findings import Category, Finding, Severity
 from rlvet.signals import names
@@ -51,12 +51,12 @@ FRAGMENT_MIN_MIB = 1024.0  # ... and >= 1 GiB unused in the cache: enough to cau
 
 def _growth(steps: np.ndarray, mib: np.ndarray) -> dict[str, Any] | None:
     """The trend evidence when ``mib`` leaks (None when it does not)."""
-    start = max(onset.MIN_BASELINE_POINTS, int(WARMUP_FRACTION * mib.size))
+    start = max(stats.MIN_BASELINE_POINTS, int(WARMUP_FRACTION * mib.size))
     x, y = steps[start:], mib[start:]
     if y.size < MIN_TREND_POINTS:
         return None
-    whole = onset.trend(x, y)
-    level = float(np.median(y[: onset.MIN_BASELINE_POINTS]))
+    whole = stats.trend(x, y)
+    level = float(np.median(y[: stats.MIN_BASELINE_POINTS]))
     grown = whole.slope * float(x[-1] - x[0])
     material = max(GROWTH_MIN_MIB, GROWTH_MIN_FRACTION * level)
     if whole.rho < GROWTH_RHO or grown < material:
@@ -97,7 +97,7 @@ def detect_memory_growth(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     for signal, what in ((names.CUDA_ALLOCATED_MIB, "CUDA allocated memory"),
                          (names.HEAP_MIB, "the malloc heap in use"),
                          (names.RSS_MIB, "process RSS")):
-        steps, mib = onset.finite(run.get(signal))
+        steps, mib = stats.finite(run.get(signal))
         ev = _late_or_whole_growth(steps, mib)
         if ev is None:
             continue
@@ -117,16 +117,16 @@ def detect_memory_growth(run: RunSignals, ctx: DetectContext) -> list[Finding]:
 
 def detect_fragmentation(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     """CUDA reserved memory far above allocated, persistently (see module docstring)."""
-    s_alloc, alloc = onset.finite(run.get(names.CUDA_ALLOCATED_MIB))
-    s_res, reserved = onset.finite(run.get(names.CUDA_RESERVED_MIB))
-    if alloc.size < onset.PERSIST_WINDOW or reserved.size < onset.PERSIST_WINDOW:
+    s_alloc, alloc = stats.finite(run.get(names.CUDA_ALLOCATED_MIB))
+    s_res, reserved = stats.finite(run.get(names.CUDA_RESERVED_MIB))
+    if alloc.size < stats.PERSIST_WINDOW or reserved.size < stats.PERSIST_WINDOW:
         return []
-    held = onset.sample_at(s_alloc, alloc, s_res)
+    held = stats.sample_at(s_alloc, alloc, s_res)
     ok = np.isfinite(held)
     steps, reserved, held = s_res[ok], reserved[ok], held[ok]
     idle = reserved - held
     mask = (idle >= FRAGMENT_MIN_MIB) & (reserved >= FRAGMENT_RATIO * np.maximum(held, 1.0))
-    i = onset.persistent_onset(mask)
+    i = stats.persistent_onset(mask)
     if i is None:
         return []
     tail = slice(i, None)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rlvet.doctor import onset
+from rlvet import stats
 from rlvet.doctor.remedies import prescribe
 from rlvet.findings import Category, Finding, Severity
 from rlvet.signals import names
@@ -77,7 +77,7 @@ def _first_nonfinite(run: RunSignals) -> tuple[int, str, float] | None:
 def _nonfinite(run: RunSignals) -> Finding | None:
     """A NaN or inf anywhere, or a positive ``nan_count``."""
     hit = _first_nonfinite(run)
-    steps, count = onset.finite(run.get(names.NAN_COUNT))
+    steps, count = stats.finite(run.get(names.NAN_COUNT))
     counted = np.flatnonzero(count > 0)
     if counted.size and (hit is None or int(steps[counted[0]]) < hit[0]):
         hit = (int(steps[counted[0]]), names.NAN_COUNT, float(count[counted[0]]))
@@ -102,27 +102,27 @@ def explosion_onset(values: np.ndarray) -> int | None:
     Args:
         values: shape (n,), finite loss values in log order.
     """
-    if values.size < onset.PERSIST_TAIL:
+    if values.size < stats.PERSIST_TAIL:
         return None
-    base = onset.early_baseline(np.abs(values))
+    base = stats.early_baseline(np.abs(values))
     limit = max(LOSS_EXPLOSION_RATIO * base.median, LOSS_EXPLOSION_FLOOR)
-    return onset.persistent_onset(np.abs(values) > limit)
+    return stats.persistent_onset(np.abs(values) > limit)
 
 
 def _exploding_loss(run: RunSignals) -> Finding | None:
     """The earliest loss whose magnitude stays ``LOSS_EXPLOSION_RATIO`` x above its early level."""
     hits = []
     for name in LOSSES:
-        steps, loss = onset.finite(run.get(name))
+        steps, loss = stats.finite(run.get(name))
         i = explosion_onset(loss)
         if i is not None:
             hits.append((int(steps[i]), name, steps, loss, i))
     if not hits:
         return None
     _, name, steps, loss, i = min(hits, key=lambda h: h[0])
-    base = onset.early_baseline(np.abs(loss))
+    base = stats.early_baseline(np.abs(loss))
     label = run.raw_names.get(name, name)
-    ratio = abs(loss[i]) / max(base.median, onset.SCALE_FLOOR)
+    ratio = abs(loss[i]) / max(base.median, stats.SCALE_FLOOR)
     message = (
         f"{label} grew to {loss[i]:.3g} at step {steps[i]} ({ratio:.2g}x its early median "
         f"{base.median:.3g}): the optimisation is diverging on its way to overflow"
@@ -135,11 +135,11 @@ def _exploding_loss(run: RunSignals) -> Finding | None:
 
 def _grad_spikes(run: RunSignals) -> Finding | None:
     """Gradient norms persistently ``GRAD_SPIKE_RATIO`` x above their trailing median."""
-    steps, grad = onset.finite(run.get(names.GRAD_NORM))
-    if grad.size < onset.PERSIST_WINDOW:
+    steps, grad = stats.finite(run.get(names.GRAD_NORM))
+    if grad.size < stats.PERSIST_WINDOW:
         return None
-    ref = onset.trailing_median(grad)
-    i = onset.persistent_onset(grad > GRAD_SPIKE_RATIO * ref)
+    ref = stats.trailing_median(grad)
+    i = stats.persistent_onset(grad > GRAD_SPIKE_RATIO * ref)
     if i is None:
         return None
     message = (
@@ -164,8 +164,8 @@ def dead_critic_onset(ev: np.ndarray) -> int | None:
     has died (all ReLUs negative, saturated units) after an oversized update: a numerical
     failure, not a fitting one.
     """
-    i = onset.persistent_onset(np.abs(ev) <= EV_EXACT_ZERO)
-    if i is None or i < onset.MIN_BASELINE_POINTS:
+    i = stats.persistent_onset(np.abs(ev) <= EV_EXACT_ZERO)
+    if i is None or i < stats.MIN_BASELINE_POINTS:
         return None
     dead_share = float(np.mean(np.abs(ev[i:]) <= EV_EXACT_ZERO))
     informative = float(np.median(ev[:i])) >= EV_INFORMATIVE
@@ -174,8 +174,8 @@ def dead_critic_onset(ev: np.ndarray) -> int | None:
 
 def _dead_critic(run: RunSignals) -> Finding | None:
     """Explained variance pinned at exactly 0 after the critic had been explaining returns."""
-    steps, ev = onset.finite(run.get(names.EXPLAINED_VARIANCE))
-    i = dead_critic_onset(ev) if ev.size >= onset.PERSIST_WINDOW else None
+    steps, ev = stats.finite(run.get(names.EXPLAINED_VARIANCE))
+    i = dead_critic_onset(ev) if ev.size >= stats.PERSIST_WINDOW else None
     if i is None:
         return None
     before = float(np.median(ev[:i]))
@@ -193,10 +193,10 @@ def _dead_critic(run: RunSignals) -> Finding | None:
 
 def _saturated(run: RunSignals) -> Finding | None:
     """Policy entropy at (float) zero for several updates: the output layer blew up."""
-    steps, ent = onset.finite(run.get(names.ENTROPY))
-    if ent.size < onset.PERSIST_TAIL:
+    steps, ent = stats.finite(run.get(names.ENTROPY))
+    if ent.size < stats.PERSIST_TAIL:
         return None
-    i = onset.persistent_onset(np.abs(ent) <= ENTROPY_SATURATED)
+    i = stats.persistent_onset(np.abs(ent) <= ENTROPY_SATURATED)
     if i is None:
         return None
     message = (

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rlvet.doctor import onset
+from rlvet import stats
 from rlvet.doctor.remedies import prescribe
 from rlvet.findings import Category, Finding, Severity
 from rlvet.signals import names
@@ -62,7 +62,7 @@ KL_LEVEL_SHARE = 0.4  # ... and a run whose running KL is above it on 40%+ of it
 KL_LEVEL_WINDOW = 9  # running-median width for the level: CleanRL's last-minibatch KL
 # swings 10x between updates
 KL_TRAILING = 10  # updates in the "recent" reference: long enough to ignore one outlier
-KL_EPISODE_MAX = 5  # a spike shorter than one persistence window (onset.PERSIST_WINDOW) ...
+KL_EPISODE_MAX = 5  # a spike shorter than one persistence window (stats.PERSIST_WINDOW) ...
 KL_RELAPSE_SHARE = 0.1  # ... after which at most 10% of updates exceed the bound again
 # (lr or epochs too high: 30-60% do) and the policy is not dead (KL ~0 on half the updates)
 KL_DEAD_SHARE = 0.5
@@ -94,12 +94,12 @@ def _kl_exceedance(kl: np.ndarray) -> np.ndarray:
     smoothly, as TRL's KL to the reference model does, never starts a spike.
     """
     high = kl > KL_BOUND
-    if onset.early_baseline(kl).median > KL_BOUND:
+    if stats.early_baseline(kl).median > KL_BOUND:
         return high
-    ref = onset.trailing_median(kl, KL_TRAILING)
+    ref = stats.trailing_median(kl, KL_TRAILING)
     ref[0] = 0.0  # the first update has no history: the bound alone judges it
     spike = high & (kl > KL_JUMP_RATIO * ref)
-    still = high | (onset.rolling_median(kl) > KL_BOUND) | (kl <= KL_FROZEN)
+    still = high | (stats.rolling_median(kl) > KL_BOUND) | (kl <= KL_FROZEN)
     for i in range(1, spike.size):
         spike[i] |= spike[i - 1] and still[i]
     return spike
@@ -107,10 +107,10 @@ def _kl_exceedance(kl: np.ndarray) -> np.ndarray:
 
 def _kl_onset(run: RunSignals) -> int | None:
     """Index of the first persistent KL exceedance, or None."""
-    _, kl = onset.finite(run.get(names.KL))
-    if kl.size < onset.PERSIST_TAIL:
+    _, kl = stats.finite(run.get(names.KL))
+    if kl.size < stats.PERSIST_TAIL:
         return None
-    return onset.persistent_onset(_kl_exceedance(kl))
+    return stats.persistent_onset(_kl_exceedance(kl))
 
 
 def _kl_regime(steps: np.ndarray, kl: np.ndarray, label: str) -> Finding | None:
@@ -120,10 +120,10 @@ def _kl_regime(steps: np.ndarray, kl: np.ndarray, label: str) -> Finding | None:
     without a jump to date it by. A KL that only grows into the level (TRL's KL to the
     reference) is not a regime."""
     bar = KL_LEVEL_OF_BOUND * KL_BOUND
-    level = onset.rolling_median(kl, KL_LEVEL_WINDOW)
+    level = stats.rolling_median(kl, KL_LEVEL_WINDOW)
     over = level > bar
     share = float(np.mean(over))
-    i = onset.persistent_onset(over)
+    i = stats.persistent_onset(over)
     if (i is None or share < KL_LEVEL_SHARE or kl.size < 2 * KL_LEVEL_WINDOW
             or float(np.median(kl[:KL_LEVEL_WINDOW])) <= bar):
         return None  # none, or it grew into it: a KL to a reference model starts at 0
@@ -154,17 +154,17 @@ def detect_kl_spike(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     Needs ``kl`` between consecutive policies (not to a reference model); silent for
     algorithms that do not log it (A2C, DQN, SAC).
     """
-    steps, kl = onset.finite(run.get(names.KL))
-    if kl.size < onset.PERSIST_TAIL:
+    steps, kl = stats.finite(run.get(names.KL))
+    if kl.size < stats.PERSIST_TAIL:
         return []
     regime = _kl_regime(steps, kl, _label(run, names.KL))
     above = _kl_exceedance(kl)
-    i = onset.persistent_onset(above)
+    i = stats.persistent_onset(above)
     if i is None or (regime is not None and regime.step is not None
                      and int(np.searchsorted(steps, regime.step)) + KL_LEVEL_WINDOW < i):
         return [regime] if regime is not None else []  # no jump, or the regime came first
-    base = onset.early_baseline(kl)
-    window = above[i : i + onset.PERSIST_WINDOW]
+    base = stats.early_baseline(kl)
+    window = above[i : i + stats.PERSIST_WINDOW]
     peak = float(np.max(kl[i:]))
     label = _label(run, names.KL)
     before = float(np.median(kl[max(0, i - KL_TRAILING):i])) if i else None
@@ -174,7 +174,7 @@ def detect_kl_spike(run: RunSignals, ctx: DetectContext) -> list[Finding]:
         "recent_median": before,
         "jump_ratio": None if not before else float(kl[i]) / before,
         "exceeding_in_window": int(window.sum()), "window": int(window.size),
-        "robust_z": float(onset.robust_z(kl[i : i + 1], base)[0]), **base.to_evidence(),
+        "robust_z": float(stats.robust_z(kl[i : i + 1], base)[0]), **base.to_evidence(),
     }
     length, recovered = _excursion(kl, above, i)
     evidence |= {"spike_updates": length, "recovered": recovered}
@@ -204,7 +204,7 @@ def _excursion(kl: np.ndarray, above: np.ndarray, i: int) -> tuple[int, bool]:
     while end < above.size and above[end]:
         end += 1
     rest = kl[end:]
-    recovered = (end - i < KL_EPISODE_MAX and rest.size >= onset.PERSIST_WINDOW
+    recovered = (end - i < KL_EPISODE_MAX and rest.size >= stats.PERSIST_WINDOW
                  and float(np.mean(rest > KL_BOUND)) <= KL_RELAPSE_SHARE
                  and float(np.mean(rest <= KL_FROZEN)) < KL_DEAD_SHARE)
     return end - i, recovered
@@ -217,18 +217,18 @@ def detect_clip_saturation(run: RunSignals, ctx: DetectContext) -> list[Finding]
     be a regime (``CLIP_SUSTAINED`` of the updates from its onset on), and when the KL
     itself spikes the KL finding is the diagnosis and the clip fraction its symptom.
     """
-    steps, clip = onset.finite(run.get(names.CLIP_FRACTION))
-    if clip.size < onset.PERSIST_TAIL:
+    steps, clip = stats.finite(run.get(names.CLIP_FRACTION))
+    if clip.size < stats.PERSIST_TAIL:
         return []
-    level = onset.rolling_median(clip, CLIP_SMOOTHING)
-    i = onset.persistent_onset(level > CLIP_SATURATED)
+    level = stats.rolling_median(clip, CLIP_SMOOTHING)
+    i = stats.persistent_onset(level > CLIP_SATURATED)
     if i is None or _kl_onset(run) is not None:
         return []  # no saturation, or the KL itself left the trust region: doctor.kl_spike
     stretch = level[i:] > CLIP_SATURATED
     if stretch.mean() < CLIP_SUSTAINED:
         return []  # an episode of heavy clipping that PPO recovered from
     median_after = float(np.median(clip[i:][stretch]))
-    base = onset.early_baseline(clip)
+    base = stats.early_baseline(clip)
     label = _label(run, names.CLIP_FRACTION)
     evidence = {
         "onset_step": int(steps[i]), "median_while_saturated": median_after,
@@ -253,13 +253,13 @@ def policy_frozen(run: RunSignals) -> dict[str, float] | None:
     failing critic and a stuck entropy at once; the honest diagnosis is "not learning"
     (``plateau``), and those detectors stay silent.
     """
-    _, kl = onset.finite(run.get(names.KL))
-    if kl.size >= onset.MIN_BASELINE_POINTS:
+    _, kl = stats.finite(run.get(names.KL))
+    if kl.size >= stats.MIN_BASELINE_POINTS:
         med = float(np.median(np.abs(kl)))
         return {"median_kl": med} if med < KL_FROZEN else None
-    _, ent = onset.finite(run.get(names.ENTROPY))
-    if ent.size >= onset.MIN_BASELINE_POINTS:
-        spread = float(np.ptp(ent)) / max(abs(float(np.median(ent))), onset.SCALE_FLOOR)
+    _, ent = stats.finite(run.get(names.ENTROPY))
+    if ent.size >= stats.MIN_BASELINE_POINTS:
+        spread = float(np.ptp(ent)) / max(abs(float(np.median(ent))), stats.SCALE_FLOOR)
         return {"entropy_relative_spread": spread} if spread < ENTROPY_FROZEN else None
     return None
 

@@ -26,6 +26,13 @@ Evaluations are few (10-20 per run) and noisy: a deterministic CartPole policy s
 anywhere from 9 to 500, and healthy DQN evaluations swing between the two. Every rule that
 reads the true metric therefore asks for a significant trend, a fall that outlasts the
 evaluation's own point-to-point noise, and a proxy that still holds its gains.
+
+Two judges of "proxy up, true metric down", on purpose: this one reads *training curves*
+(the logged return against 10-20 evaluations, each a mean of episodes, so a trend is
+``stats.CURVE_TREND_RHO`` over the points); ``rlvet.reward.hacking`` reads a *per-sample
+audit table* (many scored samples per step, whose trend is significant by Kendall's tau
+over every sample and needs only ``stats.SAMPLE_TREND_RHO`` over the noisy per-step
+means). Both use ``stats.trend`` and ``stats.TREND_P``.
 """
 
 from __future__ import annotations
@@ -33,9 +40,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
+from scipy.stats import spearmanr
 
-from rlvet.doctor import onset
+from rlvet import stats
 from rlvet.doctor.exploration import exploration_lost
 from rlvet.doctor.llm import ZERO_STD_ERROR, ZERO_STD_WARNING
 from rlvet.doctor.llm import zero_std_finding as _zero_std_finding  # its one home: llm.py
@@ -58,8 +65,6 @@ __all__ = [
     "PROXY_KEPT",
     "SIGN_SHARE",
     "SPARSE_SHARE",
-    "TREND_P",
-    "TREND_RHO",
     "ZERO_STD_ERROR",
     "ZERO_STD_WARNING",
     "detect_no_learning_signal",
@@ -72,8 +77,6 @@ __all__ = [
 
 MIN_CURVE_POINTS = 5  # a trend needs 5 points; SB3's EvalCallback default gives ~10-20
 TREND_MIN_POINTS = 8  # evaluations needed before opposite trends mean anything
-TREND_RHO = 0.5  # Spearman rho of the proxy with the step: a monotone climb, not a wobble
-TREND_P = 0.05  # and significant at 5% over the evaluation steps
 SIGN_SHARE = 0.8  # proxy and true metric of opposite sign on 80% of evaluations (a negated
 # reward: CartPole's +1 per step logged as -1, Pendulum's cost logged as a gain)
 EVAL_SMOOTHING = 3  # running median over evaluations: one unlucky 5-episode eval is noise
@@ -94,12 +97,11 @@ SPARSE_SHARE = 0.8  # return at its floor value on 80% of the logged points: alm
 SPARSE_WARNING_SHARE = 0.5  # half the run at the floor: a long sparse phase before learning
 REWARD_STD_ZERO = 1e-6  # relative to the reward level: no spread within groups
 LENGTH_INFLATION = 2.0  # response length doubled while the reward tracked it (rho >= 0.8)
-TRACKING_RHO = 0.8  # rank correlation at which one curve "tracks" another
 
 
 def _curve(run: RunSignals, key: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Finite ``(steps, values)`` of a signal, empty when absent."""
-    return onset.finite(run.get(key) if key else None)
+    return stats.finite(run.get(key) if key else None)
 
 
 def _label(run: RunSignals, key: str | None) -> str:
@@ -118,7 +120,7 @@ def _paired(run: RunSignals, ctx: DetectContext) -> tuple[np.ndarray, ...] | Non
     e_steps, true = _curve(run, ctx.eval)
     if proxy.size < MIN_CURVE_POINTS or true.size < MIN_CURVE_POINTS or ctx.reward == ctx.eval:
         return None
-    at = onset.sample_at(r_steps, proxy, e_steps)
+    at = stats.sample_at(r_steps, proxy, e_steps)
     ok = np.isfinite(at)
     if ok.sum() < MIN_CURVE_POINTS:
         return None
@@ -149,7 +151,7 @@ def _proxy_kept(run: RunSignals, ctx: DetectContext, true_end: float) -> bool:
     near-uniform policy's deterministic evaluation scoring by luck.
     """
     steps, proxy = _curve(run, ctx.reward)
-    prog = onset.progress(steps, proxy)
+    prog = stats.progress(steps, proxy)
     return prog.improved and prog.at(prog.end) >= PROXY_KEPT and not _agree(prog.end, true_end)
 
 
@@ -176,8 +178,8 @@ def detect_reward_direction(run: RunSignals, ctx: DetectContext) -> list[Finding
         return []
     e_steps, true, proxy_at = pair
     r_steps, proxy = _curve(run, ctx.reward)
-    proxy_prog = onset.progress(r_steps, proxy)
-    true_prog = onset.progress(e_steps, true, window=EVAL_SMOOTHING)
+    proxy_prog = stats.progress(r_steps, proxy)
+    true_prog = stats.progress(e_steps, true, window=EVAL_SMOOTHING)
     opposite = _opposite_share(true, proxy_at)
     if opposite < SIGN_SHARE or true_prog.improved or proxy_prog.end <= proxy_prog.start:
         flip = _sign_flip(run, ctx, e_steps, true)
@@ -214,7 +216,7 @@ def _sign_flip(run: RunSignals, ctx: DetectContext, e_steps: np.ndarray,
     r_steps, proxy = _curve(run, ctx.reward)
     if proxy.size < 2 * MIN_CURVE_POINTS:
         return None
-    sign = np.sign(onset.rolling_median(proxy))
+    sign = np.sign(stats.rolling_median(proxy))
     new = sign[-1]
     if new >= 0:
         return None  # ends positive: no downward crossing (an upward one is hacking's)
@@ -261,7 +263,7 @@ def detect_sparse_reward(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     steps, reward = _curve(run, ctx.reward)
     if reward.size < MIN_CURVE_POINTS:
         return []
-    at_floor = onset.at_floor(reward)
+    at_floor = stats.at_floor(reward)
     floor, share = float(np.min(reward)), float(at_floor.mean())
     if share < SPARSE_WARNING_SHARE or not at_floor[0]:
         return []
@@ -291,12 +293,12 @@ def detect_sparse_reward(run: RunSignals, ctx: DetectContext) -> list[Finding]:
 
 def _zero_spread_finding(run: RunSignals, ctx: DetectContext) -> Finding | None:
     """``reward_std`` persistently ~0 relative to the reward level."""
-    steps, spread = onset.finite(run.get(names.REWARD_STD))
+    steps, spread = stats.finite(run.get(names.REWARD_STD))
     _, reward = _curve(run, ctx.reward)
-    if spread.size < onset.PERSIST_TAIL:
+    if spread.size < stats.PERSIST_TAIL:
         return None
     level = max(1.0, float(np.median(np.abs(reward)))) if reward.size else 1.0
-    i = onset.persistent_onset(np.abs(spread) <= REWARD_STD_ZERO * level)
+    i = stats.persistent_onset(np.abs(spread) <= REWARD_STD_ZERO * level)
     if i is None:
         return None
     message = (
@@ -330,15 +332,15 @@ def _diverging(run: RunSignals, ctx: DetectContext) -> Finding | None:
     if pair is None or pair[0].size < TREND_MIN_POINTS:
         return None
     e_steps, true, proxy_at = pair
-    up, down = onset.trend(e_steps, proxy_at), onset.trend(e_steps, true)
-    prog = onset.progress(e_steps, true, window=EVAL_SMOOTHING)
+    up, down = stats.trend(e_steps, proxy_at), stats.trend(e_steps, true)
+    prog = stats.progress(e_steps, true, window=EVAL_SMOOTHING)
     drop = prog.start - prog.end
-    if (up.rho < TREND_RHO or up.p_value > TREND_P or down.rho >= 0
+    if (not up.monotone_up(stats.CURVE_TREND_RHO) or down.rho >= 0
             or drop < HACK_DROP * prog.scale
             or drop < HACK_NOISE * _noise(true) or _opposite_share(true, proxy_at) >= SIGN_SHARE
             or not _proxy_kept(run, ctx, prog.end)):
         return None
-    i = onset.persistent_onset(true < prog.start - drop / 2, hits=2, window=3)
+    i = stats.persistent_onset(true < prog.start - drop / 2, hits=2, window=3)
     if i is None:
         return None
     evidence = {"onset_step": int(e_steps[i]), "true_start": prog.start, "true_end": prog.end,
@@ -360,9 +362,9 @@ def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
     stayed near its best.
 
     The proxy must keep rising after the true metric's peak (rank correlation with the step
-    of ``TREND_RHO`` or more, over the evaluations since): an exploit is being learned while
-    the objective falls. A proxy that only holds its level while the evaluation sinks is a
-    policy getting worse at the task
+    of ``stats.CURVE_TREND_RHO`` or more, over the evaluations since): an exploit is being
+    learned while the objective falls. A proxy that only holds its level while the
+    evaluation sinks is a policy getting worse at the task
     (rlvet train on LunarLander: eval 56 -> -185, training return -108 -> -106 -> -70),
     not one gaming its reward. The fall must hold on the raw evaluations to the end of the
     run (``HACK_MIN_AFTER`` of them, ``HACK_SHARE_AFTER`` below the line) and exceed
@@ -377,7 +379,7 @@ def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
     if pair is None:
         return None
     e_steps, true, proxy_at = pair
-    prog = onset.progress(e_steps, true, window=EVAL_SMOOTHING)
+    prog = stats.progress(e_steps, true, window=EVAL_SMOOTHING)
     k = prog.peak_index
     limit = prog.peak - HACK_GIVEBACK * (prog.peak - prog.start)
     after = true[k + 1 :] < limit
@@ -385,11 +387,12 @@ def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
             or after.mean() < HACK_SHARE_AFTER):
         return None  # no rise (the first evaluation was already the best level: a lucky
         # one, as a near-random LunarLander policy's +105), or no lasting give-back
-    j = onset.persistent_onset(after, hits=2, window=3)
+    j = stats.persistent_onset(after, hits=2, window=3)
     noise = _noise(true[k:])
-    rising = onset.trend(e_steps[k:], proxy_at[k:])
+    rising = stats.trend(e_steps[k:], proxy_at[k:])
     if (j is None or true[-1] >= limit or not _proxy_kept(run, ctx, prog.end)
-            or prog.peak - prog.end < HACK_NOISE * noise or not rising.rho >= TREND_RHO):
+            or prog.peak - prog.end < HACK_NOISE * noise
+            or not rising.rho >= stats.CURVE_TREND_RHO):
         return None
     i = k + 1 + j
     evidence = {"onset_step": int(e_steps[i]), "true_start": prog.start, "true_peak": prog.peak,
@@ -420,12 +423,12 @@ def _no_transfer(run: RunSignals, ctx: DetectContext) -> Finding | None:
     if pair is None:
         return None
     e_steps, true, proxy_at = pair
-    proxy_prog = onset.progress(e_steps, proxy_at)
-    true_prog = onset.progress(e_steps, true, window=EVAL_SMOOTHING)
+    proxy_prog = stats.progress(e_steps, proxy_at)
+    true_prog = stats.progress(e_steps, true, window=EVAL_SMOOTHING)
     if (not proxy_prog.improved or true_prog.improved
             or _opposite_share(true, proxy_at) >= SIGN_SHARE):
         return None  # learning transfers, or the reward is negated (doctor.reward_direction)
-    reached = proxy_at >= proxy_prog.start + onset.MATERIAL_GAIN * proxy_prog.scale
+    reached = proxy_at >= proxy_prog.start + stats.MATERIAL_GAIN * proxy_prog.scale
     i = int(np.argmax(reached))
     apart = proxy_prog.end > true_prog.end and not _agree(proxy_prog.end, true_prog.end)
     evidence = {"onset_step": int(e_steps[i]), "proxy_relative_gain": proxy_prog.rel_gain,
@@ -448,15 +451,15 @@ def _length_tracking(run: RunSignals, ctx: DetectContext) -> Finding | None:
     r_steps, reward = _curve(run, ctx.reward)
     if length.size < MIN_CURVE_POINTS or reward.size < MIN_CURVE_POINTS:
         return None
-    at = onset.sample_at(r_steps, reward, l_steps)
+    at = stats.sample_at(r_steps, reward, l_steps)
     ok = np.isfinite(at)
-    grow = onset.progress(l_steps, length)
+    grow = stats.progress(l_steps, length)
     if ok.sum() < MIN_CURVE_POINTS or grow.peak < LENGTH_INFLATION * max(grow.start, 1.0):
         return None
-    rho = float(stats.spearmanr(length[ok], at[ok]).statistic)
-    if not onset.progress(r_steps, reward).improved or not rho >= TRACKING_RHO:
+    rho = float(spearmanr(length[ok], at[ok]).statistic)
+    if not stats.progress(r_steps, reward).improved or not rho >= stats.TRACKING_RHO:
         return None
-    i = int(np.argmax(onset.rolling_median(length) >= LENGTH_INFLATION * grow.start))
+    i = int(np.argmax(stats.rolling_median(length) >= LENGTH_INFLATION * grow.start))
     message = (
         f"{_label(run, names.RESPONSE_LENGTH)} grew from {grow.start:.4g} to {grow.peak:.4g} "
         f"and the reward tracked it (rank correlation {rho:.2f}): the reward may be paying "
@@ -470,9 +473,9 @@ def _length_tracking(run: RunSignals, ctx: DetectContext) -> Finding | None:
 
 def _decline(steps: np.ndarray, values: np.ndarray) -> float:
     """How far a curve ended below its start, over its own scale (0 if it did not)."""
-    prog = onset.progress(steps, values)
+    prog = stats.progress(steps, values)
     return max(0.0, prog.start - prog.end) / max(abs(prog.start), abs(prog.end),
-                                                 onset.SCALE_FLOOR)
+                                                 stats.SCALE_FLOOR)
 
 
 def _component_tradeoff(run: RunSignals, ctx: DetectContext) -> Finding | None:
@@ -481,12 +484,12 @@ def _component_tradeoff(run: RunSignals, ctx: DetectContext) -> Finding | None:
     parts = {k: _curve(run, k) for k in run.series if k.startswith(names.REWARD_COMPONENT_PREFIX)}
     parts = {k: v for k, v in parts.items() if v[1].size >= MIN_CURVE_POINTS and k != ctx.reward}
     if (len(parts) < 2 or reward.size < MIN_CURVE_POINTS
-            or not onset.progress(r_steps, reward).improved):
+            or not stats.progress(r_steps, reward).improved):
         return None
-    gains = {k: onset.progress(*v).rel_gain for k, v in parts.items()}
+    gains = {k: stats.progress(*v).rel_gain for k, v in parts.items()}
     losses = {k: _decline(*v) for k, v in parts.items()}
     up, down = max(gains, key=gains.__getitem__), max(losses, key=losses.__getitem__)
-    if up == down or gains[up] < onset.MATERIAL_GAIN or losses[down] < onset.MATERIAL_GAIN:
+    if up == down or gains[up] < stats.MATERIAL_GAIN or losses[down] < stats.MATERIAL_GAIN:
         return None
     steps = parts[down][0]
     message = (
@@ -524,7 +527,7 @@ def detect_plateau(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     steps, reward = _curve(run, key)
     if reward.size < 2 * MIN_CURVE_POINTS:
         return []
-    prog = onset.progress(steps, reward)
+    prog = stats.progress(steps, reward)
     if prog.improved:
         return []
     frozen = policy_frozen(run)
@@ -534,11 +537,11 @@ def detect_plateau(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     message = (
         f"{_label(run, key)} went from {prog.start:.4g} to at best {prog.peak:.4g} over "
         f"{steps[-1] - steps[0]} steps ({prog.rel_gain:.0%} gain, below "
-        f"{onset.MATERIAL_GAIN:.0%}): {cause}"
+        f"{stats.MATERIAL_GAIN:.0%}): {cause}"
     )
     step = run_start(run)
     evidence = {"onset_step": step, "start": prog.start, "peak": prog.peak,
                 "end": prog.end, "relative_gain": prog.rel_gain,
-                "material_gain": onset.MATERIAL_GAIN, **(frozen or {})}
+                "material_gain": stats.MATERIAL_GAIN, **(frozen or {})}
     return [prescribe(Category.PLATEAU, severity=Severity.WARNING, message=message,
                       evidence=evidence, step=step)]

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rlvet.doctor import onset
+from rlvet import stats
 from rlvet.doctor.remedies import prescribe
 from rlvet.findings import Category, Finding, Severity
 from rlvet.signals import names
@@ -101,28 +101,28 @@ def _final_stretch(below: np.ndarray) -> int | None:
     i = below.size - 1
     while i > 0 and below[i - 1]:
         i -= 1
-    return i if below.size - i >= onset.PERSIST_HITS else None
+    return i if below.size - i >= stats.PERSIST_HITS else None
 
 
 def detect_throughput_drop(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     """Steps/s below ``DROP_WARNING`` x the early level to the end (error: ``DROP_ERROR``);
     info when the host's rising load accounts for it."""
-    steps, fps = onset.finite(run.get(names.FPS))
+    steps, fps = stats.finite(run.get(names.FPS))
     keep = fps > 0
     start = _learner_start(run)
     if start is not None:
         keep &= steps >= start
     span = RATE_WINDOW * float(steps[-1] - steps[0]) if steps.size else 0.0
     steps, rates, cumulative = interval_rates(steps[keep], fps[keep], span)
-    if rates.size < onset.PERSIST_WINDOW + onset.MIN_BASELINE_POINTS:
+    if rates.size < stats.PERSIST_WINDOW + stats.MIN_BASELINE_POINTS:
         return []
-    level = onset.rolling_median(rates, RATE_SMOOTHING)
-    base = onset.early_baseline(rates)
-    ratio = level / max(base.median, onset.SCALE_FLOOR)
+    level = stats.rolling_median(rates, RATE_SMOOTHING)
+    base = stats.early_baseline(rates)
+    ratio = level / max(base.median, stats.SCALE_FLOOR)
     i = _final_stretch(ratio < DROP_WARNING)
     if i is None:
         return []
-    end = float(np.median(ratio[-onset.PERSIST_HITS:]))
+    end = float(np.median(ratio[-stats.PERSIST_HITS:]))
     contention = _contention(run, int(steps[0]), int(steps[i]))
     explained = contention is not None and end * contention >= DROP_WARNING
     severe = end < DROP_ERROR and not explained
@@ -154,9 +154,9 @@ def _contention(run: RunSignals, first: int, drop: int) -> float | None:
     Why max(1, .): below one runnable process per core nobody waits, so load changes there
     do not slow the run; above it each core is time-shared among ``load`` processes.
     """
-    steps, load = onset.finite(run.get(names.HOST_LOAD))
+    steps, load = stats.finite(run.get(names.HOST_LOAD))
     before, after = load[(steps >= first) & (steps < drop)], load[steps >= drop]
-    if before.size < onset.MIN_BASELINE_POINTS or after.size < onset.MIN_BASELINE_POINTS:
+    if before.size < stats.MIN_BASELINE_POINTS or after.size < stats.MIN_BASELINE_POINTS:
         return None
     busy_before = max(1.0, float(np.median(before)))
     return max(1.0, float(np.median(after))) / busy_before

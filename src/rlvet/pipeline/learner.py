@@ -12,7 +12,9 @@ Contents:
     UpdateStats, ppo_update(...) -- the clipped-surrogate update with value clipping
         (optional), per-minibatch advantage normalisation, gradient clipping and a target-KL
         early stop; the metrics the doctor reads.
-    stale_findings(ledger, ...) -- the ``stale_data`` finding: stale rollouts, counted.
+
+(The ``stale_data`` finding made from the ledger is ``rlvet.doctor.freshness``'s, next to
+the doctor's: one home for what counts as stale.)
 
 Lag policy (documented choice). Lag = learner version - rollout version, in updates.
 * lag <= max_lag: trained on as is. PPO's ratio is taken against the *behaviour* log-probs
@@ -44,7 +46,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from rlvet.findings import Category, Finding, Severity
 from rlvet.pipeline.agent import Agent
 from rlvet.pipeline.args import TrainArgs
 from rlvet.pipeline.normalization import RunningMeanStd
@@ -53,7 +54,6 @@ from rlvet.pipeline.rollout import Rollout
 __all__ = [
     "REWARD_CLIP",
     "RHO_BAR",
-    "STALE_DROP_WARN",
     "Batch",
     "LagLedger",
     "UpdateStats",
@@ -61,7 +61,6 @@ __all__ = [
     "gae",
     "ppo_update",
     "prepare_batch",
-    "stale_findings",
     "vtrace",
 ]
 
@@ -364,33 +363,3 @@ def ppo_update(agent: Agent, optimizer: torch.optim.Optimizer, b: Batch, args: T
                        grad_norm=mean("grad"),
                        explained_variance=_explained_variance(b.values, b.returns),
                        loss=mean("loss"), epochs=steps_done / per_epoch, nan_count=nan_count)
-
-
-STALE_DROP_WARN = 0.1  # over 10% of rollouts discarded as stale: actors outrun the learner
-# and a tenth of the collection budget is wasted
-
-
-def stale_findings(ledger: LagLedger, *, max_lag: int, mode: str, step: int
-                   ) -> list[Finding]:
-    """``stale_data``: how many rollouts were older than ``max_lag`` and what became of them.
-
-    A warning above ``STALE_DROP_WARN`` of received rollouts, info below (the count is
-    reported, never silent).
-    """
-    stale = ledger.dropped_stale + ledger.corrected
-    if stale == 0 or ledger.received == 0:
-        return []
-    share = stale / ledger.received
-    fate = "dropped" if mode == "drop" else "corrected with V-trace"
-    message = (
-        f"{stale} of {ledger.received} rollouts ({share:.0%}) were more than {max_lag} "
-        f"policy versions old and were {fate}; lag mean {ledger.summary()['lag_mean']:.2f}, "
-        f"max {ledger.summary()['lag_max']} among rollouts used")
-    return [Finding.of(
-        check="pipeline.learner.stale_data", category=Category.STALE_DATA,
-        severity=Severity.WARNING if share > STALE_DROP_WARN else Severity.INFO,
-        message=message, evidence={**ledger.summary(), "stale_share": share,
-                                   "max_lag": max_lag, "mode": mode},
-        step=step,
-        remedy=("lower --actor-inflight or --actors, make updates cheaper (fewer epochs), "
-                "or raise --max-lag if the behaviour-vs-current KL stays small"))]

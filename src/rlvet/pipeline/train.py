@@ -51,6 +51,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlvet.doctor.freshness import stale_rollouts
 from rlvet.documents import SUMMARY_KEY, Rollback, TrainSummary
 from rlvet.errors import RlvetInputError
 from rlvet.findings import CommandResult, Finding
@@ -87,7 +88,6 @@ from rlvet.pipeline.learner import (
     admit,
     ppo_update,
     prepare_batch,
-    stale_findings,
 )
 from rlvet.pipeline.normalization import RunningMeanStd
 from rlvet.pipeline.rollout import EpisodeStat, Rollout
@@ -685,7 +685,7 @@ def _findings(run: _Run) -> list[Finding]:
     found += fault_findings(run.faults, received=run.ledger.received,
                             envs_per_actor=run.args.envs_per_actor,
                             exhausted=run.stop_reason == "restarts_exhausted")
-    found += stale_findings(run.ledger, max_lag=run.args.max_lag, mode=run.args.lag_mode,
+    found += stale_rollouts(run.ledger, max_lag=run.args.max_lag, mode=run.args.lag_mode,
                             step=run.c.global_step)
     found += check_bucket_variance(run.bucket_stats, run.c.global_step, run.buckets)
     found += run.gap.finding(run.args.real_env_kwargs)

@@ -22,7 +22,7 @@ import numpy as np
 from rlvet.findings import Category, Finding, Severity
 from rlvet.reward.samples import Sample
 from rlvet.reward.table import EVAL, HUMAN, REWARD, SampleTable, baseline_table, build_table
-from rlvet.reward.trend import Trend, quality_direction, reward_up, trend
+from rlvet.reward.trend import SampleTrend, quality_direction, reward_up, trend
 
 __all__ = [
     "AuditContext",
@@ -48,9 +48,9 @@ class AuditContext:
     table: SampleTable
     baseline: SampleTable | None
     inline_baseline: SampleTable | None
-    reward: Trend | None
+    reward: SampleTrend | None
     quality_name: str | None
-    quality: Trend | None
+    quality: SampleTrend | None
 
     @property
     def reward_up(self) -> bool:
@@ -67,7 +67,7 @@ class AuditContext:
         """The first step sampled: where a static property of the reward starts to matter."""
         return int(self.table.steps.min())
 
-    def trend(self, name: str) -> Trend | None:
+    def trend(self, name: str) -> SampleTrend | None:
         """The trend of any column (computed on demand: detectors ask for few)."""
         return trend(self.table, name)
 
@@ -91,7 +91,7 @@ class AuditContext:
         return float(col[keep].mean())
 
 
-def _quality(table: SampleTable) -> tuple[str | None, Trend | None]:
+def _quality(table: SampleTable) -> tuple[str | None, SampleTrend | None]:
     for name in (EVAL, HUMAN):
         t = trend(table, name)
         if t is not None:

@@ -27,7 +27,8 @@ from rlvet.findings import Severity
 from rlvet.reward.association import within_step_rank_corr
 from rlvet.reward.context import AuditContext
 from rlvet.reward.table import REWARD
-from rlvet.reward.trend import QUALITY_EFFECT, QUALITY_UP_P, REWARD_EFFECT, TREND_P, Trend
+from rlvet.reward.trend import QUALITY_EFFECT, QUALITY_UP_P, REWARD_EFFECT, SampleTrend
+from rlvet.stats import TREND_P
 
 __all__ = ["TRACK_RHO", "Drift", "hack_severity", "quality_status", "reward_up_overall",
            "side_drift", "tracks_reward"]
@@ -47,7 +48,7 @@ class Drift:
     """
 
     name: str
-    trend: Trend | None
+    trend: SampleTrend | None
     late: float | None
     baseline: float | None
 

@@ -1,10 +1,11 @@
 """Robust trends over training steps: is a per-step aggregate going up, down, or nowhere?
 
 Contents:
-    MIN_STEPS, TREND_RHO, TREND_P -- the trend test's bounds.
+    MIN_STEPS -- fewer distinct steps show no trend.
     REWARD_EFFECT, QUALITY_EFFECT, QUALITY_UP_P -- when a rise is "material".
-    Trend -- rank statistics, Theil-Sen slope and early/late levels of one column.
-    trend(table, name) -- the Trend of a column, or None with too few steps.
+    SampleTrend -- a ``rlvet.stats.Trend`` of one column's per-step means, with the
+        significance of every sample and early/late levels.
+    trend(table, name) -- the SampleTrend of a column, or None with too few steps.
     reward_up(t), quality_direction(t) -- the verdicts the hacking triad is built from.
 
 Why ranks and Theil-Sen: per-step means of LLM samples are noisy and a single odd batch
@@ -18,6 +19,11 @@ over many samples, not two noisy points.
 The tests are asymmetric on purpose: a side metric must *clearly* rise to be blamed,
 while the true objective gets the benefit of the doubt (``QUALITY_UP_P``), because calling
 a healthy run "hacked" costs more than missing a weak case.
+
+The trend itself (Spearman rho and Theil-Sen slope of the per-step means) is
+``rlvet.stats.trend``, the one the doctor reads training curves with; only the p-value and
+the bar differ (``stats.SAMPLE_TREND_RHO`` here, ``stats.CURVE_TREND_RHO`` for the doctor's
+10-20 evaluation points), because the input differs: many noisy samples per step.
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy.stats import kendalltau
 
+from rlvet import stats
 from rlvet.reward.table import SampleTable
 
 __all__ = [
@@ -35,33 +42,28 @@ __all__ = [
     "QUALITY_EFFECT",
     "QUALITY_UP_P",
     "REWARD_EFFECT",
-    "TREND_P",
-    "TREND_RHO",
-    "Trend",
+    "SampleTrend",
     "quality_direction",
     "reward_up",
     "trend",
 ]
 
 MIN_STEPS = 4  # fewer distinct steps cannot show a trend, only a difference
-TREND_RHO = 0.3  # Spearman rho of the per-step means with the step: a tendency, not a wobble
-# (per-step means of 4-8 samples are noisy, so a real trend shows rho ~0.4-0.7)
-TREND_P = 0.05  # and Kendall's tau-b of samples against steps significant at 5%
 REWARD_EFFECT = 0.3  # reward gain of 0.3 sample-sd: the optimiser is visibly getting paid
 QUALITY_EFFECT = 0.2  # quality change of 0.2 sample-sd: binary correctness moving ~10 points
 QUALITY_UP_P = 0.1  # the objective counts as improving at 10% (one-sided 5%): benefit of doubt
 
 
 @dataclass(frozen=True, slots=True)
-class Trend:
-    """How one column moved over the run.
+class SampleTrend(stats.Trend):
+    """How one column moved over the run: a ``stats.Trend`` of its per-step means.
 
     Attributes:
-        name: the column.
-        n_steps: distinct steps with a value.
         rho: Spearman rho of the per-step means against the step.
         p_value: two-sided p-value of Kendall's tau-b of every sample against its step.
         slope: Theil-Sen slope of the per-step means, per step.
+        name: the column.
+        n_steps: distinct steps with a value.
         early: mean over the samples of the first third of the steps.
         late: mean over the samples of the last third of the steps.
         scale: standard deviation of all sample values (the unit of ``effect``).
@@ -69,9 +71,6 @@ class Trend:
 
     name: str
     n_steps: int
-    rho: float
-    p_value: float
-    slope: float
     early: float
     late: float
     scale: float
@@ -95,14 +94,14 @@ class Trend:
 
     @property
     def rising(self) -> bool:
-        """A significant, monotone climb: Kendall p <= ``TREND_P``, per-step rho >=
-        ``TREND_RHO``, later levels above earlier ones."""
-        return self.p_value <= TREND_P and self.rho >= TREND_RHO and self.change > 0
+        """A significant, monotone climb: Kendall p <= ``stats.TREND_P``, per-step rho >=
+        ``stats.SAMPLE_TREND_RHO``, later levels above earlier ones."""
+        return self.monotone_up(stats.SAMPLE_TREND_RHO) and self.change > 0
 
     @property
     def falling(self) -> bool:
         """A significant, monotone decline (the mirror of ``rising``)."""
-        return self.p_value <= TREND_P and self.rho <= -TREND_RHO and self.change < 0
+        return self.monotone_down(stats.SAMPLE_TREND_RHO) and self.change < 0
 
     def to_dict(self) -> dict[str, float | int | str]:
         """Plain numbers for ``metrics`` and evidence."""
@@ -119,11 +118,11 @@ def _windows(steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _p_value(sample_steps: np.ndarray, values: np.ndarray) -> float:
     """Kendall's tau-b test of values (n,) against their steps (n,); ties are common."""
-    p = stats.kendalltau(sample_steps, values).pvalue
+    p = kendalltau(sample_steps, values).pvalue
     return float(p) if np.isfinite(p) else 1.0
 
 
-def trend(table: SampleTable, name: str) -> Trend | None:
+def trend(table: SampleTable, name: str) -> SampleTrend | None:
     """The trend of a column over the steps where it is known.
 
     Returns:
@@ -135,31 +134,27 @@ def trend(table: SampleTable, name: str) -> Trend | None:
     col = table.get(name)
     ok = np.isfinite(col)
     values, at = col[ok], table.steps[ok]
-    if np.ptp(means) == 0:
-        rho, p, slope = 0.0, 1.0, 0.0
-    else:
-        rho = float(stats.spearmanr(steps, means).statistic)
-        p = _p_value(at, values)
-        slope = float(stats.theilslopes(means, steps).slope)
+    per_step = stats.trend(steps, means)  # (0, 1, 0) for constant means
+    p = 1.0 if np.ptp(means) == 0 else _p_value(at, values)
     first, last = _windows(steps)
-    return Trend(
+    return SampleTrend(
         name=name,
         n_steps=int(steps.size),
-        rho=rho if np.isfinite(rho) else 0.0,
+        rho=per_step.rho if np.isfinite(per_step.rho) else 0.0,
         p_value=p,
-        slope=slope,
+        slope=per_step.slope,
         early=float(values[np.isin(at, first)].mean()),
         late=float(values[np.isin(at, last)].mean()),
         scale=float(values.std(ddof=1)) if values.size > 1 else 0.0,
     )
 
 
-def reward_up(t: Trend | None) -> bool:
+def reward_up(t: SampleTrend | None) -> bool:
     """The reward rose significantly and by at least ``REWARD_EFFECT`` sample-sd."""
     return t is not None and t.rising and t.effect >= REWARD_EFFECT
 
 
-def quality_direction(t: Trend | None) -> str:
+def quality_direction(t: SampleTrend | None) -> str:
     """``"up"``, ``"down"``, ``"flat"`` or ``"unknown"`` for the true-objective column.
 
     "up" needs a rise of ``QUALITY_EFFECT`` sample-sd, significant at ``QUALITY_UP_P``;

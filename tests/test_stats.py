@@ -5,27 +5,27 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rlvet.doctor import onset
+from rlvet import stats
 from rlvet.signals.series import Series
 
 
 def test_finite_drops_nan_and_inf_and_handles_absent_series():
     s = Series.from_lists([1, 2, 3, 4], [1.0, np.nan, np.inf, 4.0])
-    steps, values = onset.finite(s)
+    steps, values = stats.finite(s)
     assert steps.tolist() == [1, 4] and values.tolist() == [1.0, 4.0]
-    assert onset.finite(None)[1].size == 0
+    assert stats.finite(None)[1].size == 0
 
 
 def test_early_baseline_ignores_what_comes_after_the_early_window():
     values = np.concatenate([np.full(20, 0.01), np.full(80, 5.0)])
-    base = onset.early_baseline(values)
+    base = stats.early_baseline(values)
     assert base.median == pytest.approx(0.01)
     assert base.n_points == 20
 
 
 def test_robust_z_is_finite_for_a_constant_baseline():
-    base = onset.early_baseline(np.full(10, 2.0))
-    z = onset.robust_z(np.array([2.0, 3.0]), base)
+    base = stats.early_baseline(np.full(10, 2.0))
+    z = stats.robust_z(np.array([2.0, 3.0]), base)
     assert np.isfinite(z).all() and z[1] > 5
 
 
@@ -41,52 +41,52 @@ def test_robust_z_is_finite_for_a_constant_baseline():
     ],
 )
 def test_persistent_onset(mask, expected):
-    assert onset.persistent_onset(np.array(mask, dtype=bool)) == expected
+    assert stats.persistent_onset(np.array(mask, dtype=bool)) == expected
 
 
 def test_rolling_median_shrinks_at_the_edges_so_one_lucky_point_is_not_doubled():
-    out = onset.rolling_median(np.array([500.0, 130.0, 145.0, 82.0]), 3)
+    out = stats.rolling_median(np.array([500.0, 130.0, 145.0, 82.0]), 3)
     assert out.tolist() == [315.0, 145.0, 130.0, 113.5]
 
 
 def test_trailing_median_excludes_the_point_it_judges():
-    out = onset.trailing_median(np.array([1.0, 1.0, 1.0, 100.0]), 3)
+    out = stats.trailing_median(np.array([1.0, 1.0, 1.0, 100.0]), 3)
     assert out[3] == 1.0
 
 
 def test_change_point_finds_a_mean_shift():
     values = np.concatenate([np.zeros(30), np.ones(20)])
-    assert onset.change_point(values) == 30
-    assert onset.change_point(np.ones(10)) is None
+    assert stats.change_point(values) == 30
+    assert stats.change_point(np.ones(10)) is None
 
 
 def test_trend_is_monotone_and_outlier_robust():
     steps = np.arange(50)
     values = steps * 2.0
     values[10] = 1e6
-    tr = onset.trend(steps, values)
+    tr = stats.trend(steps, values)
     assert tr.rho > 0.9 and tr.p_value < 1e-6
     assert tr.slope == pytest.approx(2.0)
-    assert onset.trend(steps, np.ones(50)).rho == 0.0
+    assert stats.trend(steps, np.ones(50)).rho == 0.0
 
 
 def test_progress_reads_start_from_the_first_steps_and_scales_by_the_curve():
     steps = np.arange(0, 100_000, 1000)
     climb = np.minimum(500.0, 20.0 + steps / 100.0)
-    prog = onset.progress(steps, climb)
+    prog = stats.progress(steps, climb)
     assert prog.start == pytest.approx(40.0, abs=25.0)
     assert prog.improved and prog.rel_gain > 0.9
-    negative = onset.progress(steps, np.linspace(-500.0, -100.0, steps.size))
+    negative = stats.progress(steps, np.linspace(-500.0, -100.0, steps.size))
     assert negative.improved and negative.rel_gain == pytest.approx(0.8, abs=0.05)
-    flat = onset.progress(steps, 22.0 + np.sin(steps))
+    flat = stats.progress(steps, 22.0 + np.sin(steps))
     assert not flat.improved
 
 
 def test_sample_at_reads_the_last_value_so_far():
-    out = onset.sample_at(np.array([10, 20]), np.array([1.0, 2.0]), np.array([5, 10, 15, 25]))
+    out = stats.sample_at(np.array([10, 20]), np.array([1.0, 2.0]), np.array([5, 10, 15, 25]))
     assert np.isnan(out[0]) and out[1:].tolist() == [1.0, 1.0, 2.0]
 
 
 def test_edge_window_covers_a_fraction_of_steps_with_at_least_three_points():
-    assert onset.edge_window(np.arange(0, 1000, 10)) == 5  # steps 0..40 of 0..990
-    assert onset.edge_window(np.arange(0, 12)) == 3
+    assert stats.edge_window(np.arange(0, 1000, 10)) == 5  # steps 0..40 of 0..990
+    assert stats.edge_window(np.arange(0, 12)) == 3

@@ -1,4 +1,7 @@
-"""Robust statistics for finding *when* a training signal went wrong.
+"""Robust statistics for finding *when* a training signal went wrong, and *where* it trends.
+
+Shared by ``rlvet.doctor`` (training curves) and ``rlvet.reward`` (per-sample tables): one
+definition of an onset, a baseline, a trend and the bounds a trend is judged by.
 
 Contents:
     finite(series) -- the finite points of a series, as ``(steps, values)`` arrays.
@@ -8,8 +11,10 @@ Contents:
     persistent_onset(mask) -- first index of an exceedance that lasts, not a one-point blip.
     change_point(values) -- the single most likely mean shift (CUSUM).
     Trend, trend(steps, values) -- Spearman rank correlation and Theil-Sen slope.
+    TREND_P, CURVE_TREND_RHO, SAMPLE_TREND_RHO, TRACKING_RHO -- when a trend counts.
     Progress, progress(steps, values) -- start, best and end level and relative gain.
     sample_at(steps, values, at) -- a signal read at another signal's steps (last value so far).
+    at_floor(values), floor_share(values) -- how much of a curve sits at its lowest value.
 
 Why robust statistics: training curves are heavy-tailed (one bad minibatch, one lucky
 evaluation), logged at cadences from every update to every few thousand steps, and on
@@ -25,12 +30,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy.stats import spearmanr, theilslopes
 
 from rlvet.signals.series import Series
 
 __all__ = [
     "BASELINE_FRACTION",
+    "CURVE_TREND_RHO",
     "EDGE_FRACTION",
     "MAD_TO_SIGMA",
     "MATERIAL_GAIN",
@@ -38,15 +44,20 @@ __all__ = [
     "PERSIST_HITS",
     "PERSIST_TAIL",
     "PERSIST_WINDOW",
+    "SAMPLE_TREND_RHO",
     "SCALE_FLOOR",
+    "TRACKING_RHO",
+    "TREND_P",
     "Baseline",
     "Progress",
     "Trend",
+    "at_floor",
     "baseline_size",
     "change_point",
     "edge_window",
     "early_baseline",
     "finite",
+    "floor_share",
     "persistent_onset",
     "progress",
     "robust_z",
@@ -69,6 +80,14 @@ FLOOR_TOLERANCE = 1e-6  # relative: "the same value" for a mean of identical ret
 MATERIAL_GAIN = 0.25  # a curve "improved" when its best level is 25% of its own scale above
 # its start: a random-policy return wanders by ~10% (SB3's 100-episode mean), learning moves
 # it by 2-25x on CartPole and by 50-90% on negative-return tasks (Acrobot -500 -> -100)
+TREND_P = 0.05  # a trend is significant at 5%, whichever test gives the p-value
+CURVE_TREND_RHO = 0.5  # Spearman rho of a training curve with the step (10-20 evaluations,
+# each already a mean of episodes): a monotone climb, not a wobble (doctor.reward)
+SAMPLE_TREND_RHO = 0.3  # Spearman rho of per-step means of a few LLM samples with the step:
+# per-step means of 4-8 samples are noisy, so a real trend shows rho ~0.4-0.7; the
+# significance comes from Kendall's tau-b of every sample against its step (reward.trend)
+TRACKING_RHO = 0.8  # rank correlation at which one curve "tracks" another (response length
+# and reward: doctor.reward and doctor.llm)
 
 
 def finite(series: Series | None) -> tuple[np.ndarray, np.ndarray]:
@@ -207,19 +226,32 @@ def change_point(values: np.ndarray) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Trend:
-    """Monotone trend of a signal over steps."""
+    """Monotone trend of a signal over steps.
+
+    Two inputs are judged with it, at two strengths (``CURVE_TREND_RHO`` for training
+    curves, ``SAMPLE_TREND_RHO`` for per-step means of samples, whose p-value comes from
+    every sample: ``rlvet.reward.trend.SampleTrend``); the rule is the same.
+    """
 
     rho: float  # Spearman rank correlation with the step, -1..1
     p_value: float
     slope: float  # Theil-Sen slope, value units per step
+
+    def monotone_up(self, min_rho: float) -> bool:
+        """A significant, monotone climb: p <= ``TREND_P`` and rho >= ``min_rho``."""
+        return self.p_value <= TREND_P and self.rho >= min_rho
+
+    def monotone_down(self, min_rho: float) -> bool:
+        """A significant, monotone decline: p <= ``TREND_P`` and rho <= ``-min_rho``."""
+        return self.p_value <= TREND_P and self.rho <= -min_rho
 
 
 def trend(steps: np.ndarray, values: np.ndarray) -> Trend:
     """Spearman rho (is it monotone?) and Theil-Sen slope (how fast?), both outlier-robust."""
     if values.size < 3 or np.ptp(values) == 0 or np.ptp(steps) == 0:
         return Trend(0.0, 1.0, 0.0)
-    res = stats.spearmanr(steps, values)
-    slope = stats.theilslopes(values, steps)[0]
+    res = spearmanr(steps, values)
+    slope = theilslopes(values, steps)[0]
     return Trend(float(res.statistic), float(res.pvalue), float(slope))
 
 
@@ -280,6 +312,8 @@ def progress(steps: np.ndarray, values: np.ndarray, *, window: int = 5) -> Progr
     peak = float(smooth[k])
     scale = max(abs(start), abs(peak), SCALE_FLOOR)
     return Progress(start, peak, end, k, (peak - start) / scale)
+
+
 def sample_at(steps: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
     """``values`` as they stood at each step of ``at`` (the last point at or before it).
 
