@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(REPO / "tests" / "data")]
 
-from specs import FRESH_RUNS, RUNS, Run  # noqa: E402
+from specs import FRESH2_RUNS, FRESH_RUNS, RUNS, Run  # noqa: E402
 
 DEFAULT_OUT = Path("/tmp/rlvet-corpus")
 # per grid: its runs, its archive, its manifest (the fresh set is a second held-out set)
@@ -42,14 +42,16 @@ GRIDS: dict[str, tuple[list[Run], Path, Path]] = {
     "v1": (RUNS, REPO / "tests" / "data" / "corpus" / "corpus.tar.xz", HERE / "manifest.json"),
     "fresh": (FRESH_RUNS, REPO / "tests" / "data" / "corpus" / "fresh.tar.xz",
               HERE / "manifest-fresh.json"),
+    "fresh2": (FRESH2_RUNS, REPO / "tests" / "data" / "corpus" / "fresh2.tar.xz",
+               HERE / "manifest-fresh2.json"),
 }
 ARCHIVE, MANIFEST = GRIDS["v1"][1], GRIDS["v1"][2]
 KEEP_SUFFIXES = (".csv", ".jsonl")  # plus TensorBoard event files
 SPLIT_RULE = ("split by (env, seed) pair: tune if (seed + ENV_INDEX[env]) % 2 == 0 else "
               "heldout; ENV_INDEX = " + json.dumps(__import__("specs").ENV_INDEX))
 
-FRESH_RULE = ("every run is held out (split 'fresh'): a second held-out set, fixed on "
-              "2026-12-05 and scored once, after the rules were frozen")
+FRESH_RULE = ("every run is held out (split 'fresh'): a further held-out set, fixed on "
+              "2026-12-05 before the rules it scores were frozen, and scored once after")
 
 # --------------------------------------------------------------------------------------
 # Training (one run per process: clean RSS, no state shared between runs)
@@ -223,7 +225,7 @@ def write_manifest(entries: dict[str, dict], out: Path, grid: list[Run]) -> dict
     manifest = {
         "description": "rlvet calibration corpus (issue #12): real training runs written by "
                        "the libraries' own loggers; see benchmarks/corpus/README.md",
-        "split_rule": SPLIT_RULE if grid is RUNS else FRESH_RULE,
+        "split_rule": SPLIT_RULE if grid is RUNS else FRESH_RULE.replace("fresh", grid[0].split),
         "verification": "each run's fault (or healthy learning) checked from its own log by "
                         "benchmarks/corpus/verify.py, independent of rlvet's detectors; runs "
                         "that failed are listed under 'dropped' and are not in the archive",
@@ -263,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--grid", choices=sorted(GRIDS), default="v1",
-                   help="v1: the split corpus; fresh: the second held-out set")
+                   help="v1: the split corpus; fresh, fresh2: further held-out sets")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--only", action="append", default=[], help="name or glob (repeatable)")
     p.add_argument("--list", action="store_true", help="list the runs and exit")
@@ -273,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-one", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     grid, archive, manifest_path = GRIDS[a.grid]
-    by_name = {r.name: r for r in RUNS + FRESH_RUNS}
+    by_name = {r.name: r for r in RUNS + FRESH_RUNS + FRESH2_RUNS}
     if a.train_one:
         train_one(by_name[a.train_one], a.out)
         return 0

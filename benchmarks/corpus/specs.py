@@ -63,7 +63,7 @@ class Run:
     learn_min: float | None = None  # healthy: the final return must reach this
     tag: str = ""  # disambiguates names
     note: str = ""
-    batch: str = "v1"  # v1: split by (env, seed); fresh: the second held-out set
+    batch: str = "v1"  # v1: split by (env, seed); fresh, fresh2: further held-out sets
 
     @property
     def onset_step(self) -> int | None:
@@ -89,7 +89,7 @@ class Run:
 
     @property
     def split(self) -> str:
-        return "fresh" if self.batch == "fresh" else split_of(self.env, self.seed)
+        return self.batch if self.batch != "v1" else split_of(self.env, self.seed)
 
 
 # --------------------------------------------------------------------------------------
@@ -434,12 +434,13 @@ def _grid() -> list[Run]:  # noqa: C901 - one table
     return runs
 
 
-def _fresh_grid() -> list[Run]:  # noqa: C901 - one table
-    """The second held-out set: other seeds (20-23), mostly other envs, the missing classes."""
+def _fresh_grid(offset: int = 0, batch: str = "fresh") -> list[Run]:  # noqa: C901 - a table
+    """A further held-out set: other seeds (20-23, plus ``offset``), mostly other envs than
+    the first grid, and the classes it lacked."""
     runs: list[Run] = []
 
     def add(*args: Any, **kw: Any) -> None:
-        runs.append(Run(*args, batch="fresh", **kw))
+        runs.append(Run(*args[:3], args[3] + offset, *args[4:], batch=batch, **kw))
 
     def fault(fw: str, algo: str, env: str, seed: int, steps: int, hyper: dict, n_envs: int,
               name: str, cat: str, onset: str, strength: str, **kw: Any) -> None:
@@ -655,5 +656,38 @@ def _round_robin(runs: list[Run]) -> list[Run]:
 
 RUNS: list[Run] = _grid()
 FRESH_RUNS: list[Run] = _fresh_grid()
-_names = [r.name for r in RUNS + FRESH_RUNS]
+
+
+def _fresh2_grid() -> list[Run]:
+    """The third held-out set (split ``fresh2``), fixed on 2026-12-05 right after the fresh
+    set was scored and before any rule was changed on it: the fresh recipe with seeds 30-33,
+    plus runs for the categories the fresh set held fewest of."""
+    extra = [
+        Run("sb3", "ppo", "CartPole-v1", 30, 60_000, PPO_CONST, 8, fault="reward_sign",
+            category="reward_direction", onset="early", strength="strong", wrapper="scale",
+            wrapper_kwargs={"scale": -1.0}, batch="fresh2"),
+        Run("sb3", "ppo", "CartPole-v1", 31, 60_000, PPO_CONST, 8, fault="reward_sign",
+            category="reward_direction", onset="early", strength="mild", wrapper="living_cost",
+            wrapper_kwargs={"cost": 1.05}, batch="fresh2"),
+        Run("sb3", "sac", "Pendulum-v1", 32, 12_000, SAC_PENDULUM, 1, fault="proxy_spin_bonus",
+            category="reward_hacking", onset="early", strength="strong", wrapper="spin_bonus",
+            wrapper_kwargs={"bonus": 3.0}, batch="fresh2"),
+        Run("sb3", "ppo", "CartPole-v1", 33, 80_000, PPO_CARTPOLE, 8, fault="proxy_exit_bonus",
+            category="reward_hacking", onset="start", strength="mild",
+            wrapper="right_exit_bonus", wrapper_kwargs={"bonus": 200.0}, batch="fresh2"),
+        Run("sb3", "a2c", "MountainCar-v0", 32, 50_000, A2C_DEFAULT, 8, fault="goal_only",
+            category="sparse_reward", onset="start", strength="strong", wrapper="goal_only",
+            log_interval=20, batch="fresh2"),
+        Run("cleanrl", "ppo", "MountainCar-v0", 31, 50_000, CR_PPO, 4, fault="goal_only",
+            category="sparse_reward", onset="start", strength="strong", wrapper="goal_only",
+            batch="fresh2"),
+        Run("sb3", "ppo", "CartPole-v1", 30, 50_000, _ppo(ent_coef=0.01), 8,
+            fault="action_ignored", category="plateau", onset="start", strength="strong",
+            wrapper="action_ignored", wrap_eval=True, batch="fresh2"),
+    ]
+    return _round_robin(_fresh_grid(10, "fresh2") + extra)
+
+
+FRESH2_RUNS: list[Run] = _fresh2_grid()
+_names = [r.name for r in RUNS + FRESH_RUNS + FRESH2_RUNS]
 assert len(_names) == len(set(_names)), sorted(n for n in _names if _names.count(n) > 1)
