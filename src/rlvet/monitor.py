@@ -13,7 +13,9 @@ Contents:
 
 The same detector code serves live and offline use: ``verdict()`` builds the run's signals
 with the readers' own alias table and duplicate rules, so ``rlvet doctor`` on the JSONL file
-afterwards reaches the same conclusion the live loop acted on.
+afterwards reaches the same conclusion the live loop acted on. The signals are kept up to
+date incrementally (``rlvet.signals.growing.GrowingLog``): a verdict converts only the
+records logged since the last one; the detectors then read the whole history.
 
 Example:
     >>> mon = Monitor("runs/a/metrics.jsonl")  # doctest: +SKIP
@@ -30,15 +32,11 @@ Example:
 from __future__ import annotations
 
 import time
-from array import array
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from types import MappingProxyType
-
-import numpy as np
 
 from rlvet.doctor.diagnose import Diagnosis, diagnose
 from rlvet.doctor.live import LiveGate, LivePolicy
@@ -47,8 +45,7 @@ from rlvet.findings import Finding
 from rlvet.resources.sampler import PhaseTimer, memory_sample
 from rlvet.signals import names
 from rlvet.signals.aliases import is_update_signal, resolve
-from rlvet.signals.discover import signals_from_raws
-from rlvet.signals.jsonl import RawLog
+from rlvet.signals.growing import GrowingLog
 from rlvet.signals.jsonl_writer import JsonlWriter
 from rlvet.signals.series import Checkpoint, RunSignals
 
@@ -110,15 +107,11 @@ class Monitor:
         aliases: Mapping[str, str] | None = None,
     ) -> None:
         self._writer = None if path is None else JsonlWriter(path, fsync=fsync)
-        self._aliases = dict(aliases or {})
-        self._source = str(path) if path is not None else "<monitor>"
+        self._log = GrowingLog(str(path) if path is not None else "<monitor>", aliases=aliases)
         self._on_error = Action(on_error)
         if self._on_error is Action.CONTINUE:
             raise RlvetInputError("Monitor: on_error must be 'stop' or 'rollback'")
         self._reward_metric, self._eval_metric = reward_metric, eval_metric
-        self._columns: dict[str, tuple[array, array]] = {}
-        self._text: dict[str, list[tuple[int, str]]] = {}
-        self._checkpoints: list[Checkpoint] = []
         self._resources = resources
         self._throughput = throughput
         self._timer = PhaseTimer()
@@ -144,15 +137,7 @@ class Monitor:
             self._writer.write(step, metrics)
         self._records += 1
         self._updates += any(self._is_update(k) for k in metrics)
-        for key, value in metrics.items():
-            if isinstance(value, str):
-                self._text.setdefault(key, []).append((step, value))
-                continue
-            column = self._columns.get(key)
-            if column is None:
-                column = self._columns[key] = (array("q"), array("d"))
-            column[0].append(step)
-            column[1].append(float(value))
+        self._log.add(step, metrics)
 
     def _rate(self, step: int, metrics: Mapping[str, object]) -> dict[str, float]:
         """Steps per second over the loop's own time since the last rate, once at least
@@ -172,17 +157,12 @@ class Monitor:
 
     def add_checkpoint(self, step: int, path: str | Path) -> None:
         """Tell the monitor a checkpoint was saved, so a rollback can name it."""
-        self._checkpoints.append(Checkpoint(int(step), str(path)))
+        self._log.add_checkpoint(Checkpoint(int(step), str(path)))
 
     def signals(self) -> RunSignals:
-        """The run so far, under canonical names, exactly as the readers would build it."""
-        raw = RawLog(
-            path=self._source, format="jsonl",
-            columns=MappingProxyType({k: (np.array(s, dtype=np.int64), np.array(v))
-                                      for k, (s, v) in self._columns.items()}),
-            text=MappingProxyType({k: tuple(v) for k, v in self._text.items()}))
-        return signals_from_raws([raw], source=self._source, checkpoints=self._checkpoints,
-                                 aliases=self._aliases)[0]
+        """The run so far, under canonical names, exactly as the readers would build it
+        (``signals_from_raws``); only the records logged since the last call are converted."""
+        return self._log.signals()
 
     def _is_update(self, key: str) -> bool:
         """Whether ``key`` is a learner signal: records without one (a learning rate, an

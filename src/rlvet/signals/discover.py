@@ -8,8 +8,9 @@ Contents:
     detect_format(path): the format of one file, by name and, if needed, first line.
     find_logs(root): every log file under a directory.
     read_run(path), read_run_report(path), read_runs(paths): the entry points.
-    signals_from_raws(raws, source=...): the merge alone, for logs already in memory
-        (the live Monitor).
+    signals_from_raws(raws, source=...): the merge alone, for logs already in memory.
+    Claim, series_claims(raws), merge_text(raws): its parts, shared with the live
+        ``rlvet.signals.growing.GrowingLog`` (which keeps the merge up to date as it grows).
 
 A directory is searched recursively (hidden directories skipped) for rlvet/any JSON-lines
 logs (``*.jsonl``, ``*.ndjson``, Ray Tune's ``result.json``), SB3 ``progress*.csv`` and
@@ -76,15 +77,18 @@ from rlvet.signals.trainer_state import rank_trainer_states, read_trainer_state
 __all__ = [
     "FORMATS",
     "READERS",
+    "Claim",
     "LogFile",
     "ReadReport",
     "detect_format",
     "drop_superseded",
     "find_logs",
+    "merge_text",
     "read_run",
     "read_run_report",
     "read_runs",
     "outermost",
+    "series_claims",
     "signals_from_raws",
     "split_runs",
 ]
@@ -332,8 +336,9 @@ def drop_superseded(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, 
 
 
 @dataclass(frozen=True, slots=True)
-class _Claim:
-    """A (format, raw name) asking for a series key; lower ``priority`` wins."""
+class Claim:
+    """A (format, raw name) asking for a series key; lower ``priority`` wins; ``transform``
+    (a ``TRANSFORMS`` name) turns the logged values into the key's."""
 
     key: str
     priority: tuple[int, int, str]
@@ -342,7 +347,7 @@ class _Claim:
     transform: str
 
 
-def _claims(raws: list[RawLog], aliases: Mapping[str, Resolved]) -> list[_Claim]:
+def _claims(raws: list[RawLog], aliases: Mapping[str, Resolved]) -> list[Claim]:
     """One claim per (format, raw name). TensorBoard files beside a trainer_state.json were
     written by HF's TensorBoardCallback, whose ``rewrite_logs`` prefixed every key with
     ``train/``: that prefix is undone for all their tags so they meet the trainer_state keys.
@@ -350,31 +355,31 @@ def _claims(raws: list[RawLog], aliases: Mapping[str, Resolved]) -> list[_Claim]
     """
     hf_run = any(raw.format == "trainer_state" for raw in raws)
     dialect = detect_dialect(name for raw in raws for name in raw.columns)
-    seen: dict[tuple[str, str], _Claim] = {}
+    seen: dict[tuple[str, str], Claim] = {}
     for raw in raws:
         rewritten = hf_run and raw.format == "tensorboard"
         for name in raw.columns:
             if (raw.format, name) not in seen:
                 hit = aliases.get(name) or resolve(name, hf_rewritten=rewritten,
                                                    dialect=dialect)
-                seen[(raw.format, name)] = _Claim(
+                seen[(raw.format, name)] = Claim(
                     hit.name, (_FORMAT_RANK[raw.format], hit.rank, name), raw.format, name,
                     hit.transform)
     return list(seen.values())
 
 
-def _assign(claims: list[_Claim]) -> dict[str, _Claim]:
+def _assign(claims: list[Claim]) -> dict[str, Claim]:
     """Series key -> the winning claim (see "Duplicates" in the module docstring).
 
     A claim that lost to another raw name of its own format is a different metric
     (``objective/kl`` beside ``policy/approxkl_avg``) and is kept under its raw name; one
     that lost to another format is the same metric logged twice, and is dropped.
     """
-    winners: dict[str, _Claim] = {}
+    winners: dict[str, Claim] = {}
     for claim in sorted(claims, key=lambda c: c.priority):
         winners.setdefault(claim.key, claim)
     keep_as_raw = [
-        _Claim(sanitize(c.raw), c.priority, c.format, c.raw, "identity")
+        Claim(sanitize(c.raw), c.priority, c.format, c.raw, "identity")
         for c in claims
         if (w := winners[c.key]).format == c.format and w.raw != c.raw
     ]
@@ -383,7 +388,15 @@ def _assign(claims: list[_Claim]) -> dict[str, _Claim]:
     return winners
 
 
-def _series(claim: _Claim, raws: list[RawLog], warnings: list[str]) -> Series:
+def series_claims(raws: Sequence[RawLog], *, aliases: Mapping[str, str] | None = None,
+                  ) -> dict[str, Claim]:
+    """Series key -> the (format, raw name, transform) its values come from: the alias
+    table, the user's ``aliases`` and the duplicate rules, decided from the names alone
+    (``signals_from_raws`` and the live ``GrowingLog`` share it)."""
+    return _assign(_claims(list(raws), user_aliases(aliases or {})))
+
+
+def _series(claim: Claim, raws: list[RawLog], warnings: list[str]) -> Series:
     parts = [r.columns[claim.raw] for r in raws
              if r.format == claim.format and claim.raw in r.columns]
     steps = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
@@ -399,7 +412,7 @@ def _series(claim: _Claim, raws: list[RawLog], warnings: list[str]) -> Series:
     return Series(steps, values)
 
 
-def _text(raws: list[RawLog]) -> dict[str, tuple[tuple[int, str], ...]]:
+def merge_text(raws: Sequence[RawLog]) -> dict[str, tuple[tuple[int, str], ...]]:
     """Text keys: the best format per key, files in creation order, stable by step."""
     best: dict[str, int] = {}
     for raw in raws:
@@ -455,7 +468,7 @@ def signals_from_raws(
     """
     raws = list(raws)
     notes = [*warnings, *(w for raw in raws for w in raw.warnings)]
-    winners = _assign(_claims(raws, user_aliases(aliases or {})))
+    winners = series_claims(raws, aliases=aliases)
     series = {key: _series(claim, raws, notes) for key, claim in sorted(winners.items())}
     signals = RunSignals(
         source=source,
@@ -463,7 +476,7 @@ def signals_from_raws(
         raw_names=MappingProxyType({key: c.raw for key, c in sorted(winners.items())}),
         formats=tuple(fmt for fmt in FORMATS if any(raw.format == fmt for raw in raws)),
         checkpoints=tuple(sorted(set(checkpoints), key=lambda c: (c.step, c.path))),
-        text=MappingProxyType(_text(raws)),
+        text=MappingProxyType(merge_text(raws)),
     )
     report = ReadReport(
         files=tuple((raw.format, raw.path) for raw in raws),
