@@ -244,15 +244,28 @@ class Interval:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Latency:
-    """Batch-1 inference latency, milliseconds, and the budget it is held to (None: none)."""
+    """Batch-1 inference latency, milliseconds, and the budget it is held to (None: none).
+
+    ``p99_low_ms`` / ``p99_high_ms`` span the p99s of ``repeats`` timed blocks
+    (``rlvet.evaluate.latency``); None in results written before blocks were timed, which
+    then cannot decide a budget. ``host_load`` is the one-minute load average around the
+    timing, ``cpus`` the host's CPU count.
+    """
 
     p50_ms: float | None
     p99_ms: float
     budget_ms: float | None = None
+    p99_low_ms: float | None = None
+    p99_high_ms: float | None = None
+    repeats: int = 1
+    host_load: float | None = None
+    cpus: int | None = None
 
     def to_json(self) -> dict[str, float | None]:
         """JSON-ready fields."""
-        return {"p50_ms": self.p50_ms, "p99_ms": self.p99_ms, "budget_ms": self.budget_ms}
+        return {"p50_ms": self.p50_ms, "p99_ms": self.p99_ms, "budget_ms": self.budget_ms,
+                "p99_low_ms": self.p99_low_ms, "p99_high_ms": self.p99_high_ms,
+                "repeats": self.repeats, "host_load": self.host_load, "cpus": self.cpus}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -317,8 +330,14 @@ class EvalSummary(_Document):
         p99 = _number(block, "p99_ms", at)
         if p99 is None:  # measured nothing (the evaluation stopped before)
             return None
+        cpus = _number(block, "cpus", at)
         return Latency(p50_ms=_number(block, "p50_ms", at), p99_ms=p99,
-                       budget_ms=_number(block, "budget_ms", at))
+                       budget_ms=_number(block, "budget_ms", at),
+                       p99_low_ms=_number(block, "p99_low_ms", at),
+                       p99_high_ms=_number(block, "p99_high_ms", at),
+                       repeats=_int(block, "repeats", at, 1),
+                       host_load=_number(block, "host_load", at),
+                       cpus=None if cpus is None else int(cpus))
 
     def fields(self) -> dict[str, Any]:
         """See ``_Document.fields``."""

@@ -66,9 +66,13 @@ def test_result_and_trigger_files_and_bitwise_reproducible(tmp_path: Path) -> No
     assert first.result.command == "eval" and first.result.verdict == "pass"
     assert m["aggregates"] == second.result.metrics["aggregates"]  # same bits, same CIs
     assert m["protocol_hash"] == first.protocol.hash and len(m["per_seed_returns"]) == 4
-    assert len(m["scores"]) == 4 and set(m["aggregates"]) >= {"mean", "median", "iqm"}
+    assert len(m["scores"]) == 4
+    assert set(m["aggregates"]) >= {"mean", "median", "pooled_median", "iqm"}
     doc = json.loads((tmp_path / "a" / RESULT_NAME).read_text())
     assert doc["metrics"]["protocol_hash"] == m["protocol_hash"]
+    latency = doc["metrics"]["summary"]["latency"]  # what rlvet report reads
+    assert latency["repeats"] >= 2 and latency["p99_low_ms"] <= latency["p99_high_ms"]
+    assert "host_load" in latency and "cpus" in latency
     trigger = json.loads((tmp_path / "a" / TRIGGER_NAME).read_text())
     assert trigger["protocol_hash"] == m["protocol_hash"]
     assert len(trigger["baseline"]["obs_quantiles"]["values"]) == 4

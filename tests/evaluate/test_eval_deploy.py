@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rlvet.evaluate.latency import check_latency, measure_latency
+from rlvet.evaluate.latency import Latency, check_latency, latency_answer, measure_latency
 from rlvet.evaluate.policies import Policy
 from rlvet.evaluate.trigger import build_trigger, check_trigger, ks_to_quantiles, write_trigger
 
@@ -41,6 +41,35 @@ def test_fast_policy_within_budget() -> None:
     latency = measure_latency(Policy("fast", _fast_act), OBS, calls=200)
     assert latency.calls == 200 and 0 < latency.p50_ms < 5.0
     assert check_latency(latency, budget_ms=50.0) == []
+
+
+def test_latency_is_timed_in_blocks_with_an_interval_and_the_host_load() -> None:
+    latency = measure_latency(Policy("fast", _fast_act), OBS, calls=100, repeats=5)
+    assert latency.repeats == 5 and latency.confidence == pytest.approx(0.9375)
+    assert latency.p99_low_ms <= latency.p99_ms <= latency.p99_high_ms
+    assert latency.host_load is not None and latency.host_load >= 0  # Linux: getloadavg
+    d = latency.to_dict()
+    assert {"p99_low_ms", "p99_high_ms", "repeats", "host_load", "cpus"} <= set(d)
+
+
+def _timed(low: float, mid: float, high: float, repeats: int = 5) -> Latency:
+    return Latency(mid / 2, mid, mid / 2, high, 1000, p99_low_ms=low, p99_high_ms=high,
+                   repeats=repeats, host_load=3.5, cpus=2)
+
+
+def test_the_budget_is_decided_only_when_the_interval_is_clear_of_it() -> None:
+    # the shared host: block p99s from 4.6 to 8.5 ms against a 5 ms budget
+    straddling = _timed(4.6, 4.8, 8.5)
+    assert latency_answer(straddling, 5.0) == "unknown"
+    findings = check_latency(straddling, budget_ms=5.0)
+    assert [(str(f.category), str(f.severity), str(f.stage)) for f in findings] == [
+        ("insufficient_evidence", "info", "resources")]
+    assert findings[0].evidence["host_load"] == 3.5 and findings[0].evidence["p99_high_ms"] == 8.5
+    assert latency_answer(_timed(4.6, 4.8, 8.5), 9.0) == "pass"
+    over = check_latency(_timed(6.0, 7.0, 8.5), budget_ms=5.0)
+    assert [(str(f.category), str(f.severity)) for f in over] == [("latency_budget", "error")]
+    # one block has no interval: its p99 decides, as before
+    assert latency_answer(_timed(float("nan"), 4.0, float("nan"), repeats=1), 5.0) == "pass"
 
 
 def _trigger(observations: np.ndarray) -> dict:

@@ -8,7 +8,10 @@ from scipy import stats as sstats
 
 from rlvet.evaluate.stats import (
     aggregate_iqm,
+    aggregate_mean,
+    aggregate_median,
     aggregate_optimality_gap,
+    aggregate_pooled_median,
     interval_estimates,
     performance_profile,
     poi_interval,
@@ -38,11 +41,45 @@ def test_poi_and_profile_are_reproducible() -> None:
         assert np.array_equal(u, v)
 
 
+# Reference numbers: google-research/rliable ``rliable/metrics.py`` at commit
+# 3ccd9f4dea577a04d3d2b557f259aac08badbd81, its functions run on these matrices
+# (rliable itself does not import beside numpy 2): (mean, median, iqm, optimality gap at
+# gamma). M1's task means are 37.5 / 212.5 / 1625 while its pooled runs' median is 175:
+# a median that pooled runs would not match rliable's.
+RLIABLE_REFERENCE = (
+    (np.array([[10, 200, 3000], [20, 100, 1000], [90, 150, 2000], [30, 400, 500]], float),
+     1000.0, (625.0, 212.5, 240.0, 625.0)),
+    (np.array([[0.1, 0.9, 1.4, 0.0], [0.3, 0.7, 1.1, 0.05], [0.2, 0.8, 0.2, 0.02],
+               [0.25, 1.2, 1.3, 0.01], [0.15, 0.6, 1.2, 0.9]]),
+     1.0, (0.569, 0.52, 0.5, 0.491)),
+    (np.array([[153.0], [253.0], [500.0]]), 500.0, (302.0, 302.0, 302.0, 198.0)),
+)
+
+
+@pytest.mark.parametrize(("scores", "gamma", "expected"), RLIABLE_REFERENCE)
+def test_aggregates_match_rliable_on_multi_task_matrices(
+        scores: np.ndarray, gamma: float, expected: tuple[float, ...]) -> None:
+    got = (aggregate_mean(scores), aggregate_median(scores), aggregate_iqm(scores),
+           aggregate_optimality_gap(scores, gamma))
+    assert [float(g) for g in got] == pytest.approx(expected, abs=1e-12)
+    est = interval_estimates(scores, optimal=gamma, reps=50, rng=0)
+    names = ("mean", "median", "iqm", "optimality_gap")
+    assert [est[n].point for n in names] == pytest.approx(expected, abs=1e-12)
+
+
+def test_the_pooled_median_has_its_own_name() -> None:
+    m1 = RLIABLE_REFERENCE[0][0]
+    est = interval_estimates(m1, reps=50, rng=0)
+    assert est["pooled_median"].point == 175.0 == float(aggregate_pooled_median(m1))
+    assert est["median"].point == 212.5
+
+
 def test_point_estimates_match_their_definitions() -> None:
     est = interval_estimates(SCORES, optimal=320.0, reps=200, rng=0)
     flat = SCORES.ravel()
     assert est["mean"].point == pytest.approx(flat.mean())
-    assert est["median"].point == pytest.approx(np.median(flat))
+    assert est["median"].point == pytest.approx(np.median(SCORES.mean(axis=0)))
+    assert est["pooled_median"].point == pytest.approx(np.median(flat))
     assert est["iqm"].point == pytest.approx(sstats.trim_mean(flat, 0.25))
     assert est["optimality_gap"].point == pytest.approx((320.0 - np.minimum(flat, 320.0)).mean())
     for iv in est.values():

@@ -21,8 +21,12 @@ def write_result(path: Path, result: CommandResult) -> Path:
     return path
 
 
-def copy_run(name: str, dest: Path) -> Path:
-    """Copy a recorded SB3 run's progress.csv into ``dest`` (a new run directory)."""
+def copy_run(name: str, dest: Path, *, with_model: bool = False) -> Path:
+    """Copy a recorded SB3 run's progress.csv into ``dest`` (a new run directory); with
+    ``with_model``, its last checkpoint too (SB3's .zip records the hyperparameters)."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(RUNS / name / "progress.csv", dest / "progress.csv")
+    if with_model:
+        last = sorted((RUNS / name).glob("*.zip"), key=lambda p: int(p.stem.split("_")[-2]))
+        shutil.copy(last[-1], dest / "model.zip")
     return dest

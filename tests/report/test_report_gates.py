@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,8 +29,11 @@ def _answers(outcome: ReportOutcome) -> dict[str, dict]:
     return {g["gate"]: g for g in outcome.result.to_dict()["metrics"]["gates"]}
 
 
-def _eval_result(*, p99_ms: float, budget_ms: float, latency_error: bool) -> CommandResult:
-    """An ``rlvet eval``-shaped result: IQM interval, seeds, protocol hash, latency."""
+def _eval_result(*, p99_ms: float, budget_ms: float, latency_error: bool,
+                 p99_range: tuple[float, float] | None = None) -> CommandResult:
+    """An ``rlvet eval``-shaped result: IQM interval, seeds, protocol hash, latency timed in
+    five blocks whose p99s span ``p99_range`` (default: within 10% of ``p99_ms``)."""
+    low, high = p99_range or (p99_ms * 0.9, p99_ms * 1.1)
     findings = ()
     if latency_error:
         findings = (Finding(check="evaluate.latency.p99", category="latency_budget",  # type: ignore[arg-type]
@@ -36,7 +41,9 @@ def _eval_result(*, p99_ms: float, budget_ms: float, latency_error: bool) -> Com
                             message=f"p99 {p99_ms} ms over {budget_ms} ms"),)
     metrics = {"protocol_hash": "ab" * 32, "seeds": [0, 1, 2, 3, 4], "env_id": "CartPole-v1",
                "aggregates": {"iqm": {"point": 480.0, "low": 455.0, "high": 500.0}},
-               "latency": {"p50_ms": p99_ms / 3, "p99_ms": p99_ms, "budget_ms": budget_ms}}
+               "latency": {"p50_ms": p99_ms / 3, "p99_ms": p99_ms, "budget_ms": budget_ms,
+                           "p99_low_ms": low, "p99_high_ms": high, "repeats": 5,
+                           "host_load": 3.5, "cpus": 2}}
     return CommandResult(command="eval", target="CartPole-v1", findings=findings,
                          metrics=metrics)
 
@@ -54,14 +61,15 @@ def test_env_pass_and_one_healthy_log_without_eval(tmp_path: Path, env_pass: Com
     # nothing recorded these: unknown, each with the exact way to get the evidence
     assert a["software_recorded"]["answer"] == "unknown"
     assert a["software_recorded"]["command"] == f"python -m rlvet.environment_record {tmp_path}"
-    assert a["policy_lag"]["answer"] == "unknown" and "--max-lag" in a["policy_lag"]["command"]
+    # an SB3 run: the advice is SB3's, not rlvet train's
+    assert a["policy_lag"]["answer"] == "unknown" and "asynchronous" in a["policy_lag"]["todo"]
     assert a["ood_tested"]["answer"] == "unknown"
     assert a["ood_tested"]["command"].count("rlvet ") == 1
     for gate in ("latency", "retraining_trigger", "business_metric"):
         assert a[gate]["answer"] == "unknown" and "deployment.toml" in a[gate]["todo"]
-    # one seed is evidence that reproducibility was not shown: fail, with the seed loop
+    # one run is evidence that reproducibility was not shown: fail, with SB3's seed loop
     assert a["reproducible"]["answer"] == "fail"
-    assert "--seed $s" in a["reproducible"]["command"]
+    assert "seed=s" in a["reproducible"]["todo"] and "EvalCallback" in a["reproducible"]["todo"]
     m = outcome.result.metrics
     assert m["decision"] == "no-go" and m["stages"]["pre_deployment"] == "open"
     gate_failed = [f for f in outcome.result.findings if f.category == "gate_failed"]
@@ -101,7 +109,7 @@ def test_broken_run_is_on_top_and_fails_the_trajectory_gate(tmp_path: Path) -> N
 
 def test_three_healthy_seeds_are_reproducible(tmp_path: Path) -> None:
     for seed in range(3):
-        copy_run(HEALTHY_RUN, tmp_path / f"seed{seed}")
+        copy_run(HEALTHY_RUN, tmp_path / f"seed{seed}", with_model=True)  # settings recorded
     outcome = run_report([tmp_path])
     assert len(outcome.result.metrics["runs"]) == 3
     assert _answers(outcome)["reproducible"]["answer"] == "pass"
@@ -119,6 +127,27 @@ def test_eval_latency_over_budget_fails_the_latency_gate(tmp_path: Path,
     assert a["true_objective"]["answer"] == "pass"
     assert a["beats_baseline"]["answer"] == "pass"  # IQM CI 455-500 vs random ~20
     assert outcome.result.metrics["protocol_hashes"] == ["ab" * 32]
+
+
+def test_latency_interval_straddling_the_budget_decides_nothing(
+        tmp_path: Path, env_pass: CommandResult) -> None:
+    # the issue's case: p99 4.6 ms then 8.5 ms on one model under a 5 ms budget
+    write_result(tmp_path / "eval.json", _eval_result(p99_ms=4.8, budget_ms=5.0,
+                                                      latency_error=False,
+                                                      p99_range=(4.6, 8.5)))
+    proc = subprocess.run([sys.executable, "-m", "rlvet.cli", "report", str(tmp_path), "--json"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr  # unknown is no error: nothing blocks on it
+    gate = {g["gate"]: g for g in json.loads(proc.stdout)["metrics"]["gates"]}["latency"]
+    assert gate["answer"] == "unknown", gate
+    assert "host load 3.50 on 2 CPUs" in gate["evidence"] and "4.6-8.5" in gate["evidence"]
+
+
+def test_latency_timed_once_by_an_older_rlvet_decides_nothing(tmp_path: Path) -> None:
+    result = _eval_result(p99_ms=0.3, budget_ms=5.0, latency_error=False)
+    result.metrics["latency"] = {"p50_ms": 0.1, "p99_ms": 0.3, "budget_ms": 5.0}
+    write_result(tmp_path / "eval.json", result)
+    assert _answers(run_report([tmp_path]))["latency"]["answer"] == "unknown"
 
 
 def test_eval_within_budget_and_declarations_pass_the_deployment_gates(

@@ -12,7 +12,8 @@ Contents (one idea per module):
     perturb -- dynamics overrides and noise / delay / dropout / initial-state wrappers.
     sweep -- robustness sweeps, ``sim_to_real_gap`` and ``ood_failure`` findings.
     shift -- per-dimension KS tests between simulated and real observations.
-    latency -- batch-1 inference p50 / p99 against a budget.
+    latency -- batch-1 inference p50 / p99 in repeated blocks, decided against a budget only
+        when the p99's interval is clear of it.
     trigger -- the retraining-trigger file and its check on live data.
     figures -- performance profile and robustness curves for ``--html``, as figure specs
         (drawn by ``report.plots``; the terminal summary is ``report.eval_terminal``).

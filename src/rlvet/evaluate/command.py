@@ -315,6 +315,10 @@ def _comparison(inputs: _Inputs, metrics: dict[str, Any]) -> list[Finding]:
     return found
 
 
+def _finite(x: float) -> float | None:
+    return x if np.isfinite(x) else None
+
+
 def _summary(inputs: _Inputs, estimates: dict[str, Interval], latency: Latency, *,
              measured_sweep: bool, measured_shift: bool) -> EvalSummary:
     """The summary document ``rlvet report`` reads (``rlvet.documents``)."""
@@ -324,7 +328,11 @@ def _summary(inputs: _Inputs, estimates: dict[str, Interval], latency: Latency, 
         aggregates={k: DocInterval(k, v.point, v.low, v.high) for k, v in estimates.items()
                     if np.isfinite([v.point, v.low, v.high]).all()},
         latency=DocLatency(p50_ms=latency.p50_ms, p99_ms=latency.p99_ms,
-                           budget_ms=p.deploy.latency_budget_ms),
+                           budget_ms=p.deploy.latency_budget_ms,
+                           p99_low_ms=_finite(latency.p99_low_ms),
+                           p99_high_ms=_finite(latency.p99_high_ms),
+                           repeats=latency.repeats, host_load=latency.host_load,
+                           cpus=latency.cpus),
         sweep=measured_sweep, shift=measured_shift, retraining_trigger=True)
 
 

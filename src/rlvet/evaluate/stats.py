@@ -4,12 +4,22 @@ Contents:
     Interval -- a point estimate and its confidence interval.
     aggregate_mean, aggregate_median, aggregate_iqm, aggregate_optimality_gap -- the
         aggregates of Agarwal et al. 2021 ("Deep RL at the Edge of the Statistical
-        Precipice"), over the last axis of a score array.
+        Precipice"), exactly as rliable's ``metrics.py`` defines them.
+    aggregate_pooled_median -- the median of every run of every task (not rliable's).
     interval_estimates(scores, ...) -- each aggregate with a stratified bootstrap CI.
     probability_of_improvement(x, y) -- P(X > Y), Mann-Whitney U per task, averaged.
     poi_interval(x, y, ...) -- the same with a stratified independent bootstrap CI.
     performance_profile(scores, taus, ...) -- fraction of runs above each threshold, with CI.
     METRICS, DEFAULT_REPS, DEFAULT_CONFIDENCE -- names and defaults.
+
+What each name means is rliable's (papers quote rliable's numbers): ``mean`` is the mean over
+tasks of the per-task mean scores; ``median`` the *median over tasks of the per-task mean
+scores* (so with one task it equals the mean); ``iqm`` the 25%-trimmed mean of all runs of
+all tasks pooled; ``optimality_gap`` ``gamma - mean(min(scores, gamma))`` over all of them.
+The median of the pooled runs -- robust to an outlier run within a task, which rliable's
+median is not -- is ``pooled_median``, under its own name. ``tests/evaluate/
+test_eval_stats.py`` holds reference numbers computed with rliable's own ``metrics.py`` on
+fixed matrices.
 
 Shapes follow rliable: ``scores`` is ``(runs, tasks)``. In ``rlvet eval`` a *run* is one
 evaluation seed (the mean return of its episodes; ``unit = "episode"`` in the protocol makes
@@ -45,6 +55,7 @@ __all__ = [
     "aggregate_mean",
     "aggregate_median",
     "aggregate_optimality_gap",
+    "aggregate_pooled_median",
     "interval_estimates",
     "performance_profile",
     "poi_interval",
@@ -87,12 +98,20 @@ def _flat(scores: np.ndarray) -> np.ndarray:
 
 
 def aggregate_mean(scores: np.ndarray) -> np.ndarray:
-    """Mean over runs and tasks; ``scores`` (..., runs, tasks) -> (...)."""
-    return _flat(scores).mean(axis=-1)
+    """Mean over tasks of the per-task mean scores (rliable's ``aggregate_mean``; equal to
+    the pooled mean, every task having the same runs); ``scores`` (..., runs, tasks) -> (...)."""
+    return scores.mean(axis=-2).mean(axis=-1)
 
 
 def aggregate_median(scores: np.ndarray) -> np.ndarray:
-    """Median over runs and tasks; ``scores`` (..., runs, tasks) -> (...)."""
+    """Median over tasks of the per-task mean scores (rliable's ``aggregate_median``: with
+    one task, the mean); ``scores`` (..., runs, tasks) -> (...)."""
+    return np.median(scores.mean(axis=-2), axis=-1)
+
+
+def aggregate_pooled_median(scores: np.ndarray) -> np.ndarray:
+    """Median of every run of every task pooled -- robust to outlier runs, which rliable's
+    ``median`` (of task means) is not; ``scores`` (..., runs, tasks) -> (...)."""
     return np.median(_flat(scores), axis=-1)
 
 
@@ -113,6 +132,7 @@ def aggregate_optimality_gap(scores: np.ndarray, optimal: float) -> np.ndarray:
 METRICS: Mapping[str, Callable[[np.ndarray], np.ndarray]] = {
     "mean": aggregate_mean,
     "median": aggregate_median,
+    "pooled_median": aggregate_pooled_median,
     "iqm": aggregate_iqm,
 }
 """Aggregates computed for every evaluation; the optimality gap joins when a target exists."""
@@ -169,8 +189,8 @@ def interval_estimates(
     confidence: float = DEFAULT_CONFIDENCE,
     rng: Seed = 0,
 ) -> dict[str, Interval]:
-    """Mean, median, IQM (and optimality gap when ``optimal`` is given) with stratified
-    bootstrap CIs.
+    """Mean, median, pooled median, IQM (and optimality gap when ``optimal`` is given) with
+    stratified bootstrap CIs.
 
     Args:
         scores: (runs, tasks), or (runs,) for one task.

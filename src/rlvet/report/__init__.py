@@ -8,7 +8,7 @@ Modules: ``plots`` draws the specs, ``html`` and ``gate_html`` embed them, ``ter
 ``gate_terminal``, ``plan_terminal``, ``eval_terminal`` and ``watch_terminal`` print.
 The stage-gate report (``rlvet report``): ``collect`` gathers run directories,
 ``documents`` reads results back from JSON (their typed summaries: ``rlvet.documents``),
-``questions`` answers
-each gate, ``gates`` decides go / no-go, ``gate_figures`` plots it, ``stagegate`` shapes
-the command result.
+``questions`` answers each gate (``seeds`` groups runs by recorded settings and applies
+the dispersion rule, ``hints`` words the advice for the user's framework), ``gates``
+decides go / no-go, ``gate_figures`` plots it, ``stagegate`` shapes the command result.
 """

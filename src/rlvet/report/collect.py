@@ -17,6 +17,8 @@ What is recognised (hidden directories are skipped):
       ``demo/seed0`` and ``demo/seed1`` are two runs and ``run/tb/`` belongs to ``run``;
     - model files (``*.pt``, ``*.zip``, ``*.ckpt``, ``*.safetensors``) inside a run, and
       SB3's saved normalisation statistics (``vecnormalize*.pkl``);
+    - the settings a run's framework recorded (``rlvet.signals.settings``: SB3's model
+      ``data``, CleanRL's ``hyperparameters`` text), for grouping seeds and the run table;
     - ``environment.json`` written by ``rlvet.environment_record``;
     - retraining-trigger files (JSON with ``"kind": "rlvet.retraining_trigger"``, written
       by ``rlvet eval``);
@@ -47,9 +49,11 @@ from rlvet.findings import Finding
 from rlvet.paths import is_special_file
 from rlvet.report.documents import ResultDoc, load_json, result_from_json
 from rlvet.signals import names
+from rlvet.signals.aliases import find_eval_key
 from rlvet.signals.discover import detect_format, read_run_report
 from rlvet.signals.jsonl import STEP_KEYS
 from rlvet.signals.series import RunSignals
+from rlvet.signals.settings import RecordedSettings, detect_framework, read_settings
 
 __all__ = ["DEPLOYMENT_FILE", "MODEL_SUFFIXES", "TRIGGER_KIND", "Evidence", "TrainingRun",
            "collect"]
@@ -60,8 +64,12 @@ MODEL_SUFFIXES = (".pt", ".zip", ".ckpt", ".safetensors")
 FIRST_LINE_BYTES = 1 << 20  # enough for any first record of a metrics log
 NORMALIZER_PREFIX = "vecnormalize"  # SB3's saved VecNormalize statistics: vecnormalize.pkl
 SKIPPED_COMMANDS = frozenset({"report"})  # a report's findings are copies of its sources
-CONFIG_IGNORED = frozenset({"seed", "out", "resume", "resume_from"})
-"""Training arguments that differ between seeds of one experiment (grouping ignores them)."""
+CONFIG_IGNORED = frozenset({"seed", "out", "resume", "resume_from", "exp_name", "run_name",
+                            "track", "wandb_project_name", "wandb_entity", "capture_video",
+                            "cuda", "save_model", "upload_model", "hf_entity"})
+"""Recorded settings that differ between seeds of one experiment or do not change what is
+trained (rlvet's ``--out``, CleanRL's ``exp_name`` and tracking flags): grouping ignores
+them."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +82,8 @@ class TrainingRun:
         diagnosis: ``rlvet.doctor.diagnose`` over the signals.
         results: command results stored inside the run directory (train, doctor, ...).
         models: model and checkpoint files inside it, sorted.
+        recorded: the settings its framework saved (SB3's model ``data``, CleanRL's
+            ``hyperparameters`` text), if any; an ``rlvet train`` result's arguments win.
     """
 
     root: Path
@@ -81,6 +91,7 @@ class TrainingRun:
     diagnosis: Diagnosis
     results: tuple[ResultDoc, ...] = ()
     models: tuple[Path, ...] = ()
+    recorded: RecordedSettings | None = None
 
     @property
     def name(self) -> str:
@@ -100,13 +111,32 @@ class TrainingRun:
         return None if doc is None else doc.train
 
     @property
-    def env_id(self) -> str | None:
-        """The env trained on, when a train result says so."""
+    def settings(self) -> RecordedSettings | None:
+        """The run's recorded settings: its ``rlvet train`` arguments, else its framework's."""
         doc = self.train_doc
-        if doc is None:
-            return None
-        summary = doc.train
-        return (summary.env_id if summary is not None else None) or doc.target or None
+        if doc is None or self.train is None or not self.train.args:
+            return self.recorded
+        env = self.train.env_id or doc.target or None
+        return RecordedSettings(framework="rlvet", source=str(doc.path),
+                                values={**({"env_id": env} if env else {}), **self.train.args})
+
+    @property
+    def framework(self) -> str | None:
+        """Who trained it: ``rlvet``, else the writer of the settings, else of the logs."""
+        if self.train_doc is not None:
+            return "rlvet"
+        return self.recorded.framework if self.recorded else detect_framework(self.signals)
+
+    @property
+    def env_id(self) -> str | None:
+        """The env trained on, when a train result or the recorded settings say so."""
+        doc = self.train_doc
+        if doc is not None:
+            summary = doc.train
+            env = (summary.env_id if summary is not None else None) or doc.target or None
+            if env:
+                return env
+        return None if self.recorded is None else self.recorded.env_id
 
     @property
     def args(self) -> Mapping[str, Any]:
@@ -114,17 +144,40 @@ class TrainingRun:
         return {} if self.train is None else self.train.args
 
     @property
-    def config_key(self) -> str:
-        """Env and every argument but the seed: runs with equal keys are seeds of one setup."""
-        settings = sorted((k, repr(v)) for k, v in self.args.items() if k not in CONFIG_IGNORED)
-        return f"{self.env_id or '?'}|{settings}"
+    def seed(self) -> Any:
+        """The recorded seed, if any."""
+        return None if self.settings is None else self.settings.seed
+
+    @property
+    def learning_rate(self) -> Any:
+        """The recorded learning rate; a schedule shows its first and last logged values."""
+        lr = None if self.settings is None else self.settings.learning_rate
+        series = self.signals.get(names.LEARNING_RATE)
+        if lr == "schedule" and series is not None and len(series):
+            return f"schedule {series.values[0]:.3g}->{series.values[-1]:.3g}"
+        return lr
+
+    @property
+    def config_key(self) -> str | None:
+        """Framework, env and every recorded setting but the seed (``CONFIG_IGNORED``): runs
+        with equal keys are seeds of one setup. None when nothing was recorded -- such runs
+        cannot be told apart from runs of other settings."""
+        settings = self.settings
+        if settings is None:
+            return None
+        values = sorted((k, repr(v)) for k, v in settings.values.items()
+                        if k not in CONFIG_IGNORED)
+        return f"{settings.framework}|{self.env_id or '?'}|{values}"
 
     @property
     def final_eval(self) -> float | None:
-        """The last evaluation return: from the train result, else from the logged series."""
+        """The last evaluation return: from the train result, else from the logged series
+        (``eval_return``, else an evaluation-scoped return such as CleanRL's
+        ``eval/episodic_return``)."""
         if self.train is not None and self.train.final_eval_return is not None:
             return self.train.final_eval_return
-        series = self.signals.get(names.EVAL_RETURN)
+        key = find_eval_key(self.signals)
+        series = None if key is None else self.signals.get(key)
         return float(series.values[-1]) if series is not None and len(series) else None
 
 
@@ -326,10 +379,11 @@ def _read_training(root: Path, walk: _Walk) -> TrainingRun | None:
         walk.notes.append(f"training logs not read: {exc}")
         return None
     walk.notes.extend(f"{root}: {w}" for w in report.warnings)
+    models = tuple(sorted(p for p in walk.models if p.is_relative_to(root)))
     return TrainingRun(
         root=root, signals=signals, diagnosis=diagnosis,
         results=tuple(d for d in walk.results if d.path.is_relative_to(root)),
-        models=tuple(sorted(p for p in walk.models if p.is_relative_to(root))),
+        models=models, recorded=read_settings(root, signals, models),
     )
 
 

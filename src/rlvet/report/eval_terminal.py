@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rlvet.evaluate.command import EvalOutcome
+from rlvet.evaluate.latency import latency_answer
 
 __all__ = ["print_summary"]
 
@@ -33,8 +34,12 @@ def print_summary(outcome: EvalOutcome, console: Console) -> None:
         table.add_row(name, f"{iv.point:.4g}", escape(f"[{iv.low:.4g}, {iv.high:.4g}]"))
     console.print(table)
     lat = outcome.latency
-    console.print(f"batch-1 latency: p50 {lat.p50_ms:.3g} ms, p99 {lat.p99_ms:.3g} ms (budget "
-                  f"{outcome.protocol.deploy.latency_budget_ms:g} ms)", highlight=False)
+    budget = outcome.protocol.deploy.latency_budget_ms
+    load = "unknown" if lat.host_load is None else f"{lat.host_load:.2f} on {lat.cpus} CPUs"
+    console.print(f"batch-1 latency: p50 {lat.p50_ms:.3g} ms, p99 {lat.p99_ms:.3g} ms "
+                  f"({lat.confidence:.1%} interval {lat.p99_low_ms:.3g}-{lat.p99_high_ms:.3g} "
+                  f"ms over {lat.repeats} blocks of {lat.calls} calls; host load {load}); "
+                  f"budget {budget:g} ms: {latency_answer(lat, budget)}", highlight=False)
     poi = outcome.result.metrics.get("compare", {}).get("probability_of_improvement")
     if poi is not None:
         ci = escape(f"[{poi['low']:.2f}, {poi['high']:.2f}]")

@@ -95,13 +95,14 @@ def _runs_table(runs: Sequence[Mapping[str, Any]], console: Console) -> None:
     if not runs:
         return
     table = Table(title="runs side by side", title_justify="left", expand=False)
-    for col in ("run", "env", "seed", "steps", "verdict", "first break", "last healthy",
-                "final eval", "rollbacks"):
+    for col in ("run", "framework", "env", "seed", "lr", "steps", "verdict", "first break",
+                "last healthy", "final eval", "rollbacks"):
         table.add_column(col, overflow="fold")
     for run in runs:
         fb = run.get("first_break")
-        table.add_row(Text(_cap(run["run"])), Text(_cap(_fmt(run.get("env_id")))),
-                      _fmt(run.get("seed")), _fmt(run.get("steps")),
+        table.add_row(Text(_cap(run["run"])), Text(_cap(_fmt(run.get("framework")))),
+                      Text(_cap(_fmt(run.get("env_id")))), Text(_cap(_fmt(run.get("seed")))),
+                      Text(_cap(_fmt(run.get("learning_rate")))), _fmt(run.get("steps")),
                       Text(str(run.get("verdict")), style=_answer_style(run.get("verdict"))),
                       Text(f"{fb['category']} @ {_fmt(fb['step'])}" if fb else "-"),
                       _fmt(run.get("last_healthy_step")), _fmt(run.get("final_eval_return")),

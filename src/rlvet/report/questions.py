@@ -22,14 +22,17 @@ from __future__ import annotations
 import re
 import shlex
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from rlvet.documents import EpisodeStats, EvalSummary, Latency
 from rlvet.report.collect import Evidence, TrainingRun
 from rlvet.report.documents import ResultDoc
+from rlvet.report.hints import Need, hint
+from rlvet.report.seeds import Setup, group_setups, seed_spread
 from rlvet.signals import names
 
 __all__ = [
@@ -196,6 +199,26 @@ def _no_runs(command: str) -> Verdict:
     return Verdict(Answer.UNKNOWN, "no training log found", command=command)
 
 
+def _framework(ev: Evidence) -> str | None:
+    """The framework most runs were trained with (``sb3``, ``cleanrl``, ``rlvet``, ...)."""
+    counts = Counter(r.framework for r in ev.runs if r.framework)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+class _Advice(TypedDict):
+    command: str
+    todo: str
+
+
+def _advice(ev: Evidence, need: Need, *, command: str = "", todo: str = "") -> _Advice:
+    """``command`` / ``todo`` of a verdict in the user's framework's words
+    (``report.hints``); ``command`` and ``todo`` given here are the ``rlvet`` ones."""
+    found = hint(_framework(ev), need, where=ev.primary_dir, env=_env_hint(ev))
+    if found is None:
+        return {"command": command, "todo": todo}
+    return {"command": found.command, "todo": found.todo}
+
+
 # --- pre-training ----------------------------------------------------------------------
 
 
@@ -301,7 +324,8 @@ def ask_trajectories_monitored(ev: Evidence) -> Verdict:
     if not monitored:
         return Verdict(Answer.FAIL, f"{len(ev.runs)} run(s) log no return together with "
                        "episode length, entropy or KL", _sources(ev.runs),
-                       todo="log reward, episode_length, entropy and kl (rlvet.monitor.Monitor)")
+                       **_advice(ev, Need.MONITOR, todo="log reward, episode_length, entropy "
+                                 "and kl (rlvet.monitor.Monitor)"))
     logged = [s for s in DISTRIBUTION_SIGNALS if any(r.signals.get(s) for r in monitored)]
     return Verdict(Answer.PASS, f"{', '.join(logged)} logged in {len(monitored)} of "
                    f"{len(ev.runs)} run(s); the doctor's detectors ran over them",
@@ -316,7 +340,7 @@ def ask_policy_lag(ev: Evidence) -> Verdict:
     if not lagged:
         return Verdict(Answer.UNKNOWN, "no run logs policy_lag (policy versions between the "
                        "data and the learner)", _sources(ev.runs),
-                       command=_train_command(ev, "--max-lag 2"))
+                       **_advice(ev, Need.POLICY_LAG, command=_train_command(ev, "--max-lag 2")))
     values = [v for r in lagged for v in _logged(r, names.POLICY_LAG)]
     bounds = sorted({str(r.args["max_lag"]) for r in lagged if "max_lag" in r.args})
     text = (f"policy lag logged in {len(lagged)} run(s): mean {statistics.fmean(values):.2f}, "
@@ -353,7 +377,7 @@ def ask_normalisation(ev: Evidence) -> Verdict:
         return Verdict(Answer.FAIL, f"env QA flags the observation scale ({scale[0].message}) "
                        "and no normalisation is recorded", command=_train_command(ev))
     return Verdict(Answer.UNKNOWN, "no normalisation settings or statistics recorded",
-                   command=_train_command(ev))
+                   **_advice(ev, Need.NORMALISATION, command=_train_command(ev)))
 
 
 def ask_throughput(ev: Evidence) -> Verdict:
@@ -363,7 +387,8 @@ def ask_throughput(ev: Evidence) -> Verdict:
     tracked = _with_signal(ev.runs, names.FPS)
     if not tracked:
         return Verdict(Answer.FAIL, f"none of {len(ev.runs)} run(s) logs throughput (fps)",
-                       _sources(ev.runs), todo="log fps (steps per second) with the metrics")
+                       _sources(ev.runs), **_advice(ev, Need.FPS, todo="log fps (steps per "
+                                                    "second) with the metrics"))
     medians = [float(statistics.median(_logged(r, names.FPS))) for r in tracked]
     return Verdict(Answer.PASS, f"fps logged in {len(tracked)} of {len(ev.runs)} run(s): "
                    f"median {_fmt(min(medians))}-{_fmt(max(medians))} steps/s",
@@ -394,9 +419,10 @@ def ask_true_objective(ev: Evidence) -> Verdict:
         return Verdict(Answer.PASS, "; ".join(parts),
                        _sources([*(d for d, _ in evals), *with_eval]))
     if ev.runs:
+        own = hint(_framework(ev), Need.EVAL, where=ev.primary_dir, env=_env_hint(ev))
         return Verdict(Answer.FAIL, f"only the training reward (the proxy) is logged in "
                        f"{len(ev.runs)} run(s)", _sources(ev.runs),
-                       command=_eval_command(ev))
+                       command=_eval_command(ev), todo="" if own is None else own.todo)
     return Verdict(Answer.UNKNOWN, "no evaluation and no training log found",
                    command=_eval_command(ev))
 
@@ -415,16 +441,9 @@ def ask_behaviour_tracked(ev: Evidence) -> Verdict:
     if ev.runs:
         return Verdict(Answer.FAIL, "no behavioural indicator (episode length, entropy, "
                        "response length, reward components) is logged", _sources(ev.runs),
-                       todo="log episode_length / response_length and reward/<component>")
+                       **_advice(ev, Need.MONITOR, todo="log episode_length / "
+                                 "response_length and reward/<component>"))
     return _no_runs(_train_command(ev))
-
-
-def _seed_groups(runs: Sequence[TrainingRun]) -> list[list[TrainingRun]]:
-    """Runs of one setup (same env and settings but the seed), largest group first."""
-    groups: dict[str, list[TrainingRun]] = {}
-    for run in runs:
-        groups.setdefault(run.config_key, []).append(run)
-    return sorted(groups.values(), key=len, reverse=True)
 
 
 def _eval_seeds(ev: Evidence) -> str:
@@ -432,31 +451,66 @@ def _eval_seeds(ev: Evidence) -> str:
     return "; ".join(f"{d.path}: {n} evaluation seeds" for d, n in counts)
 
 
+def _describe_setups(setups: Sequence[Setup], unrecorded: Sequence[TrainingRun]) -> str:
+    parts = [f"{len(s.runs)} run(s) of {s.label}" for s in setups]
+    if unrecorded:
+        parts.append(f"{len(unrecorded)} run(s) with no recorded settings ("
+                     + ", ".join(r.name for r in unrecorded) + ")")
+    return "; ".join(parts)
+
+
+def _random_for(ev: Evidence, env: str | None) -> float | None:
+    """The random policy's return in ``env`` from env QA (only for that env)."""
+    base = _baselines(ev).get(env) if env else None
+    return None if base is None else base[0]
+
+
+def _judge_setup(ev: Evidence, setup: Setup, text: str) -> Verdict:
+    """Broken seeds, then enough final returns, then the dispersion rule."""
+    runs = setup.runs
+    broken = [r for r in runs if r.diagnosis.verdict == "fail"]
+    if broken:
+        cats = ", ".join(f"{r.name} ({r.diagnosis.first_break.category})" for r in broken
+                         if r.diagnosis.first_break is not None)
+        return Verdict(Answer.FAIL, f"{text}; broken: {cats}", _sources(runs))
+    finals = [x for r in runs if (x := r.final_eval) is not None]
+    if len(finals) < MIN_SEEDS:
+        return Verdict(Answer.UNKNOWN, f"{text}; a final evaluation return is recorded for "
+                       f"{len(finals)} of {len(runs)} seed(s), so their agreement cannot be "
+                       "judged", _sources(runs),
+                       **_advice(ev, Need.EVAL, command=_seeds_command(ev)))
+    spread = seed_spread(finals, _random_for(ev, runs[0].env_id))
+    answer = Answer.PASS if spread.reproducible else Answer.FAIL
+    verb = "agree" if spread.reproducible else "disagree"
+    return Verdict(answer, f"{text}; the seeds {verb}: {spread.describe()}", _sources(runs))
+
+
 def ask_reproducible(ev: Evidence) -> Verdict:
     """Are results reproducible across seeds? At least ``MIN_SEEDS`` training seeds of one
-    setup, none of them broken."""
+    recorded setup, none broken, whose final evaluation returns pass the dispersion rule
+    (``report.seeds``: coefficient of variation at most ``MAX_SEED_CV``)."""
     extra = _eval_seeds(ev)
     if not ev.runs:
         if extra:
             return Verdict(Answer.UNKNOWN, f"{extra}, but no training runs to compare",
                            command=_seeds_command(ev))
         return _no_runs(_seeds_command(ev))
-    group = _seed_groups(ev.runs)[0]
-    env = group[0].env_id or "one env"
-    what = "with equal settings" if group[0].args else "(settings not recorded)"
-    broken = [r for r in group if r.diagnosis.verdict == "fail"]
-    finals = [f"{x:.4g}" for r in group if (x := r.final_eval) is not None]
-    text = f"{len(group)} seed(s) of {env} {what}"
-    tail = (f"; final eval return {', '.join(finals)}" if finals else "") + \
-        (f"; {extra}" if extra else "")
-    if broken:
-        cats = ", ".join(f"{r.name} ({r.diagnosis.first_break.category})" for r in broken
-                         if r.diagnosis.first_break is not None)
-        return Verdict(Answer.FAIL, f"{text}, broken: {cats}{tail}", _sources(group))
-    if len(group) < MIN_SEEDS:
-        return Verdict(Answer.FAIL, f"{text}: fewer than {MIN_SEEDS} seeds{tail}",
-                       _sources(group), command=_seeds_command(ev))
-    return Verdict(Answer.PASS, f"{text}, none broken{tail}", _sources(group))
+    setups, unrecorded = group_setups(ev.runs)
+    text = _describe_setups(setups, unrecorded) + (f"; {extra}" if extra else "")
+    largest = setups[0] if setups else None
+    if largest is not None and len(largest.runs) >= MIN_SEEDS:
+        others = _describe_setups(setups[1:], unrecorded)
+        return _judge_setup(ev, largest, f"{len(largest.runs)} seeds of {largest.label} with "
+                            "equal recorded settings" + (f" (besides: {others})" if others
+                                                         else "") + (f"; {extra}" if extra
+                                                                     else ""))
+    if unrecorded and len(ev.runs) >= MIN_SEEDS:
+        return Verdict(Answer.UNKNOWN, f"{text}: rlvet cannot tell seeds of one setup from runs "
+                       f"of different settings, and no setup has {MIN_SEEDS} seeds",
+                       _sources(ev.runs),
+                       **_advice(ev, Need.SETTINGS, command=_seeds_command(ev)))
+    return Verdict(Answer.FAIL, f"{text}: no setup has {MIN_SEEDS} seeds", _sources(ev.runs),
+                   **_advice(ev, Need.SEEDS, command=_seeds_command(ev)))
 
 
 def _baselines(ev: Evidence) -> dict[str, tuple[float, float | None, str]]:
@@ -553,8 +607,24 @@ def _budget(ev: Evidence, measured: Latency) -> float | None:
         else None
 
 
+def _latency_text(lat: Latency, path: str) -> str:
+    text = "batch-1 inference" + (f" p50 {lat.p50_ms:.3g} ms," if lat.p50_ms is not None
+                                   else "") + f" p99 {lat.p99_ms:.3g} ms"
+    if lat.p99_low_ms is not None and lat.p99_high_ms is not None and lat.repeats >= 2:
+        level = 1 - 2.0 ** (1 - lat.repeats)
+        text += (f" ({level:.1%} interval {lat.p99_low_ms:.3g}-{lat.p99_high_ms:.3g} ms over "
+                 f"{lat.repeats} timed blocks")
+        text += "" if lat.host_load is None else (f"; host load {lat.host_load:.2f} on "
+                                                  f"{lat.cpus or '?'} CPUs")
+        text += ")"
+    return f"{text} ({path})"
+
+
 def ask_latency(ev: Evidence) -> Verdict:
-    """Latency under real constraints? Measured p99 inference latency against a budget."""
+    """Latency under real constraints? The p99 of batch-1 inference against a budget, decided
+    only when its interval over repeated timing blocks is clear of the budget: within it
+    all the way (pass), over it all the way (fail), else unknown -- a load spike on a shared
+    host must not flip the gate (``rlvet.evaluate.latency``)."""
     measured = [(d, s.latency) for d, s in _evals(ev) if s.latency is not None]
     todo = f"declare latency_budget_ms in {ev.primary_dir}/deployment.toml"
     if not measured:
@@ -562,16 +632,23 @@ def ask_latency(ev: Evidence) -> Verdict:
                        command=_eval_command(ev), todo=todo)
     doc, lat = measured[0]
     budget = _budget(ev, lat)
-    p50 = lat.p50_ms
-    text = ("batch-1 inference" + (f" p50 {p50:.3g} ms," if p50 is not None else "")
-            + f" p99 {lat.p99_ms:.3g} ms ({doc.path})")
+    text = _latency_text(lat, str(doc.path))
     if budget is None:
         return Verdict(Answer.UNKNOWN, f"{text}, but no latency budget is declared",
                        (str(doc.path),), todo=todo)
-    over = lat.p99_ms > budget
-    return Verdict(Answer.FAIL if over else Answer.PASS,
-                   f"{text} {'over' if over else 'within'} the {budget:g} ms budget",
-                   (str(doc.path),))
+    if lat.p99_low_ms is None or lat.p99_high_ms is None or lat.repeats < 2:
+        return Verdict(Answer.UNKNOWN, f"{text}: timed once, with no interval, so a load "
+                       f"spike could flip it against the {budget:g} ms budget",
+                       (str(doc.path),), command=_eval_command(ev))
+    if lat.p99_high_ms <= budget:
+        return Verdict(Answer.PASS, f"{text}: the whole interval is within the {budget:g} ms "
+                       "budget", (str(doc.path),))
+    if lat.p99_low_ms > budget:
+        return Verdict(Answer.FAIL, f"{text}: the whole interval is over the {budget:g} ms "
+                       "budget", (str(doc.path),))
+    return Verdict(Answer.UNKNOWN, f"{text}: the interval straddles the {budget:g} ms budget, "
+                   "so the measurement cannot decide; time it on an idle machine like the "
+                   "deployment target", (str(doc.path),), command=_eval_command(ev))
 
 
 def ask_retraining_trigger(ev: Evidence) -> Verdict:

@@ -59,7 +59,9 @@ def _last_step(run: TrainingRun) -> int | None:
 
 def _train_facts(run: TrainingRun) -> dict[str, Any]:
     doc, train = run.train_doc, run.train
-    return {"seed": run.args.get("seed"), "learning_rate": run.args.get("lr"),
+    recorded = run.settings
+    return {"seed": run.seed, "learning_rate": run.learning_rate, "framework": run.framework,
+            "settings_source": None if recorded is None else recorded.source,
             "stop_reason": None if train is None else train.stop_reason,
             "best_eval_return": None if train is None else train.best_eval_return,
             "rollbacks": [] if train is None else [r.to_json() for r in train.rollbacks],
