@@ -374,12 +374,13 @@ def reward_command(
 @app.command("reward-probe")
 def reward_probe_command(
     reward_spec: Annotated[str, typer.Argument(help="The reward function: module:callable or file.py:callable, TRL's f(prompts, completions, **kwargs) -> list[float] or a plain f(prompt, response) -> float.")],
-    prompts: Annotated[Path, typer.Option(help="Prompts JSONL: one object per line with a string 'prompt'; every other field reaches a TRL-style reward as a keyword list.")],
+    prompts: Annotated[Path, typer.Option(help="Prompts JSONL: one object per line with a 'prompt', a string or TRL's conversational list of {'role', 'content'} messages; every other field reaches a TRL-style reward as a keyword list.")],
     references: Annotated[str | None, typer.Option(help="Field holding each prompt's reference answer: its reward is the level the attacks are measured against (default: the best no-knowledge score).")] = None,
     share: Annotated[float, typer.Option(min=0.01, max=1.0, help="A strategy whose mean reward reaches this share of the reference level is an error.")] = 0.5,
     max_prompts: Annotated[int, typer.Option(min=1, max=MAX_PROBE_PROMPTS, help="Probe the first this many prompts.")] = 100,
     timeout: Annotated[float, typer.Option(min=0.01, max=3600.0, help="Wall-clock budget of one reward call, seconds; a call past it is a grader_failure finding.")] = 30.0,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed of the strategies' random text; same seed, same responses.")] = 0,
+    env: Annotated[str | None, typer.Option("--env", help="Agentic tasks: module:factory or file.py:factory returning an object with reset(prompt=, **fields), step(tool_call=) and succeeded(state=); every response is replayed in it, and a reward paid while succeeded is False is pseudo-success. A TRL-style reward gets environments=[env].")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
     html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
     config: ConfigOption = None,
@@ -388,10 +389,10 @@ def reward_probe_command(
     """Attack a reward before training: empty, format-only, echoed, listed, padded, repeated, claimed and refused responses; is any of them paid like a correct answer?"""
     from rlvet.reward.probe import ProbeConfig, run_probe
 
-    project = _project(config, fail_on, prompts, *_spec_files(reward_spec))
-    refuse_output_over_input(html, (prompts, *_spec_files(reward_spec)), option="--html")
+    project = _project(config, fail_on, prompts, *_spec_files(reward_spec, env))
+    refuse_output_over_input(html, (prompts, *_spec_files(reward_spec, env)), option="--html")
     probe = ProbeConfig(reward=reward_spec, prompts=prompts, references=references, share=share,
-                        seed=seed, timeout_s=timeout, max_prompts=max_prompts)
+                        seed=seed, timeout_s=timeout, max_prompts=max_prompts, env=env)
     emit(run_probe(probe).result, as_json=as_json, html=html, project=project, fail_on=fail_on)
 
 

@@ -15,6 +15,8 @@ Contents (one concern per module):
     evidence -- what the audit could not judge (``insufficient_evidence``).
     strategies, probe -- ``rlvet reward-probe``: no-knowledge responses scored by the reward
         function itself before training (``reward_exploit``, ``grader_failure``).
+    messages, probe_env -- the probe's chat-message prompts (TRL's conversational format)
+        and its agentic env protocol (``--env``: reset, step, succeeded).
     audit -- ``audit_samples`` and the detector table.
     figures, command -- CLI glue.
 
