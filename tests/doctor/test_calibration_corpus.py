@@ -46,7 +46,20 @@ KNOWN_OFFLINE_MISSES = {
         "sb3_ppo_cartpole_reward_spikes_start_strong_s2": "critic_failure before numerics",
         "sb3_dqn_cartpole_leak_late_strong_s3": "no finding",
     },
-    "fresh": {},
+    "fresh": {
+        "sb3_sac_pendulum_proxy_spin_bonus_early_strong_s20": "give-back within eval noise",
+        "sb3_sac_pendulum_leak_late_strong_s21": "throughput fell before the leak began",
+        "sb3_ppo_lunar_neg_ent_coef_early_mild_s21": "critic never fitted on LunarLander",
+        "sb3_td3_pendulum_reward_sign_early_strong_s21": "a negated cost climbing through "
+                                                         "zero reads as reward_hacking",
+        "sb3_ppo_lunar_lr_too_high_early_mild_s21": "entropy collapse before any KL jump",
+        "cleanrl_ppo_acrobot_high_ent_coef_start_strong_s23": "held entropy and a floor "
+                                                              "return: read as sparse",
+        "rlvet_ppo_acrobot_vf_detached_start_strong_s23": "critic on a flat return: read "
+                                                          "as sparse",
+        "sb3_ppo_lunar_high_ent_coef_early_mild_s23": "entropy pinned while the return "
+                                                      "rose: a warning after the critic's",
+    },
 }
 KNOWN_FRESH_LIVE_STOPS: dict[str, str] = {}
 

@@ -134,10 +134,12 @@ def test_gaussian_entropy_below_zero_is_left_alone(ppo):
     assert exploration.detect_entropy_stuck(run, CTX) == []
 
 
-def test_entropy_pinned_by_a_huge_bonus_while_the_return_creeps_up_is_an_error(ppo):
-    # ent_coef 5: entropy within 1% of ln 2, KL ~1e-4, the return still rises a little.
+def test_entropy_pinned_while_the_return_rises_steadily_is_a_warning(ppo):
+    # entropy within 1% of its start while the return rises 20 -> 32 steadily: a huge bonus
+    # or a slow learner (CleanRL's PPO holds 99% of ln 3 on Acrobot for 30k steps while it
+    # learns); the logs cannot tell, so it is not an error
     run = ppo(entropy=lambda v: 0.686 + 0.001 * np.sin(np.arange(v.size)),
               kl=lambda v: np.full_like(v, 2e-4),
               reward=lambda v: np.linspace(20.0, 32.0, v.size))
     [f] = exploration.detect_entropy_stuck(run, CTX)
-    assert f.severity == Severity.ERROR
+    assert f.severity == Severity.WARNING and f.evidence["return_improved"]

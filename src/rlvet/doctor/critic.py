@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 
 from rlvet import stats
-from rlvet.doctor.numerics import dead_critic_onset, explosion_onset
+from rlvet.doctor.evidence import FLAT_RETURN_CONSEQUENCE
+from rlvet.doctor.numerics import dead_critic_onset, explosion_onset, recurring_blowups
 from rlvet.doctor.policy_update import policy_frozen
 from rlvet.doctor.remedies import prescribe
 from rlvet.doctor.reward import SPARSE_SHARE
@@ -182,7 +183,7 @@ def _unexplained(run: RunSignals, ctx: DetectContext) -> Finding | None:
     elif brief:
         message += (f"; only {ev.size - i} updates of failure so far, too few to call the "
                     f"critic broken rather than behind fast-moving returns")
-    evidence["return_share_at_floor"] = same
+    evidence |= {"return_share_at_floor": same, FLAT_RETURN_CONSEQUENCE: flat}
     return prescribe(Category.CRITIC_FAILURE,
                      severity=Severity.WARNING if learning or brief or flat else Severity.ERROR,
                      message=message, evidence=evidence, step=int(steps[i]))
@@ -214,7 +215,7 @@ def _diverged(run: RunSignals, ctx: DetectContext) -> Finding | None:
         return None  # no return scale to compare with (a reward that is always 0)
     rmse = np.sqrt(np.abs(loss))
     i = stats.persistent_onset(rmse > VALUE_RMSE_OVER_RETURN * scale)
-    if i is None or explosion_onset(loss) is not None:
+    if i is None or explosion_onset(loss) is not None or recurring_blowups(loss) is not None:
         return None  # none, or orders of magnitude on the way to inf: doctor.numerics
     evidence = {"onset_step": int(steps[i]), "value_rmse": float(rmse[i]),
                 "peak_value_loss": float(np.max(loss[i:])), "max_abs_return": scale}

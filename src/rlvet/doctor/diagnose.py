@@ -27,12 +27,21 @@ from typing import Any
 
 import numpy as np
 
-from rlvet.doctor.evidence import cap_by_history, coverage, unjudged
+from rlvet.doctor.evidence import FLAT_RETURN_CONSEQUENCE, cap_by_history, coverage, unjudged
 from rlvet.doctor.family import infer_family
 from rlvet.doctor.fitted_remedies import fit_remedies
 from rlvet.doctor.registry import DetectContext, Registry, default_registry
 from rlvet.errors import RlvetInputError
-from rlvet.findings import BreakPolicy, Category, Finding, Severity, exit_code, first_break, verdict
+from rlvet.findings import (
+    BreakPolicy,
+    Category,
+    Finding,
+    Severity,
+    Stage,
+    exit_code,
+    first_break,
+    verdict,
+)
 from rlvet.signals import names
 from rlvet.signals.aliases import find_eval_key, lookup
 from rlvet.signals.series import Checkpoint, RunSignals
@@ -102,6 +111,54 @@ def _demote_exclusions(findings: list[Finding]) -> list[Finding]:
         return findings
     return [dataclasses.replace(f, severity=Severity.INFO)
             if f.category in EXCLUSION_CATEGORIES else f for f in findings]
+
+
+MECHANICS = frozenset({Stage.FRESHNESS, Stage.POLICY_UPDATE, Stage.CRITIC,
+                       Stage.EXPLORATION, Stage.NUMERICS})
+"""The learner's own links: a finding there is a mechanical cause a flat return can have."""
+LEAK_SLOWDOWN_LEAD = 0.1  # a throughput drop that starts at most 10% of the run before the
+# memory growth was dated (RSS is logged less often than fps) began with the leak
+
+
+def _weigh_symptoms(findings: list[Finding], run: RunSignals) -> list[Finding]:
+    """Severity of the findings that are another's symptom, from the evidence of both.
+
+    * A return at its floor (``sparse_reward``) is the property of a task whose reward is
+      sparse by design only when the learner's mechanics look healthy; beside a mechanical
+      finding (stale data, a critic or entropy broken on its own, a KL regime) the floor is
+      that finding's symptom, and ``sparse_reward`` becomes info, as ``plateau`` does.
+      Mechanical findings that are themselves what a flat return does to a learner (an
+      entropy drifting without signal, a critic with no variance to explain: evidence
+      ``flat_return_consequence``) do not count.
+    * A throughput drop that begins with a memory leak is the leak's cost, visible now:
+      the leak is the error, the slowdown a warning.
+    """
+    mechanical = any(f.stage in MECHANICS and f.severity >= Severity.WARNING
+                     and not f.evidence.get(FLAT_RETURN_CONSEQUENCE) for f in findings)
+    leak = next((f for f in findings if f.category == Category.MEMORY_GROWTH), None)
+    span = _span(run)
+    out = []
+    for f in findings:
+        if f.category == Category.SPARSE_REWARD and mechanical:
+            f = dataclasses.replace(f, severity=Severity.INFO, message=f.message + (
+                "; a mechanical finding on this run is the likelier cause"))
+        elif (f.category == Category.THROUGHPUT_DROP and leak is not None and f.step is not None
+              and leak.step is not None and f.step >= leak.step - LEAK_SLOWDOWN_LEAD * span):
+            f = dataclasses.replace(f, severity=min(f.severity, Severity.WARNING),
+                                    message=f.message + "; it began with the memory growth")
+        elif f.category == Category.MEMORY_GROWTH and any(
+                g.category == Category.THROUGHPUT_DROP and g.step is not None
+                and f.step is not None and g.step >= f.step - LEAK_SLOWDOWN_LEAD * span
+                for g in findings):
+            f = dataclasses.replace(f, severity=Severity.ERROR, message=f.message + (
+                "; the run already slows down with it (see throughput_drop)"))
+        out.append(f)
+    return out
+
+
+def _span(run: RunSignals) -> float:
+    """Steps the run covers (last logged step over all series)."""
+    return float(max((s.steps[-1] for s in run.series.values() if len(s) > 0), default=0))
 
 
 def _last_step_before(run: RunSignals, step: int) -> int | None:
@@ -175,7 +232,8 @@ def diagnose(
     for _, detect in reg.items():
         found.extend(detect(run, ctx))
     checks = coverage(run, ctx, reg.names())
-    found = fit_remedies(cap_by_history(_demote_exclusions(found), run, family), family, run)
+    found = fit_remedies(cap_by_history(_weigh_symptoms(_demote_exclusions(found), run), run,
+                                        family), family, run)
     findings = tuple(found + unjudged(run, ctx, family))
     first = pick_first_break(findings)
     last_healthy = None if first is None or first.step is None else _last_step_before(

@@ -27,10 +27,16 @@ from rlvet.findings import Category, Finding, Severity, Stage
 from rlvet.signals import names
 from rlvet.signals.series import RunSignals
 
+FLAT_RETURN_CONSEQUENCE = "flat_return_consequence"
+"""Evidence key a mechanical detector sets when its finding is what a return stuck at its
+floor does to a learner (an entropy drifting with no signal, a critic with no between-
+episode variance to explain): ``diagnose`` then does not count it as a cause of the floor."""
+
 if TYPE_CHECKING:
     from rlvet.doctor.registry import DetectContext
 
-__all__ = ["INPUTS", "Coverage", "cap_by_history", "coverage", "unjudged"]
+__all__ = ["FLAT_RETURN_CONSEQUENCE", "INPUTS", "Coverage", "cap_by_history", "coverage",
+           "unjudged"]
 
 _REWARD = "<reward>"  # the resolved training reward (ctx.reward)
 _EVAL = "<eval>"  # the resolved evaluation metric (ctx.eval)

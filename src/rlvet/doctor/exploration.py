@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rlvet import stats
+from rlvet.doctor.evidence import FLAT_RETURN_CONSEQUENCE
 from rlvet.doctor.policy_update import policy_frozen
 from rlvet.doctor.remedies import prescribe
 from rlvet.findings import Category, Finding, Severity
@@ -44,12 +45,10 @@ __all__ = [
     "COLLAPSE_FRACTION",
     "COLLAPSE_PROGRESS",
     "DRIVEN_COLLAPSE",
-    "STUCK_HELD",
     "STUCK_PINNED",
     "STUCK_REBOUND_FROM",
     "detect_entropy_collapse",
     "detect_entropy_stuck",
-    "exploration_lost",
 ]
 
 COLLAPSE_FRACTION = 0.2  # entropy below 20% of its start: on 2 actions that is p(best) >
@@ -61,10 +60,8 @@ STUCK_PINNED = 0.95  # entropy within 5% of its start for the whole run: the pol
 # band within the first few percent of training
 DRIVEN_COLLAPSE = 0.05  # entropy under 5% of its start (p(best) > 0.995 on 2 actions): a
 # policy driven to determinism (negative bonus: 1-2% of start); a policy with no reward
-# signal at all only drifts (goal-only MountainCar: 15-30% of start after 50k steps)
-STUCK_HELD = 0.98  # ending within 2% of the start: the entropy did not decline at all, the
-# bonus holds it (ent_coef 5: 99-100% of ln 2); slow healthy learners drift down (Gaussian
-# log-std on Hopper to 93-95%, a 4-action CleanRL policy on LunarLander to 97%)
+# signal at all only drifts (goal-only MountainCar: 15-30% of start after 50k steps), so a
+# shallower collapse while the return sits at its floor is a warning
 FLOOR_NO_SIGNAL = 0.5  # a return at its floor on half its points carries no gradient for a
 # bonus to outweigh (goal-only MountainCar: entropy stays at 99% without any bonus)
 STUCK_REBOUND_FROM = 0.9  # entropy that had fallen below 90% of its start and ends pinned
@@ -85,21 +82,6 @@ def _entropy(run: RunSignals) -> tuple[np.ndarray, np.ndarray, float] | None:
         return None
     start = float(np.max(ent[:START_POINTS]))
     return (steps, ent, start) if start > 0 else None
-
-
-def exploration_lost(run: RunSignals) -> int | None:
-    """Step from which the entropy stayed below ``DRIVEN_COLLAPSE`` of its start, or None.
-
-    Why shared: a return stuck at its floor after the policy was driven to determinism is
-    the collapse's consequence, not a sparse reward (a negative entropy bonus on Acrobot
-    never reaches the goal once), so ``doctor.reward`` asks this before blaming the reward.
-    """
-    found = _entropy(run)
-    if found is None:
-        return None
-    steps, ent, start = found
-    i = stats.persistent_onset(ent < DRIVEN_COLLAPSE * start)
-    return None if i is None else int(steps[i])
 
 
 def _reward_progress(run: RunSignals, ctx: DetectContext, step: int) -> float | None:
@@ -131,14 +113,22 @@ def detect_entropy_collapse(run: RunSignals, ctx: DetectContext) -> list[Finding
     done = _reward_progress(run, ctx, int(steps[i]))
     if done is not None and done >= COLLAPSE_PROGRESS:
         return _abrupt_collapse(steps, ent, start, done)
-    severity = Severity.WARNING if done is None else Severity.ERROR
+    floor = stats.floor_share(stats.finite(run.get(ctx.reward) if ctx.reward else None)[1])
+    drifted = (floor is not None and floor >= FLOOR_NO_SIGNAL
+               and float(np.min(ent[i:])) >= DRIVEN_COLLAPSE * start)
+    severity = Severity.WARNING if done is None or drifted else Severity.ERROR
     low = float(np.min(ent[i:]))
     evidence = {
         "onset_step": int(steps[i]), "value_at_onset": float(ent[i]), "minimum": low,
         "start": start, "fraction_of_start": float(ent[i] / start),
         "threshold_fraction": COLLAPSE_FRACTION, "reward_progress_at_onset": done,
+        "return_share_at_floor": floor, "driven_fraction": DRIVEN_COLLAPSE,
+        FLAT_RETURN_CONSEQUENCE: drifted,
     }
     where = "" if done is None else f" with the return only {max(done, 0.0):.0%} of the way up"
+    if drifted:
+        where += (f" and at its floor on {floor:.0%} of its points: with no reward signal the "
+                  f"policy drifts, and a collapse this shallow may be that drift")
     message = (
         f"entropy fell to {ent[i]:.3g} at step {steps[i]} ({ent[i] / start:.0%} of its start "
         f"{start:.3g}, later {low:.3g}){where}: the policy turned near-deterministic before "
@@ -185,9 +175,9 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     at the end after having fallen below ``STUCK_REBOUND_FROM``.
 
     Error when the training return made no material progress (the bonus outweighs the
-    policy gradient and nothing is learned) or when the entropy did not decline at all
-    (``STUCK_HELD``); a warning when the return learned while the entropy drifted down a
-    little (a slow-moving policy, common for Gaussian policies and short runs), when the
+    policy gradient and nothing is learned); a warning when the return learned (a
+    slow-moving policy, common for Gaussian policies, short runs and CleanRL's PPO on
+    Acrobot and LunarLander, which holds 99% of its start for 30-80k steps), when the
     return sat at its floor (no signal to fight: ``doctor.reward`` names the sparse
     reward) or when no return is logged. A frozen
     policy (KL ~0) is left to ``plateau``. A merely slow decline is not flagged: healthy
@@ -237,12 +227,12 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     llm_run = run.get(names.RESPONSE_LENGTH) is not None
     floor = stats.floor_share(reward)
     no_signal = floor is not None and floor >= FLOOR_NO_SIGNAL  # no gradient to fight
-    held = end >= STUCK_HELD  # did not decline at all: held there, not merely slow
-    severity = (Severity.ERROR if prog is not None and (held or not learned)
-                and not no_signal and not llm_run else Severity.WARNING)
+    severity = (Severity.ERROR if prog is not None and not learned and not no_signal
+                and not llm_run else Severity.WARNING)
     return [prescribe(Category.ENTROPY_STUCK, severity=severity,
                       message=f"entropy {shape} {why}",
-                      evidence={**evidence, "language_model_run": llm_run},
+                      evidence={**evidence, "language_model_run": llm_run,
+                                FLAT_RETURN_CONSEQUENCE: no_signal},
                       step=int(steps[turn]))]
 
 

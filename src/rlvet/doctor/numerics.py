@@ -7,6 +7,7 @@ Contents:
         exactly 0 (dead units), or gradient-norm spikes far above the run's recent level.
     dead_critic_onset(ev) -- where a critic that was explaining returns went exactly to 0.
     explosion_onset(values) -- where a loss left its early scale by orders of magnitude.
+    recurring_blowups(values) -- where a loss first left it in a run of repeated blow-ups.
 
 Why: once a NaN reaches the weights every later number is meaningless, so the first
 non-finite value is a hard break. Before it, the usual precursors are a loss growing by
@@ -38,11 +39,13 @@ __all__ = [
     "EV_EXACT_ZERO",
     "GRAD_SPIKE_RATIO",
     "LOSS_EXPLOSION_FLOOR",
+    "RECURRING_BLOWUPS",
     "LOSS_EXPLOSION_RATIO",
     "NAN_BY_DESIGN",
     "dead_critic_onset",
     "detect_numerical_instability",
     "explosion_onset",
+    "recurring_blowups",
 ]
 
 NAN_BY_DESIGN = frozenset({names.EXPLAINED_VARIANCE})  # NaN means "undefined", not overflow
@@ -52,6 +55,8 @@ GRAD_SPIKE_RATIO = 10.0  # grad norm 10x its recent median: the step is dominate
 # samples; clipping at max_grad_norm would have cut it (Pascanu et al. 2013)
 LOSSES = (names.LOSS, names.VALUE_LOSS)  # the policy-gradient loss is ~0 by construction
 # (normalised advantages), so a ratio to its early level means nothing
+RECURRING_BLOWUPS = 2  # separate updates over the explosion limit: one could be a logging
+# glitch, two are a pattern
 LOSS_EXPLOSION_FLOOR = 1e6  # and the loss is large in absolute terms too: a value error of
 # 1e3 return units, beyond any normal return scale's early wobble
 EV_EXACT_ZERO = 1e-6  # |explained variance| below float32 resolution: the value output is the
@@ -95,6 +100,13 @@ def _nonfinite(run: RunSignals) -> Finding | None:
                      step=step)
 
 
+def _over_limit(values: np.ndarray) -> np.ndarray:
+    """Mask of ``|values|`` above ``LOSS_EXPLOSION_RATIO`` x the early median and above
+    ``LOSS_EXPLOSION_FLOOR``."""
+    base = stats.early_baseline(np.abs(values))
+    return np.abs(values) > max(LOSS_EXPLOSION_RATIO * base.median, LOSS_EXPLOSION_FLOOR)
+
+
 def explosion_onset(values: np.ndarray) -> int | None:
     """Index from which ``|values|`` stays above ``LOSS_EXPLOSION_RATIO`` x its early median
     (and above ``LOSS_EXPLOSION_FLOOR``).
@@ -104,17 +116,32 @@ def explosion_onset(values: np.ndarray) -> int | None:
     """
     if values.size < stats.PERSIST_TAIL:
         return None
-    base = stats.early_baseline(np.abs(values))
-    limit = max(LOSS_EXPLOSION_RATIO * base.median, LOSS_EXPLOSION_FLOOR)
-    return stats.persistent_onset(np.abs(values) > limit)
+    return stats.persistent_onset(_over_limit(values))
+
+
+def recurring_blowups(values: np.ndarray) -> int | None:
+    """Index of the first of ``RECURRING_BLOWUPS`` or more isolated excursions above the
+    explosion limit (the loss falls back in between), or None.
+
+    Why: a glitched reward channel (a 1e7 reward on 1% of steps) throws the value loss to
+    1e12-1e13 and back, update after update; no stretch is persistent, yet every such update
+    is a step of arithmetic far outside anything a healthy run logs (the floor is 1e6).
+    """
+    if values.size < stats.PERSIST_WINDOW:
+        return None
+    over = np.flatnonzero(_over_limit(values))
+    return int(over[0]) if over.size >= RECURRING_BLOWUPS else None
 
 
 def _exploding_loss(run: RunSignals) -> Finding | None:
-    """The earliest loss whose magnitude stays ``LOSS_EXPLOSION_RATIO`` x above its early level."""
+    """The earliest loss whose magnitude stays ``LOSS_EXPLOSION_RATIO`` x above its early
+    level, or leaves it again and again (``recurring_blowups``)."""
     hits = []
     for name in LOSSES:
         steps, loss = stats.finite(run.get(name))
         i = explosion_onset(loss)
+        if i is None:
+            i = recurring_blowups(loss)
         if i is not None:
             hits.append((int(steps[i]), name, steps, loss, i))
     if not hits:

@@ -43,7 +43,6 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from rlvet import stats
-from rlvet.doctor.exploration import exploration_lost
 from rlvet.doctor.llm import ZERO_STD_ERROR, ZERO_STD_WARNING
 from rlvet.doctor.llm import zero_std_finding as _zero_std_finding  # its one home: llm.py
 from rlvet.doctor.policy_update import policy_frozen
@@ -258,7 +257,8 @@ def detect_sparse_reward(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     SB3 logs the mean of the last 100 episode returns, so a goal-only reward that is never
     reached logs exactly 0 (or -200 on MountainCar's time-out) at every point. Error at
     ``SPARSE_SHARE`` of the run, warning at ``SPARSE_WARNING_SHARE`` when the run started
-    there (a long sparse phase). Dated at the start of the run.
+    there (a long sparse phase). Dated at the start of the run. ``diagnose`` makes the
+    error a warning when a mechanical finding on the run explains the floor better.
     """
     steps, reward = _curve(run, ctx.reward)
     if reward.size < MIN_CURVE_POINTS:
@@ -270,20 +270,14 @@ def detect_sparse_reward(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     raw_ev = run.get(names.EXPLAINED_VARIANCE)
     undefined_ev = raw_ev is not None and len(raw_ev) > 0 and not np.isfinite(raw_ev.values).any()
     step = run_start(run)
-    evidence: dict[str, float | int | bool | None] = {
-        "onset_step": step, "floor": floor, "share_at_floor": share,
-        "points": int(reward.size), "explained_variance_undefined": undefined_ev}
+    evidence = {"onset_step": step, "floor": floor, "share_at_floor": share,
+                "points": int(reward.size), "explained_variance_undefined": undefined_ev}
     message = (
         f"{_label(run, ctx.reward)} sat at {floor:.4g} on {share:.0%} of {reward.size} points: "
         f"almost no episode scored differently, so the policy gradient has no signal; the "
         f"reward is too sparse for this exploration"
     )
-    lost = exploration_lost(run)
-    evidence["entropy_collapsed_at_step"] = lost
-    if lost is not None:
-        message += (f"; but the policy's entropy collapsed at step {lost}: it stopped "
-                    f"exploring, which alone keeps a reachable goal unreached")
-    severity = Severity.ERROR if share >= SPARSE_SHARE and lost is None else Severity.WARNING
+    severity = Severity.ERROR if share >= SPARSE_SHARE else Severity.WARNING
     return [prescribe(Category.SPARSE_REWARD, severity=severity, message=message,
                       evidence=evidence, step=step)]
 
