@@ -70,7 +70,7 @@ STUCK_REBOUND_FROM = 0.9  # entropy that had fallen below 90% of its start and e
 ABRUPT_DROP = 0.35  # entropy falling to under 35% of its level a tenth of the run earlier:
 # healthy PPO/A2C runs lose at most ~45% per tenth (lowest ratio 0.56 over 55 healthy
 # corpus runs), a negative entropy bonus switched on late loses 75-80%
-ABRUPT_WINDOW_FRACTION = 0.1
+ABRUPT_WINDOW_FRACTION = 0.1  # "a tenth of the run": the window of ABRUPT_DROP
 START_POINTS = 3  # the initial level: the highest of the first 3 logged updates (a fast
 # collapse can be under way by the first log row: SB3 logs every few updates)
 
@@ -179,10 +179,9 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     slow-moving policy, common for Gaussian policies, short runs and CleanRL's PPO on
     Acrobot and LunarLander, which holds 99% of its start for 30-80k steps), when the
     return sat at its floor (no signal to fight: ``doctor.reward`` names the sparse
-    reward) or when no return is logged. A frozen
-    policy (KL ~0) is left to ``plateau``. A merely slow decline is not flagged: healthy
-    rl-zoo PPO on CartPole is still at 80-85% of its starting entropy a third of the way
-    into training. Dated at the first update when pinned while the return got nowhere, at
+    reward) or when no return is logged. A frozen policy (KL ~0) is left to ``plateau``.
+    A merely slow decline is not flagged: healthy rl-zoo PPO on CartPole is still at 80-85%
+    of its starting entropy a third of the way into training. Dated at the first update when pinned while the return got nowhere, at
     the step where the return had made material progress when pinned while it learned
     (from then on a learning policy loses entropy), else at the turn where the entropy
     began to climb back.
