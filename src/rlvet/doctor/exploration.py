@@ -181,10 +181,10 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     return sat at its floor (no signal to fight: ``doctor.reward`` names the sparse
     reward) or when no return is logged. A frozen policy (KL ~0) is left to ``plateau``.
     A merely slow decline is not flagged: healthy rl-zoo PPO on CartPole is still at 80-85%
-    of its starting entropy a third of the way into training. Dated at the first update when pinned while the return got nowhere, at
-    the step where the return had made material progress when pinned while it learned
-    (from then on a learning policy loses entropy), else at the turn where the entropy
-    began to climb back.
+    of its starting entropy a third of the way into training. Dated at the first update
+    when pinned while the return got nowhere, at the step where the return had made
+    material progress when pinned while it learned (from then on a learning policy loses
+    entropy), else at the turn where the entropy began to climb back.
     """
     found = _entropy(run)
     if found is None or policy_frozen(run) is not None:
