@@ -22,6 +22,9 @@ PKG_GROUPS=(
   "crafter"
   "highway-env"
   "panda-gym"
+  "jumanji"
+  "textworld"
+  "pytest"  # runs the importorskip tests of tests/envcheck against the real packages
 )
 for group in "${PKG_GROUPS[@]}"; do
   # shellcheck disable=SC2086

@@ -21,6 +21,7 @@ equality checks falsely). Nothing here judges; ``checks/`` does.
 from __future__ import annotations
 
 import copy
+import gc
 import hashlib
 import inspect
 import os
@@ -566,6 +567,28 @@ def _same_next(env: gym.Env, hb: Heartbeat, action: Any, reference: np.ndarray) 
     return nxt.shape == reference.shape and bool(np.array_equal(nxt, reference, equal_nan=True))
 
 
+def _survives_copy(env: gym.Env, hb: Heartbeat, seed: int, action: Any) -> bool:
+    """Whether a deep copy steps and, once dropped, leaves the original working.
+
+    The comparisons below step copies; PyBullet envs (panda-gym) disconnect the original's
+    physics server when a copy is collected, so every later step raises and an action the
+    env would clip looks rejected or "something else".
+    """
+    try:
+        hb.call(UserCall.RESET, env.reset, seed=seed)
+        clone = copy.deepcopy(env)
+        hb.call(UserCall.STEP, clone.step, action)
+        del clone
+        gc.collect()
+        hb.call(UserCall.RESET, env.reset, seed=seed)
+        hb.call(UserCall.STEP, env.step, action)
+    except MemoryError:
+        raise
+    except Exception:
+        return False
+    return True
+
+
 def _probe_oob(factory: Callable[[], gym.Env], hb: Heartbeat, seed: int
                ) -> tuple[dict[str, ActionOutcome], dict[str, str]]:
     """What the env does with actions outside the declared space, judged by comparison.
@@ -579,7 +602,12 @@ def _probe_oob(factory: Callable[[], gym.Env], hb: Heartbeat, seed: int
     outcomes: dict[str, ActionOutcome] = {}
     errors: dict[str, str] = {}
     env = _build(factory, hb)
-    for label, (action, nearest, wrapped) in _oob_candidates(env.action_space).items():
+    candidates = _oob_candidates(env.action_space)
+    valid = next(iter(candidates.values()))[1] if candidates else None
+    if candidates and not _survives_copy(env, hb, seed, valid):
+        _close(env, hb)
+        return {label: ActionOutcome.NOT_PROBED for label in candidates}, errors
+    for label, (action, nearest, wrapped) in candidates.items():
         try:
             hb.call(UserCall.RESET, env.reset, seed=seed)
             probe = copy.deepcopy(env)
@@ -733,8 +761,21 @@ def _describe(api: ApiProbe, env: gym.Env) -> None:
     api.declared_reward_range = _declared_reward_range(env)
 
 
+def _innermost_env(env: gym.Env) -> gym.Env:
+    """The innermost ``gymnasium.Env`` under the wrappers.
+
+    ``env.unwrapped`` is not enough: adapters to other APIs (jumanji's
+    ``JumanjiToGymWrapper``) return the foreign env there, whose ``reset`` takes a PRNG key.
+    """
+    inner = env
+    while isinstance(inner, gym.Wrapper):
+        inner = inner.env
+    unwrapped = getattr(inner, "unwrapped", inner)
+    return unwrapped if isinstance(unwrapped, gym.Env) else inner
+
+
 def _check_signature(api: ApiProbe, env: gym.Env) -> None:
-    params = inspect.signature(env.unwrapped.reset).parameters
+    params = inspect.signature(_innermost_env(env).reset).parameters
     var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     for name in ("seed", "options"):
         if name not in params and not var_kw:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from rlvet.envcheck.checks.common import env_finding
 from rlvet.envcheck.records import ActionOutcome, ProbeEvidence
-from rlvet.findings import Category, Finding, Severity
+from rlvet.findings import Category, Finding, Severity, Stage
 
 __all__ = ["check_action_space_drift"]
 
@@ -44,7 +44,19 @@ def _out_of_range(ev: ProbeEvidence) -> Finding | None:
     all): both a warning.
     """
     outcomes = ev.api.oob_actions
-    taken = {label: o for label, o in outcomes.items() if o is not ActionOutcome.REJECTED}
+    if outcomes and all(o is ActionOutcome.NOT_PROBED for o in outcomes.values()):
+        return env_finding(
+            "action_space_drift",
+            Category.INSUFFICIENT_EVIDENCE,
+            Severity.INFO,
+            "out-of-range actions were not judged: the env does not survive a deep copy "
+            "(the comparison with the nearest valid action needs one)",
+            evidence={"outcomes": {k: str(v) for k, v in outcomes.items()}},
+            remedy="",
+            stage=Stage.ENVIRONMENT,
+        )
+    taken = {label: o for label, o in outcomes.items()
+             if o not in (ActionOutcome.REJECTED, ActionOutcome.NOT_PROBED)}
     if not taken:
         return None
     discrete = ev.api.action_kind != "box"

@@ -129,27 +129,41 @@ def _inconsistent_termination(ev: ProbeEvidence) -> Finding | None:
     with discrete observations, so continuous envs simply give no evidence here.
     """
     flags: dict[tuple[bytes, bytes, bytes], set[bool]] = defaultdict(set)
+    ending_steps: dict[tuple[bytes, bytes, bytes], set[int]] = defaultdict(set)
     for e in ev.random_a:
-        for key, done in zip(_transition_keys(e), e.terminated, strict=False):
+        for t, (key, done) in enumerate(zip(_transition_keys(e), e.terminated, strict=False)):
             flags[key].add(bool(done))
-    mixed = sum(1 for seen in flags.values() if len(seen) == 2)
-    if mixed < MIN_INCONSISTENT_TRANSITIONS:
+            if done:
+                ending_steps[key].add(t)
+    mixed = [key for key, seen in flags.items() if len(seen) == 2]
+    if len(mixed) < MIN_INCONSISTENT_TRANSITIONS:
         return None
     # A Discrete observation is the state index by convention (FrozenLake, Taxi): there the
     # flag must be a function of it. Any other observation may be partial (a memory task's
-    # corridor looks the same at every step while a hidden counter runs out).
-    markov = ev.api.obs_kind == "discrete"
+    # corridor looks the same at every step while a hidden counter runs out). So may a
+    # Discrete one when every terminated episode ends on the same step: a fixed horizon
+    # (popgym's card games end after a deck) the observation does not show.
+    horizon = set().union(*(ending_steps[key] for key in mixed))
+    ended = {e.length for e in ev.random_a if e.length and bool(e.terminated[-1])}
+    fixed_horizon = len(horizon) == 1 and ended == {min(horizon) + 1}
+    markov = ev.api.obs_kind == "discrete" and not fixed_horizon
+    if markov:
+        cause = "termination is not a function of the state"
+    elif fixed_horizon:
+        cause = (f"every episode ended on step {min(horizon) + 1}: a fixed horizon the "
+                 "observation does not show (a step counter), by design?")
+    else:
+        cause = ("termination depends on something the observation does not show "
+                 "(partially observable by design, or a random done flag?)")
     return env_finding(
         "done_semantics",
         Category.DONE_SEMANTICS,
         Severity.ERROR if markov else Severity.WARNING,
-        f"{mixed} distinct transitions (same observation, action and next observation) ended "
-        "the episode on some visits and not on others: "
-        + ("termination is not a function of the state" if markov else
-           "termination depends on something the observation does not show "
-           "(partially observable by design, or a random done flag?)"),
-        evidence={"inconsistent_transitions": mixed, "transitions": len(flags),
-                  "discrete_state_observation": markov},
+        f"{len(mixed)} distinct transitions (same observation, action and next observation) "
+        f"ended the episode on some visits and not on others: {cause}",
+        evidence={"inconsistent_transitions": len(mixed), "transitions": len(flags),
+                  "discrete_state_observation": ev.api.obs_kind == "discrete",
+                  "ending_steps": sorted(t + 1 for t in horizon)[:10]},
     )
 
 

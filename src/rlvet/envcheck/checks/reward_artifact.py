@@ -89,7 +89,8 @@ def _coarse_continuous_control(ev: ProbeEvidence, rewards: np.ndarray) -> Findin
         Severity.WARNING,
         f"a continuous-control env gave only {distinct.size} distinct rewards "
         f"({', '.join(f'{v:g}' for v in distinct)}) on a {step:g} grid over {rewards.size} "
-        "steps: a continuous reward term may be rounded away",
+        "steps: a continuous reward term rounded away, or an alive bonus / sparse goal "
+        "reward by design?",
         evidence={"values": distinct.tolist(), "grid": step, "steps": int(rewards.size)},
     )
 

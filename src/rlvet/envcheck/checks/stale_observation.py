@@ -21,6 +21,11 @@ INSENSITIVE_SHARE_ERROR = 0.15  # healthy envs: 0 of 24 points; a k-step cache: 
 MIN_INSENSITIVE_POINTS = 3  # one wall-bump is not a pattern
 REPEAT_SHARE_WARNING = 0.2  # continuous observations repeating exactly this often are frozen
 MIN_PROOF_POINTS = 2  # states showing a late or frozen observation: proof, not a POMDP
+# A lagged observation (a cache, or an obs computed before the physics step) hands back the
+# reset observation unchanged on the first step of nearly every episode; an observation that
+# hides velocities (position-only CartPole) also shows the action one step late, but moves
+# on the first step.
+LAG_FIRST_STEP_SHARE = 0.8
 
 
 def _repeat_share(ev: ProbeEvidence) -> tuple[float, int]:
@@ -49,13 +54,25 @@ def _lag_evidence(insensitive: list[BranchPoint]) -> tuple[int, int]:
     return delayed, frozen
 
 
+def _first_step_repeat_share(ev: ProbeEvidence) -> float:
+    """Share of random episodes whose first observation equals the reset one exactly."""
+    episodes = [e for e in ev.random_a
+                if e.length and e.obs.ndim == 2 and e.reset_obs.shape == e.obs[0].shape]
+    if not episodes:
+        return 0.0
+    return sum(bool(np.array_equal(e.obs[0], e.reset_obs)) for e in episodes) / len(episodes)
+
+
 def check_stale_observation(ev: ProbeEvidence) -> list[Finding]:
     """Counterfactual action sensitivity, plus exact-repeat share for continuous observations.
 
     An observation that ignores the action at many states is an error only with proof of a
-    defect: the action shows up in a *later* observation (a lagged or sample-and-hold
-    observation), or a continuous physical state stays bit-identical whatever the action
-    (a frozen sensor). Without that proof it may be the task: partially observable and
+    defect: the action shows up in a *later* observation and the first step of the episodes
+    repeats the reset observation (a lagged or sample-and-hold observation), or a continuous
+    physical state stays bit-identical whatever the action (a frozen sensor). A late effect
+    alone is what a position-only view of second-order dynamics shows (popgym's
+    PositionOnlyCartPole): velocity carries the action into the next position.
+    Without that proof it may be the task: partially observable and
     memory envs legitimately show the same observation (a corridor, a blank cue screen) or
     observations independent of the action (a card drawn each step): a "by design?" warning.
     """
@@ -64,6 +81,7 @@ def check_stale_observation(ev: ProbeEvidence) -> list[Finding]:
     share = len(insensitive) / len(points) if points else 0.0
     repeat_share, live_steps = _repeat_share(ev) if ev.api.obs_kind == "box" else (0.0, 0)
     delayed, frozen = _lag_evidence(insensitive)
+    first_repeat = _first_step_repeat_share(ev)
     evidence = {
         "branch_points": len(points),
         "insensitive_points": len(insensitive),
@@ -72,10 +90,15 @@ def check_stale_observation(ev: ProbeEvidence) -> list[Finding]:
         "frozen_continuous_points": frozen,
         "exact_repeat_share": round(repeat_share, 3),
         "live_steps": live_steps,
+        "first_step_repeat_share": round(first_repeat, 3),
     }
     if len(insensitive) >= MIN_INSENSITIVE_POINTS and share >= INSENSITIVE_SHARE_ERROR:
-        proven = delayed >= MIN_PROOF_POINTS or frozen >= MIN_PROOF_POINTS
-        why = ("the action shows up only in a later observation" if delayed >= MIN_PROOF_POINTS
+        # a late effect alone may be hidden dynamics (a velocity the observation omits); a
+        # lag also repeats the reset observation on the first step
+        lagged = delayed >= MIN_PROOF_POINTS and first_repeat >= LAG_FIRST_STEP_SHARE
+        proven = lagged or frozen >= MIN_PROOF_POINTS
+        why = ("the action shows up only in a later observation and the first step repeats "
+               "the reset observation" if lagged
                else "a continuous observation stayed bit-identical whatever the action")
         message = (
             f"at {len(insensitive)} of {len(points)} saved states every one of "
@@ -87,6 +110,9 @@ def check_stale_observation(ev: ProbeEvidence) -> list[Finding]:
         else:
             message += (": the observation does not depend on the action there -- partially "
                         "observable or action-independent by design?")
+            if delayed >= MIN_PROOF_POINTS:
+                message += (" (the action shows up a step later: hidden velocities, by "
+                            "design?)")
         return [
             env_finding(
                 "stale_observation",
@@ -103,7 +129,8 @@ def check_stale_observation(ev: ProbeEvidence) -> list[Finding]:
                 Category.STALE_OBSERVATION,
                 Severity.WARNING,
                 f"{repeat_share:.0%} of live steps returned exactly the previous continuous "
-                "observation: the observation may be frozen or refreshed less often than steps",
+                "observation: frozen or refreshed less often than steps, or a position that "
+                "stays put against a wall by design?",
                 evidence=evidence,
             )
         ]

@@ -1,0 +1,40 @@
+"""Weak experts for the real-env corpus: clearly better than random, nothing more.
+
+Each is a policy ``obs -> action`` for ``EnvQAConfig.expert`` (``experts.py:<name>``); the
+manifest names them per env (``experts`` table of an ``[[env]]`` entry). They only have to
+beat a random policy under the env's true reward, which is what ``reward_direction`` needs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["minigrid_forward", "mountain_car_pump", "panda_reach", "point_mass_pd"]
+
+MINIGRID_WALL = 2  # OBJECT_TO_IDX["wall"] in minigrid.core.constants
+MINIGRID_FORWARD, MINIGRID_RIGHT = 2, 1
+
+
+def minigrid_forward(obs: Any) -> int:
+    """Walk forward, turn right at a wall: reaches the far corner of an empty room."""
+    ahead = int(np.asarray(obs["image"])[3, 5, 0])  # the cell in front of the agent
+    return MINIGRID_RIGHT if ahead == MINIGRID_WALL else MINIGRID_FORWARD
+
+
+def mountain_car_pump(obs: Any) -> int:
+    """Push along the velocity (mo-mountaincar: 0 left, 1 none, 2 right)."""
+    return 2 if float(np.asarray(obs, dtype=np.float64)[1]) >= 0 else 0
+
+
+def panda_reach(obs: Any) -> np.ndarray:
+    """Move the end effector straight toward the goal (the first three obs entries)."""
+    delta = np.asarray(obs["desired_goal"]) - np.asarray(obs["observation"])[:3]
+    return np.clip(10.0 * delta, -1.0, 1.0).astype(np.float32)
+
+
+def point_mass_pd(obs: Any) -> np.ndarray:
+    """dm_control point_mass: a PD controller that drives the mass to the origin."""
+    action = -2.0 * np.asarray(obs["position"]) - 0.5 * np.asarray(obs["velocity"])
+    return np.clip(action, -1.0, 1.0).astype(np.float32)
