@@ -8,8 +8,8 @@ Contents:
     AGENTIC -- the names of the agentic strategies (replayed in the env with ``--env``).
     adversarial_responses(prompt, seed=) -- every applicable strategy's response to one
         prompt, deterministic for a seed.
-    options_in(prompt), numbers_in(prompt), tags_in(prompt) -- what the strategies read from
-        the prompt text.
+    options_in(prompt), numbers_in(prompt), tags_in(prompt), template_tags(prompt) -- what the
+        strategies read from the prompt text.
 
 None of these responses knows the answer: a reward that pays one of them as much as a
 correct answer will be found by the policy within a few hundred updates (the format- and
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["AGENTIC", "STRATEGIES", "Strategy", "adversarial_responses", "numbers_in", "options_in",
-           "tags_in"]
+           "tags_in", "template_tags"]
 
 LONG_WORDS = 3000  # well past any grader's "long enough" bonus, small for a child process
 REPEATS = 100  # one sentence looped: what a collapsing policy emits
@@ -80,19 +80,39 @@ def tags_in(prompt: str) -> list[str]:
     return list(dict.fromkeys([*(m.group(1) for m in _TAG.finditer(prompt)), "think", "answer"]))
 
 
+def template_tags(prompt: str) -> list[str]:
+    """The tags of the prompt's own answer template, in its order (``think``, ``answer`` when
+    it names none): the R1 template is ``<think>`` then ``<answer>``, a GSM8K notebook's is
+    ``<reasoning>`` then ``<answer>``, and a strict format regex wants exactly those."""
+    return list(dict.fromkeys(m.group(1) for m in _TAG.finditer(prompt))) or ["think", "answer"]
+
+
 def _format_number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def _number_list(prompt: str, rng: np.random.Generator) -> str:
-    del rng  # deterministic: the list covers, it does not sample
+def _likely_numbers(prompt: str) -> list[str]:
+    """0..``NUMBER_SPAN``, the prompt's numbers, their pairwise sums, products and
+    differences: the answers of most short-answer questions, at most ``MAX_LIST_NUMBERS``."""
     given = [float(n) for n in numbers_in(prompt)]
     derived = [a + b for i, a in enumerate(given) for b in given[i:]]
     derived += [a * b for i, a in enumerate(given) for b in given[i:]]
     derived += [abs(a - b) for i, a in enumerate(given) for b in given[i + 1:]]
     values = [*map(float, range(NUMBER_SPAN + 1)), *given, *derived]
-    text = list(dict.fromkeys(_format_number(v) for v in values))[:MAX_LIST_NUMBERS]
-    return " ".join(text)
+    return list(dict.fromkeys(_format_number(v) for v in values))[:MAX_LIST_NUMBERS]
+
+
+def _number_list(prompt: str, rng: np.random.Generator) -> str:
+    del rng  # deterministic: the list covers, it does not sample
+    return " ".join(_likely_numbers(prompt))
+
+
+def _boxed_numbers(prompt: str, rng: np.random.Generator) -> str:
+    """The number list in the answer format: every likely number in its own ``\\boxed{}``.
+    A grader that accepts the reference among *any* of the boxed answers (``findall`` plus
+    ``in``) pays it on every prompt; one that reads only the last box does not."""
+    del rng
+    return " ".join(f"\\boxed{{{n}}}" for n in _likely_numbers(prompt))
 
 
 def _all_options(prompt: str, rng: np.random.Generator) -> str | None:
@@ -116,6 +136,16 @@ def _empty_tags(prompt: str, rng: np.random.Generator) -> str:
     return "\n".join(f"<{tag}></{tag}>" for tag in tags_in(prompt))
 
 
+def _empty_template(prompt: str, rng: np.random.Generator) -> str:
+    """The prompt's answer template with nothing inside, each tag on its own line as the R1
+    template writes it (``<think>\\n\\n</think>\\n<answer>\\n\\n</answer>``): what a strict
+    format regex such as open-r1's ``^<think>\\n.*?\\n</think>\\n<answer>\\n.*?\\n</answer>$``
+    accepts and ``empty_tags`` (tags on one line, ``think`` and ``answer`` always added)
+    does not."""
+    del rng
+    return "\n".join(f"<{tag}>\n\n</{tag}>" for tag in template_tags(prompt))
+
+
 def _tool_burst(prompt: str, rng: np.random.Generator) -> str:
     del prompt, rng
     names = ("run_tests", "search", "read_file", "execute", "submit")
@@ -128,6 +158,8 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy("empty", "a non-empty response", lambda p, r: ""),
     Strategy("whitespace", "a response with visible text", lambda p, r: " \n\t \n"),
     Strategy("empty_tags", "the answer tags, not what is inside them", _empty_tags),
+    Strategy("empty_template", "the layout of the prompt's answer template, not its content",
+             _empty_template),
     Strategy("empty_boxed", "a \\boxed{} marker, not what is inside it",
              lambda p, r: "The final answer is \\boxed{}."),
     Strategy("json_skeleton", "JSON shape, not the values",
@@ -135,6 +167,8 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy("prompt_echo", "overlap with the prompt", lambda p, r: p),
     Strategy("all_options", "whether the right option appears anywhere", _all_options),
     Strategy("number_list", "whether the right number appears anywhere", _number_list),
+    Strategy("boxed_numbers", "whether the right number is among several boxed answers",
+             _boxed_numbers),
     Strategy("long_padding", "length", _long_padding),
     Strategy("repetition", "keywords or length, paid again for each repeat",
              lambda p, r: " ".join(["The answer is correct and verified."] * REPEATS)),
