@@ -62,7 +62,11 @@ __all__ = [
 
 MIN_POINTS = 8  # logged steps before a trend over the run means anything
 ZERO_STD_ERROR = 0.9  # 90% of groups with identical rewards: ~all advantages are 0
-ZERO_STD_WARNING = 0.5  # half of the batch carries no gradient
+ZERO_STD_WARNING = 0.5  # half of the batch carries no gradient ...
+# ... and it must hold: the median share from onset to the end at ZERO_STD_WARNING or more.
+# A binary reward a random policy meets with p ~ 1/9 leaves (8/9)^4 ~ 62% of 4-sample groups
+# all-failed at step 0; a run that learns leaves that cold start (LLM corpus, tuning half:
+# healthy and format-only runs start at 50-75% and hold a median of 25% after)
 WASTED_SHARE = 0.2  # a fifth of the rollouts taught nothing, all run long: dynamic sampling
 # (DAPO, Yu et al. 2025) would have spent that compute on groups with a signal; the
 # committed TRL run partly_flat measures 0.38, sane (which learns) 0.05 after its first 15 steps
@@ -135,7 +139,9 @@ def zero_std_finding(run: RunSignals) -> Finding | None:
 
     Why: GRPO normalises rewards within a group, so a group whose samples all got the same
     reward contributes advantages of 0: its generation was paid for and taught nothing. At
-    ``ZERO_STD_ERROR`` nearly the whole batch is silent. Evidence: the measured share, the
+    ``ZERO_STD_ERROR`` nearly the whole batch is silent. The share must hold from onset to
+    the end (median): one that is high only while a random policy rarely scores is a cold
+    start, and a run that learns out of it has a signal. Evidence: the measured share, the
     wasted share of the whole run, and the all-failed / all-solved split where logged.
     """
     steps, frac = _curve(run, names.ZERO_STD_FRACTION)
@@ -143,8 +149,8 @@ def zero_std_finding(run: RunSignals) -> Finding | None:
         return None
     level = stats.rolling_median(frac)
     i = stats.persistent_onset(level >= ZERO_STD_WARNING)
-    if i is None:
-        return None
+    if i is None or _tail_median(frac, i) < ZERO_STD_WARNING:
+        return None  # a cold start the run learned its way out of, not a lasting silence
     severe = stats.persistent_onset(level[i:] >= ZERO_STD_ERROR) is not None
     split = _split(run, steps, i)
     message = (

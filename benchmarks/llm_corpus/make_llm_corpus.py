@@ -1,0 +1,267 @@
+"""Train the LLM calibration corpus: real tiny TRL GRPO runs, healthy and with planted
+LLM pathologies, each verified from its own log, split by seed before any rlvet verdict.
+
+Every run trains the ~83k-parameter random-weight Llama of ``tests/data/make_trl_runs.py``
+(its character-level tokenizer, its prompts of random letters; nothing is downloaded) with
+TRL's ``GRPOTrainer`` on CPU, and keeps only what TRL's own logger wrote: the Trainer's
+``trainer_state.json`` (``log_history``, one row per step). No rlvet code runs during
+training or verification.
+
+The task is "answer with a word that starts with ``a``". Every run carries that task as a
+second reward function of weight 0 (``reward_weights=[1, 0]``): it changes no advantage,
+and TRL logs it as ``rewards/starts_with_target/mean``, the true objective beside the
+trained reward, written by TRL itself (the eval metric of the manifest).
+
+Kinds (expected first category in the manifest):
+
+* ``healthy`` -- the reward is the task itself: reward and true objective rise together.
+* ``length_paid`` (reward_hacking) -- one point per generated letter: answers grow to the
+  cap, the true objective does not move.
+* ``format_only`` (reward_hacking) -- 1 when the answer closes with the format marker
+  ``h`` (as a "<answer> tag present" reward): the reward rises, the task does not.
+* ``always_zero`` / ``always_one`` (no_learning_signal) -- a constant reward: every GRPO
+  group has zero spread, so every advantage is 0.
+* ``stale`` (stale_data) -- the task reward, but each generation batch is reused for
+  ``num_iterations=4`` optimizer updates at a higher learning rate: updates 2-4 train on
+  rollouts of an older policy (TRL's clip ratio, exactly 0 on-policy, becomes > 0).
+
+Not produced: a sampler/trainer mismatch (e.g. another sampling temperature). TRL logs its
+mismatch metrics (``sampling/sampling_logp_difference/*``, ``sampling/importance_sampling_
+ratio/*``) only when ``use_vllm`` is on, and vLLM does not run on CPU; with
+``transformers`` generation the trainer re-scales logits by the same ``temperature``, and a
+different ``generation_kwargs`` temperature leaves no trace in the log, so no run of that
+kind could be verified from its own log.
+
+Split (fixed here, before any verdict): even seeds ``tune``, odd seeds ``heldout``.
+
+Usage::
+
+    python benchmarks/llm_corpus/make_llm_corpus.py --out /tmp/llm-corpus --pack
+    python benchmarks/llm_corpus/make_llm_corpus.py --out /tmp/llm-corpus --only stale
+    python benchmarks/llm_corpus/make_llm_corpus.py --out /tmp/llm-corpus --no-train --pack
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "data"))
+
+import make_trl_runs as base  # noqa: E402
+
+ARCHIVE = ROOT / "tests" / "data" / "llm_corpus" / "llm_corpus.tar.xz"
+MANIFEST = Path(__file__).resolve().parent / "manifest.json"
+SEEDS = tuple(range(8))
+EVAL_METRIC = "rewards/starts_with_target/mean"  # TRL's log of the weight-0 task reward
+FORMAT_MARKER = "h"
+EARLY_LATE = 5  # steps averaged for "start" and "end"
+# verification thresholds (read from the log, no rlvet code)
+LEARNED = 0.25  # healthy: the true objective rose by 0.25 or more
+LENGTH_GROWTH = 2.0  # length_paid: mean completion length at least doubled ...
+NO_TRANSFER = 0.15  # ... and the true objective rose by at most 0.15 (a hack, not learning)
+FORMAT_GAIN = 0.25  # format_only: the trained reward rose by 0.25 or more
+FLAT = 0.9  # always_*: 90% or more of the groups had no reward spread
+STALE_CLIP = 0.01  # stale: TRL's clip ratio median above 1% (exactly 0 when on-policy)
+
+
+def format_marker(completions: Sequence[str], **kwargs: Any) -> list[float]:
+    """1 when the answer closes with the format marker, whatever it says before it."""
+    return [1.0 if c.split()[-1:] == [FORMAT_MARKER] else 0.0 for c in completions]
+
+
+def always_zero(completions: Sequence[str], **kwargs: Any) -> list[float]:
+    """0 for every answer: a reward function that is broken (e.g. a parser that never
+    matches)."""
+    return [0.0 for _ in completions]
+
+
+def always_one(completions: Sequence[str], **kwargs: Any) -> list[float]:
+    """1 for every answer: a verifier that accepts anything."""
+    return [1.0 for _ in completions]
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One planted behaviour: its reward, length, optimiser settings and expected verdict."""
+
+    reward: Callable[..., list[float]]
+    steps: int
+    expected: str | None  # expected first category; None = healthy
+    learning_rate: float = 1e-3
+    num_iterations: int = 1
+
+
+KINDS: dict[str, Kind] = {
+    "healthy": Kind(base.starts_with_target, 60, None),
+    "length_paid": Kind(base.length_reward, 40, "reward_hacking"),
+    "format_only": Kind(format_marker, 40, "reward_hacking"),
+    "always_zero": Kind(always_zero, 20, "no_learning_signal"),
+    "always_one": Kind(always_one, 20, "no_learning_signal"),
+    "stale": Kind(base.starts_with_target, 80, "stale_data", learning_rate=3e-3,
+                  num_iterations=4),
+}
+
+
+def split_of(seed: int) -> str:
+    """The split rule: even seeds tune, odd seeds are held out."""
+    return "tune" if seed % 2 == 0 else "heldout"
+
+
+def run_name(kind: str, seed: int) -> str:
+    return f"trl_grpo_{kind}_s{seed}"
+
+
+def train(kind: str, seed: int, out: Path) -> float:
+    """Train one run; keep ``out/trainer_state.json``; return the training wall time."""
+    import dataclasses
+
+    import torch
+    from trl import GRPOConfig, GRPOTrainer
+
+    spec = KINDS[kind]
+    torch.set_num_threads(1)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    fields = {f.name for f in dataclasses.fields(GRPOConfig)}
+    no_ckpt = ("activation_checkpointing" if "activation_checkpointing" in fields
+               else "gradient_checkpointing")
+    with tempfile.TemporaryDirectory(prefix="rlvet-llm-corpus-") as tmp:
+        model_dir = base.save_model(Path(tmp) / "model", seed=seed)
+        args = GRPOConfig(
+            output_dir=str(Path(tmp) / "output"), learning_rate=spec.learning_rate,
+            lr_scheduler_type="constant", warmup_steps=0, max_steps=spec.steps,
+            per_device_train_batch_size=16, num_generations=4,
+            num_iterations=spec.num_iterations, reward_weights=[1.0, 0.0],
+            max_completion_length=base.MAX_COMPLETION, temperature=1.0, beta=0.04,
+            bf16=False, use_cpu=True, seed=seed, logging_steps=1, report_to=[],
+            save_strategy="no", disable_tqdm=True, **{no_ckpt: False})
+        trainer = GRPOTrainer(model=str(model_dir), processing_class=base.build_tokenizer(),
+                              reward_funcs=[spec.reward, base.starts_with_target],
+                              args=args, train_dataset=base.prompt_dataset(seed=seed))
+        start = time.perf_counter()
+        trainer.train()
+        wall = time.perf_counter() - start
+        trainer.save_state()
+        shutil.copy(Path(args.output_dir) / "trainer_state.json", out)
+    return wall
+
+
+# -------------------------------------------------------------------------- verification
+
+
+def _curve(rows: list[dict[str, Any]], key: str) -> np.ndarray:
+    return np.array([r[key] for r in rows if isinstance(r.get(key), (int, float))])
+
+
+def evidence(folder: Path) -> dict[str, float]:
+    """Start and end (first / last ``EARLY_LATE`` steps) of length, reward and task, the
+    mean zero-spread share and the median clip ratio, read from ``trainer_state.json``."""
+    rows = json.loads((folder / "trainer_state.json").read_text())["log_history"]
+    out: dict[str, float] = {}
+    for key, label in (("completions/mean_length", "length"), ("reward", "reward"),
+                       (EVAL_METRIC, "task")):
+        values = _curve(rows, key)
+        out[f"{label}_start"] = float(values[:EARLY_LATE].mean())
+        out[f"{label}_end"] = float(values[-EARLY_LATE:].mean())
+    out["zero_std_mean"] = float(_curve(rows, "frac_reward_zero_std").mean())
+    clip = _curve(rows, "clip_ratio/region_mean")
+    out["clip_median"] = float(np.median(clip)) if clip.size else 0.0
+    out["steps"] = float(len(_curve(rows, "reward")))
+    return out
+
+
+def verified(kind: str, ev: dict[str, float]) -> bool:
+    """The run shows its kind's behaviour in its own log (thresholds above)."""
+    task_gain = ev["task_end"] - ev["task_start"]
+    on_policy = ev["clip_median"] <= STALE_CLIP
+    if kind == "healthy":
+        return task_gain >= LEARNED and on_policy
+    if kind == "length_paid":
+        return ev["length_end"] >= LENGTH_GROWTH * ev["length_start"] and task_gain <= NO_TRANSFER
+    if kind == "format_only":
+        return ev["reward_end"] - ev["reward_start"] >= FORMAT_GAIN and task_gain <= NO_TRANSFER
+    if kind in ("always_zero", "always_one"):
+        return ev["zero_std_mean"] >= FLAT
+    if kind == "stale":
+        return not on_policy
+    raise ValueError(kind)
+
+
+def _versions() -> dict[str, str]:
+    import tokenizers
+    import torch
+    import transformers
+    import trl
+
+    return {"torch": torch.__version__, "transformers": transformers.__version__,
+            "trl": trl.__version__, "tokenizers": tokenizers.__version__}
+
+
+def pack(out: Path, names: list[str], archive: Path = ARCHIVE) -> None:
+    """``llm_corpus/manifest.json`` and every verified run's ``trainer_state.json``."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "w:xz") as tar:
+        tar.add(MANIFEST, arcname="llm_corpus/manifest.json")
+        for name in names:
+            tar.add(out / name / "trainer_state.json",
+                    arcname=f"llm_corpus/{name}/trainer_state.json")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="where the runs are written")
+    parser.add_argument("--only", action="append", choices=sorted(KINDS))
+    parser.add_argument("--seeds", type=int, nargs="*", default=list(SEEDS))
+    parser.add_argument("--no-train", action="store_true", help="verify what --out holds")
+    parser.add_argument("--pack", action="store_true", help=f"write {ARCHIVE.name}")
+    ns = parser.parse_args(argv)
+    wall: dict[str, float] = {}
+    if not ns.no_train:
+        for kind in ns.only or sorted(KINDS):
+            for seed in ns.seeds:
+                name = run_name(kind, seed)
+                wall[name] = train(kind, seed, ns.out / name)
+                print(f"{name}: {wall[name]:.1f} s", flush=True)
+    runs, dropped = [], []
+    for kind in sorted(KINDS):
+        for seed in SEEDS:
+            name = run_name(kind, seed)
+            if not (ns.out / name / "trainer_state.json").exists():
+                continue
+            ev = evidence(ns.out / name)
+            entry = {"name": name, "kind": kind, "seed": seed, "split": split_of(seed),
+                     "framework": "trl_grpo", "expected_first_category": KINDS[kind].expected,
+                     "eval_metric": EVAL_METRIC, "log": "trainer_state.json",
+                     "evidence": {k: round(v, 4) for k, v in ev.items()}}
+            (runs if verified(kind, ev) else dropped).append(entry)
+    MANIFEST.write_text(json.dumps({
+        "split_rule": "seed % 2 == 0 -> tune, else heldout (fixed before any verdict)",
+        "versions": _versions(), "runs": runs, "dropped": dropped}, indent=1) + "\n")
+    print(f"{len(runs)} verified, {len(dropped)} dropped: "
+          f"{', '.join(e['name'] for e in dropped) or '-'}")
+    if ns.pack:
+        pack(ns.out, [e["name"] for e in runs])
+        print(f"packed {ARCHIVE} ({ARCHIVE.stat().st_size / 1024:.0f} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
