@@ -1,14 +1,17 @@
-"""Calibration of ``rlvet doctor`` on LLM post-training runs: the LLM corpus's held-out half.
+"""Calibration of ``rlvet doctor`` on LLM post-training runs: the LLM corpus's fresh set.
 
 Run:
-    .venv/bin/python benchmarks/llm_calibration.py                  # held-out (published)
-    .venv/bin/python benchmarks/llm_calibration.py --split tune     # the tuning half
+    .venv/bin/python benchmarks/llm_calibration.py                   # fresh (published)
+    .venv/bin/python benchmarks/llm_calibration.py --split heldout   # seen: tuning material
+    .venv/bin/python benchmarks/llm_calibration.py --split tune      # the tuning half
     .venv/bin/python benchmarks/llm_calibration.py --split all --misses --markdown
 
 The corpus (``benchmarks/llm_corpus/``: real tiny TRL GRPO runs on CPU, healthy and with
 planted LLM pathologies, each verified from its own log and split by seed in its manifest
-before any verdict) is unpacked from ``tests/data/llm_corpus/llm_corpus.tar.xz`` unless
-``--corpus`` names a directory holding it already. Every run is diagnosed offline with its
+before any verdict) is unpacked from ``tests/data/llm_corpus/llm_corpus.tar.xz`` (splits
+tune, heldout, all) or ``llm_fresh.tar.xz`` (split fresh: the same recipe on seeds 100-107,
+generated before the rules were changed on the seen halves) unless ``--corpus`` names a
+directory holding it already. Every run is diagnosed offline with its
 true objective (TRL's log of a weight-0 task reward) as the eval metric.
 
 Printed, for the chosen half, with the same table functions as ``calibration.py``: per
@@ -49,7 +52,13 @@ from rlvet.signals.discover import read_run
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = ROOT / "tests" / "data" / "llm_corpus" / "llm_corpus.tar.xz"
-SPLITS = ("heldout", "tune", "all")
+FRESH_ARCHIVE = ARCHIVE.with_name("llm_fresh.tar.xz")
+SPLITS = ("fresh", "heldout", "tune", "all")
+
+
+def archive_of(split: str) -> Path:
+    """The archive holding ``split``: the fresh set has its own."""
+    return FRESH_ARCHIVE if split == "fresh" else ARCHIVE
 
 
 def corpus_dir(archive: Path = ARCHIVE, dest: Path | None = None) -> Path:
@@ -61,7 +70,7 @@ def corpus_dir(archive: Path = ARCHIVE, dest: Path | None = None) -> Path:
 
 
 def entries(corpus: Path, split: str) -> list[dict[str, Any]]:
-    """The manifest's verified runs of ``split`` (``all``: both halves)."""
+    """The manifest's verified runs of ``split`` (``all``: every run the manifest holds)."""
     return [e for e in load_manifest(corpus) if split == "all" or e["split"] == split]
 
 
@@ -95,11 +104,11 @@ def kind_table(rows: list[Row], kinds: Mapping[str, str], markdown: bool) -> str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="unpacked corpus (default: the archive)")
-    parser.add_argument("--split", choices=SPLITS, default="heldout")
+    parser.add_argument("--split", choices=SPLITS, default="fresh")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--misses", action="store_true", help="list every wrong run")
     args = parser.parse_args()
-    corpus = args.corpus or corpus_dir()
+    corpus = args.corpus or corpus_dir(archive_of(args.split))
     started = time.perf_counter()
     runs = entries(corpus, args.split)
     rows = evaluate(corpus, runs)

@@ -32,13 +32,17 @@ ratio/*``) only when ``use_vllm`` is on, and vLLM does not run on CPU; with
 different ``generation_kwargs`` temperature leaves no trace in the log, so no run of that
 kind could be verified from its own log.
 
-Split (fixed here, before any verdict): even seeds ``tune``, odd seeds ``heldout``.
+Split (fixed here, before any verdict): even seeds ``tune``, odd seeds ``heldout``. Once the
+held-out half had been scored and looked at, it became tuning material too; the ``fresh``
+set (``--set fresh``: the same recipe, seeds 100-107, its own manifest and archive) was
+generated and verified before any rule was changed and is scored once, after.
 
 Usage::
 
     python benchmarks/llm_corpus/make_llm_corpus.py --out /tmp/llm-corpus --pack
     python benchmarks/llm_corpus/make_llm_corpus.py --out /tmp/llm-corpus --only stale
     python benchmarks/llm_corpus/make_llm_corpus.py --out /tmp/llm-corpus --no-train --pack
+    python benchmarks/llm_corpus/make_llm_corpus.py --set fresh --out /tmp/llm-fresh --pack
 """
 
 from __future__ import annotations
@@ -66,9 +70,41 @@ sys.path.insert(0, str(ROOT / "tests" / "data"))
 
 import make_trl_runs as base  # noqa: E402
 
-ARCHIVE = ROOT / "tests" / "data" / "llm_corpus" / "llm_corpus.tar.xz"
-MANIFEST = Path(__file__).resolve().parent / "manifest.json"
-SEEDS = tuple(range(8))
+HERE = Path(__file__).resolve().parent
+DATA = ROOT / "tests" / "data" / "llm_corpus"
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusSet:
+    """One generated set: its seeds, how a seed maps to a split, where it is written."""
+
+    seeds: tuple[int, ...]
+    split_rule: str
+    archive: Path
+    manifest: Path
+    only_split: str | None = None  # every run of the set goes to this split
+
+    def split_of(self, seed: int) -> str:
+        """The split rule: the main set's even seeds tune, its odd seeds are held out; every
+        run of the fresh set is ``fresh``."""
+        if self.only_split is not None:
+            return self.only_split
+        return "tune" if seed % 2 == 0 else "heldout"
+
+
+FRESH_SEED0 = 100  # fresh seeds start here, far from the main set's 0-7
+SETS: dict[str, CorpusSet] = {
+    "main": CorpusSet(tuple(range(8)),
+                      "seed % 2 == 0 -> tune, else heldout (fixed before any verdict)",
+                      DATA / "llm_corpus.tar.xz", HERE / "manifest.json"),
+    "fresh": CorpusSet(tuple(range(FRESH_SEED0, FRESH_SEED0 + 8)),
+                       "every run -> fresh (generated before any rule change after the "
+                       "held-out half was seen; scored once)",
+                       DATA / "llm_fresh.tar.xz", HERE / "manifest_fresh.json", "fresh"),
+}
+ARCHIVE = SETS["main"].archive
+MANIFEST = SETS["main"].manifest
+SEEDS = SETS["main"].seeds
 EVAL_METRIC = "rewards/starts_with_target/mean"  # TRL's log of the weight-0 task reward
 FORMAT_MARKER = "h"
 EARLY_LATE = 5  # steps averaged for "start" and "end"
@@ -117,11 +153,6 @@ KINDS: dict[str, Kind] = {
     "stale": Kind(base.starts_with_target, 80, "stale_data", learning_rate=3e-3,
                   num_iterations=4),
 }
-
-
-def split_of(seed: int) -> str:
-    """The split rule: even seeds tune, odd seeds are held out."""
-    return "tune" if seed % 2 == 0 else "heldout"
 
 
 def run_name(kind: str, seed: int) -> str:
@@ -215,11 +246,12 @@ def _versions() -> dict[str, str]:
             "trl": trl.__version__, "tokenizers": tokenizers.__version__}
 
 
-def pack(out: Path, names: list[str], archive: Path = ARCHIVE) -> None:
+def pack(out: Path, names: list[str], archive: Path = ARCHIVE,
+         manifest: Path = MANIFEST) -> None:
     """``llm_corpus/manifest.json`` and every verified run's ``trainer_state.json``."""
     archive.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(archive, "w:xz") as tar:
-        tar.add(MANIFEST, arcname="llm_corpus/manifest.json")
+        tar.add(manifest, arcname="llm_corpus/manifest.json")
         for name in names:
             tar.add(out / name / "trainer_state.json",
                     arcname=f"llm_corpus/{name}/trainer_state.json")
@@ -229,37 +261,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="where the runs are written")
     parser.add_argument("--only", action="append", choices=sorted(KINDS))
-    parser.add_argument("--seeds", type=int, nargs="*", default=list(SEEDS))
+    parser.add_argument("--set", choices=sorted(SETS), default="main", dest="corpus_set",
+                        help="main (tune + heldout, seeds 0-7) or fresh (seeds 100-107)")
+    parser.add_argument("--seeds", type=int, nargs="*", help="default: the set's seeds")
     parser.add_argument("--no-train", action="store_true", help="verify what --out holds")
-    parser.add_argument("--pack", action="store_true", help=f"write {ARCHIVE.name}")
+    parser.add_argument("--pack", action="store_true", help="write the set's archive")
     ns = parser.parse_args(argv)
+    cs = SETS[ns.corpus_set]
+    seeds = ns.seeds if ns.seeds is not None else list(cs.seeds)
     wall: dict[str, float] = {}
     if not ns.no_train:
         for kind in ns.only or sorted(KINDS):
-            for seed in ns.seeds:
+            for seed in seeds:
                 name = run_name(kind, seed)
                 wall[name] = train(kind, seed, ns.out / name)
                 print(f"{name}: {wall[name]:.1f} s", flush=True)
     runs, dropped = [], []
     for kind in sorted(KINDS):
-        for seed in SEEDS:
+        for seed in cs.seeds:
             name = run_name(kind, seed)
             if not (ns.out / name / "trainer_state.json").exists():
                 continue
             ev = evidence(ns.out / name)
-            entry = {"name": name, "kind": kind, "seed": seed, "split": split_of(seed),
+            entry = {"name": name, "kind": kind, "seed": seed, "split": cs.split_of(seed),
                      "framework": "trl_grpo", "expected_first_category": KINDS[kind].expected,
                      "eval_metric": EVAL_METRIC, "log": "trainer_state.json",
                      "evidence": {k: round(v, 4) for k, v in ev.items()}}
             (runs if verified(kind, ev) else dropped).append(entry)
-    MANIFEST.write_text(json.dumps({
-        "split_rule": "seed % 2 == 0 -> tune, else heldout (fixed before any verdict)",
-        "versions": _versions(), "runs": runs, "dropped": dropped}, indent=1) + "\n")
+    cs.manifest.write_text(json.dumps({
+        "split_rule": cs.split_rule, "versions": _versions(), "runs": runs,
+        "dropped": dropped}, indent=1) + "\n")
     print(f"{len(runs)} verified, {len(dropped)} dropped: "
           f"{', '.join(e['name'] for e in dropped) or '-'}")
     if ns.pack:
-        pack(ns.out, [e["name"] for e in runs])
-        print(f"packed {ARCHIVE} ({ARCHIVE.stat().st_size / 1024:.0f} KiB)")
+        pack(ns.out, [e["name"] for e in runs], cs.archive, cs.manifest)
+        print(f"packed {cs.archive} ({cs.archive.stat().st_size / 1024:.0f} KiB)")
     return 0
 
 

@@ -61,7 +61,23 @@ KNOWN_OFFLINE_MISSES = {
                                                       "rose: a warning after the critic's",
     },
 }
-KNOWN_OFFLINE_MISSES["fresh2"] = {}
+KNOWN_OFFLINE_MISSES["fresh2"] = {  # scored once with the rules of commit bda544c
+    "sb3_ppo_acrobot_vf_detached_start_strong_s31": "no finding",
+    "sb3_sac_pendulum_proxy_spin_bonus_early_strong_s30": "give-back within eval noise",
+    "sb3_a2c_cartpole_reward_spikes_early_strong_s31": "critic_failure before numerics",
+    "sb3_ppo_lunar_neg_ent_coef_early_mild_s31": "critic never fitted on LunarLander",
+    "sb3_ppo_acrobot_high_ent_coef_start_strong_s32": "held entropy and a floor return: "
+                                                      "read as sparse",
+    "sb3_td3_pendulum_reward_sign_early_strong_s31": "a negated cost climbing through zero "
+                                                     "reads as reward_hacking",
+    "sb3_ppo_lunar_lr_too_high_early_mild_s31": "entropy collapse before any KL jump",
+    "cleanrl_ppo_acrobot_high_ent_coef_start_strong_s33": "held entropy and a floor return: "
+                                                          "read as sparse",
+    "sb3_dqn_cartpole_proxy_exit_bonus_start_strong_s31": "no finding",
+    "sb3_ppo_lunar_high_ent_coef_early_mild_s33": "entropy pinned while the return rose: a "
+                                                  "warning after the critic's",
+    "sb3_sac_pendulum_proxy_spin_bonus_early_strong_s32": "give-back within eval noise",
+}
 KNOWN_FRESH2_LIVE_STOPS: dict[str, str] = {}
 
 

@@ -41,3 +41,37 @@ def test_steadily_growing_lag_is_an_error_before_it_crosses_the_bound():
 
 def test_no_lag_signal_no_finding(ppo):
     assert freshness.detect_stale_data(ppo(), CTX) == []
+
+
+def _grpo(clip: np.ndarray, *, zero_std: bool = True):
+    """A GRPO-like run as TRL logs it: clip ratio, reward, and the zero-spread share."""
+    steps = np.arange(1, clip.size + 1)
+    series = {"clip_fraction": (steps, clip), "reward": (steps, np.linspace(0.1, 0.5, clip.size))}
+    if zero_std:
+        series["frac_reward_zero_std"] = (steps, np.full(clip.size, 0.3))
+    return to_run(series), steps
+
+
+def test_grpo_clip_ratio_exactly_zero_on_policy_is_not_stale():
+    run, _ = _grpo(np.zeros(60))
+    assert freshness.detect_stale_data(run, CTX) == []
+
+
+def test_grpo_batch_reused_four_times_is_stale_from_the_first_batch():
+    # num_iterations 4: a fresh batch's first update has ratio 1 (clip 0), the next three clip
+    clip = np.tile([0.0, 0.2, 0.15, 0.25], 20)
+    run, steps = _grpo(clip)
+    [f] = freshness.detect_stale_data(run, CTX)
+    assert f.category == Category.STALE_DATA and f.severity == Severity.ERROR
+    assert f.step == int(steps[0]) and f.evidence["nonzero_share_after"] == 0.75
+    assert "num_iterations" in f.remedy
+
+
+def test_grpo_clip_below_the_bound_is_not_stale():
+    run, _ = _grpo(np.tile([0.0, 0.004, 0.003, 0.005], 20))
+    assert freshness.detect_stale_data(run, CTX) == []
+
+
+def test_clip_without_grpo_groups_is_a_ppo_epoch_loop_not_stale():
+    run, _ = _grpo(np.full(60, 0.12), zero_std=False)
+    assert freshness.detect_stale_data(run, CTX) == []

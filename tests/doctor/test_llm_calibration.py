@@ -1,11 +1,13 @@
-"""The LLM calibration corpus's held-out half as a strict regression guard.
+"""The LLM calibration corpus's fresh set (published) and seen halves as strict guards.
 
 The corpus (``benchmarks/llm_corpus/``: real tiny TRL GRPO runs, healthy and with planted
 LLM pathologies, verified from their own logs, split by seed before any verdict) is
-unpacked from ``tests/data/llm_corpus/llm_corpus.tar.xz``; every held-out run is diagnosed
-offline (about a second in all). The runs it gets wrong are listed below, like strict
-xfails: a new miss fails the test, and so does a fixed one until it is taken off the list
-(then the figures in docs/calibration-llm.md must be re-measured).
+unpacked from ``tests/data/llm_corpus/llm_corpus.tar.xz`` (tune and held-out halves, both
+looked at, so tuning material) and ``llm_fresh.tar.xz`` (seeds 100-107, generated before
+the rules were changed on the seen halves, scored once); every run is diagnosed offline
+(a few seconds in all). The runs it gets wrong are listed below, like strict xfails: a new
+miss fails the test, and so does a fixed one until it is taken off the list (then the
+figures in docs/calibration-llm.md must be re-measured).
 """
 
 from __future__ import annotations
@@ -15,42 +17,48 @@ from pathlib import Path
 
 import pytest
 
-from rlvet.doctor.diagnose import diagnose
-from rlvet.findings import Severity
+from rlvet.doctor.diagnose import Diagnosis, diagnose
+from rlvet.findings import Category, Finding, Severity
 from rlvet.signals.discover import read_run
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT / "tests" / "data" / "llm_corpus" / "llm_corpus.tar.xz"
+FRESH_ARCHIVE = ARCHIVE.with_name("llm_fresh.tar.xz")
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 pytestmark = pytest.mark.skipif(not ARCHIVE.exists(), reason="LLM corpus archive not built")
 
-SPARSE = "sparse_reward (an error dated at step 1, like no_learning_signal; registered first)"
-STALE = ("no stale_data detector reads TRL's clip ratio; the stale run's collapse reads as "
-         "no_learning_signal")
-KNOWN_HELDOUT_MISSES: dict[str, str] = {
-    "trl_grpo_always_one_s1": SPARSE,
-    "trl_grpo_always_one_s3": SPARSE,
-    "trl_grpo_always_one_s5": SPARSE,
-    "trl_grpo_always_one_s7": SPARSE,
-    "trl_grpo_always_zero_s1": SPARSE,
-    "trl_grpo_always_zero_s3": SPARSE,
-    "trl_grpo_always_zero_s5": SPARSE,
-    "trl_grpo_always_zero_s7": SPARSE,
-    "trl_grpo_format_only_s1": "no reward_hacking finding; reference_drift warning first",
-    "trl_grpo_format_only_s5": "no reward_hacking finding; reference_drift warning first",
-    "trl_grpo_length_paid_s7": "entropy_stuck warning dated before reward_hacking",
-    "trl_grpo_stale_s3": STALE,
-    "trl_grpo_stale_s5": STALE,
-    "trl_grpo_stale_s7": STALE,
+KNOWN_SEEN_MISSES: dict[str, str] = {
+    # tune and held-out halves, both looked at (tuning material since the fresh set)
+    "trl_grpo_format_only_s6": "wasted_compute warning at step 1 before reward_hacking (step 6)",
 }
-
-
+DRIFT_FIRST = "reference_drift warning dated before reward_hacking"
+WASTED_FIRST = "wasted_compute warning at step 1 (flat groups from the cold start)"
+KNOWN_FRESH_MISSES: dict[str, str] = {
+    # scored once, after the second round's rule changes (docs/calibration-llm.md)
+    "trl_grpo_format_only_s100": "no reward_hacking finding; reference_drift warning first",
+    "trl_grpo_format_only_s101": WASTED_FIRST + " before reward_hacking",
+    "trl_grpo_format_only_s102": WASTED_FIRST + "; no reward_hacking finding",
+    "trl_grpo_healthy_s100": "reward_std ~0 rule fires on the cold start: no_learning_signal error",
+    "trl_grpo_length_paid_s100": DRIFT_FIRST,
+    "trl_grpo_length_paid_s105": DRIFT_FIRST,
+    "trl_grpo_length_paid_s107": DRIFT_FIRST,
+    "trl_grpo_stale_s100": "all groups flat at step 1: no_learning_signal error before stale_data",
+}
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from llm_calibration import corpus_dir
 
     return corpus_dir(ARCHIVE, tmp_path_factory.mktemp("llm_corpus"))
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from llm_calibration import corpus_dir
+
+    if not FRESH_ARCHIVE.exists():
+        pytest.skip("fresh LLM corpus archive not built")
+    return corpus_dir(FRESH_ARCHIVE, tmp_path_factory.mktemp("llm_fresh"))
 
 
 def _entries(root: Path, split: str) -> list[dict[str, object]]:
@@ -59,14 +67,12 @@ def _entries(root: Path, split: str) -> list[dict[str, object]]:
     return entries(root, split)
 
 
-def test_heldout_verdicts_are_the_published_ones(corpus: Path) -> None:
+def _wrong(root: Path, runs: list[dict[str, object]]) -> set[str]:
     from calibration import run_dir
 
-    runs = _entries(corpus, "heldout")
-    assert len(runs) >= 20
     wrong = set()
     for entry in runs:
-        d = diagnose(read_run(run_dir(corpus, entry)), eval_metric=str(entry["eval_metric"]))
+        d = diagnose(read_run(run_dir(root, entry)), eval_metric=str(entry["eval_metric"]))
         planted = entry["expected_first_category"]
         if planted is None:
             ok = not any(f.severity == Severity.ERROR for f in d.findings)
@@ -74,7 +80,54 @@ def test_heldout_verdicts_are_the_published_ones(corpus: Path) -> None:
             ok = d.first_break is not None and str(d.first_break.category) == planted
         if not ok:
             wrong.add(str(entry["name"]))
-    assert wrong == set(KNOWN_HELDOUT_MISSES)
+    return wrong
+
+
+def test_fresh_verdicts_are_the_published_ones(fresh: Path) -> None:
+    runs = _entries(fresh, "fresh")
+    assert len(runs) >= 40 and {e["split"] for e in runs} == {"fresh"}
+    assert _wrong(fresh, runs) == set(KNOWN_FRESH_MISSES)
+
+
+def test_seen_halves_verdicts(corpus: Path) -> None:
+    runs = _entries(corpus, "all")
+    assert len(runs) >= 40
+    assert _wrong(corpus, runs) == set(KNOWN_SEEN_MISSES)
+
+
+def _diagnosed(root: Path, name: str) -> Diagnosis:
+    from calibration import run_dir
+
+    [entry] = [e for e in _entries(root, "all") if e["name"] == name]
+    return diagnose(read_run(run_dir(root, entry)), eval_metric=str(entry["eval_metric"]))
+
+
+def _of(d: Diagnosis, category: Category) -> list[Finding]:
+    return [f for f in d.findings if f.category == category]
+
+
+def test_constant_reward_is_no_learning_signal_and_not_called_sparse(corpus: Path) -> None:
+    for name in ("trl_grpo_always_one_s0", "trl_grpo_always_zero_s0"):
+        d = _diagnosed(corpus, name)
+        assert d.first_break is not None
+        assert d.first_break.category == Category.NO_LEARNING_SIGNAL
+        assert d.first_break.severity == Severity.ERROR
+        assert all(f.severity == Severity.INFO for f in _of(d, Category.SPARSE_REWARD))
+
+
+def test_reused_rollouts_are_stale_data_and_healthy_runs_are_not(corpus: Path) -> None:
+    d = _diagnosed(corpus, "trl_grpo_stale_s0")
+    assert d.first_break is not None and d.first_break.category == Category.STALE_DATA
+    assert d.first_break.evidence["signal"] == "clip_ratio/region_mean"
+    for name in ("trl_grpo_healthy_s0", "trl_grpo_length_paid_s0", "trl_grpo_format_only_s0"):
+        assert _of(_diagnosed(corpus, name), Category.STALE_DATA) == [], name
+
+
+def test_grpo_entropy_advice_has_no_entropy_bonus(corpus: Path) -> None:
+    for name in ("trl_grpo_length_paid_s0", "trl_grpo_always_one_s0"):
+        for f in _of(_diagnosed(corpus, name), Category.ENTROPY_STUCK):
+            assert "entropy bonus" not in f.message + f.remedy, name
+            assert f.severity == Severity.INFO  # the reward explains it (hacking, no signal)
 
 
 def test_split_is_by_seed_and_covers_every_kind(corpus: Path) -> None:

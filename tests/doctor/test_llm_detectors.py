@@ -44,8 +44,13 @@ def _of(d, category: Category):
 def test_truncation_rising_in_the_length_paid_run() -> None:
     d = _trl("length_paid")
     [f] = _of(d, Category.TRUNCATION)
-    # the reward pays for length: truncation is the symptom, a warning that names the cause
-    assert f.severity == Severity.WARNING and f.evidence["rho_length_vs_reward"] >= 0.8
+    # the reward pays for length: truncation is the symptom (the detector's warning names
+    # the cause; beside diagnose's reward_hacking finding it is info)
+    assert f.evidence["rho_length_vs_reward"] >= 0.8
+    assert f.severity == (Severity.INFO if _of(d, Category.REWARD_HACKING) else Severity.WARNING)
+    [raw] = llm.detect_truncation(read_run(TRL / "length_paid" / "run"),
+                                  DetectContext(reward="reward"))
+    assert raw.severity == Severity.WARNING
     assert f.evidence["truncated_median_after"] >= llm.TRUNCATION_LEVEL
     assert f.evidence["truncated_start"] < f.evidence["truncated_median_after"]
     assert "cap" in f.remedy and "do not raise" in f.remedy

@@ -21,7 +21,7 @@ recovered spike: a warning) on its way to the entropy collapse it causes (the er
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,20 +130,107 @@ def _weigh_symptoms(findings: list[Finding], run: RunSignals) -> list[Finding]:
       Mechanical findings that are themselves what a flat return does to a learner (an
       entropy drifting without signal, a critic with no variance to explain: evidence
       ``flat_return_consequence``) do not count.
+    * Beside GRPO groups without reward spread (``no_learning_signal``), a return at its
+      floor is the same fact seen from the mean: a reward that never differs within a group
+      (constant 0 *or* constant 1, which "sparse" misnames) gives every advantage 0, and
+      the zero-spread finding names the cause; ``sparse_reward`` becomes info.
+    * A zero-spread share that was not total (``no_learning_signal`` as a warning, or an
+      error that is not ~all groups from the first step) beside rollouts reused off-policy
+      (``stale_data``) is what the stale updates left: the policy never learned its way out
+      of the cold start. It is kept, as a warning at most.
+    * On a language-model run a token entropy held near its start (``entropy_stuck``) is
+      what a reward that ignores token choice does (paid for length or a format marker:
+      ``reward_hacking``) or what no signal does (``no_learning_signal``): it becomes info.
+      So does a truncation whose reward tracks the length (evidence
+      ``rho_length_vs_reward``) beside ``reward_hacking``: ``detect_truncation`` already
+      calls it the symptom of a reward paid for length.
     * A throughput drop that begins with a memory leak is the leak's cost, visible now:
       the leak is the error, the slowdown a warning.
     """
+    out = list(findings)
+    for rule in (_floor_beside_mechanics, _floor_beside_zero_spread,
+                 _zero_spread_beside_stale, _llm_entropy_beside_reward,
+                 _length_cut_beside_hack, _slowdown_with_leak):
+        out = rule(out, run)
+    return out
+
+
+def _present(findings: list[Finding], category: Category) -> Finding | None:
+    """The first finding of ``category`` at warning or above."""
+    return next((f for f in findings if f.category == category
+                 and f.severity >= Severity.WARNING), None)
+
+
+def _demote(findings: list[Finding], category: Category, severity: Severity, note: str,
+            when: Callable[[Finding], bool] = lambda f: True) -> list[Finding]:
+    """``category``'s findings above ``severity`` (and passing ``when``) lowered to it, with
+    ``note`` appended to their message."""
+    return [dataclasses.replace(f, severity=severity, message=f.message + note)
+            if f.category == category and f.severity > severity and when(f) else f
+            for f in findings]
+
+
+def _floor_beside_mechanics(findings: list[Finding], run: RunSignals) -> list[Finding]:
     mechanical = any(f.stage in MECHANICS and f.severity >= Severity.WARNING
                      and not f.evidence.get(FLAT_RETURN_CONSEQUENCE) for f in findings)
+    if not mechanical:
+        return findings
+    return _demote(findings, Category.SPARSE_REWARD, Severity.INFO,
+                   "; a mechanical finding on this run is the likelier cause")
+
+
+def _floor_beside_zero_spread(findings: list[Finding], run: RunSignals) -> list[Finding]:
+    if _present(findings, Category.NO_LEARNING_SIGNAL) is None:
+        return findings
+    return _demote(findings, Category.SPARSE_REWARD, Severity.INFO, (
+        "; every GRPO group's rewards were equal (see no_learning_signal): the reward does "
+        "not vary within a group, which is the cause, whatever its level"))
+
+
+def _zero_spread_beside_stale(findings: list[Finding], run: RunSignals) -> list[Finding]:
+    if _present(findings, Category.STALE_DATA) is None:
+        return findings
+    return _demote(findings, Category.NO_LEARNING_SIGNAL, Severity.WARNING, (
+        "; the learner trained on reused rollouts (see stale_data), the likelier cause of a "
+        "signal it never found"), when=lambda f: not _total_from_start(f))
+
+
+ALL_FLAT_AT_START = 0.9  # no_learning_signal's ZERO_STD_ERROR: ~every group flat at onset
+
+
+def _total_from_start(f: Finding) -> bool:
+    """A zero-spread finding whose share was ~all groups at its onset (a constant reward:
+    nothing an update does explains it)."""
+    at_onset = f.evidence.get("value_at_onset")
+    return isinstance(at_onset, float) and at_onset >= ALL_FLAT_AT_START
+
+
+def _llm_entropy_beside_reward(findings: list[Finding], run: RunSignals) -> list[Finding]:
+    cause = (_present(findings, Category.REWARD_HACKING)
+             or _present(findings, Category.NO_LEARNING_SIGNAL))
+    if cause is None:
+        return findings
+    return _demote(findings, Category.ENTROPY_STUCK, Severity.INFO, (
+        f"; on a language model that is what the reward does (see {cause.category}): it "
+        f"does not pay for which tokens are chosen"),
+        when=lambda f: bool(f.evidence.get("language_model_run")))
+
+
+def _length_cut_beside_hack(findings: list[Finding], run: RunSignals) -> list[Finding]:
+    if _present(findings, Category.REWARD_HACKING) is None:
+        return findings
+    return _demote(findings, Category.TRUNCATION, Severity.INFO,
+                   "; the reward pays for length (see reward_hacking), which is the cause",
+                   when=lambda f: bool(f.evidence.get("rho_length_vs_reward")))
+
+
+def _slowdown_with_leak(findings: list[Finding], run: RunSignals) -> list[Finding]:
     leak = next((f for f in findings if f.category == Category.MEMORY_GROWTH), None)
     span = _span(run)
     out = []
     for f in findings:
-        if f.category == Category.SPARSE_REWARD and mechanical:
-            f = dataclasses.replace(f, severity=Severity.INFO, message=f.message + (
-                "; a mechanical finding on this run is the likelier cause"))
-        elif (f.category == Category.THROUGHPUT_DROP and leak is not None and f.step is not None
-              and leak.step is not None and f.step >= leak.step - LEAK_SLOWDOWN_LEAD * span):
+        if (f.category == Category.THROUGHPUT_DROP and leak is not None and f.step is not None
+                and leak.step is not None and f.step >= leak.step - LEAK_SLOWDOWN_LEAD * span):
             f = dataclasses.replace(f, severity=min(f.severity, Severity.WARNING),
                                     message=f.message + "; it began with the memory growth")
         elif f.category == Category.MEMORY_GROWTH and any(

@@ -215,15 +215,12 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     shape = (f"stayed at or above {lowest:.0%} of its start {start:.3g} over every update"
              if pinned else f"fell to {lowest:.0%} of its start {start:.3g} and climbed "
              f"back to {end:.0%} from step {steps[turn]}")
-    why = ("while the return made no material progress: the policy is held at uniform, "
-           "most likely an entropy bonus that outweighs the policy gradient"
-           if prog is not None and not learned else
-           "while the return still improved: a slow-moving policy (common for Gaussian "
-           "policies and short runs); if it should have converged, lower the entropy bonus")
     # An LLM's per-token entropy is not a max-entropy action distribution: it staying near
     # its start while a reward that ignores token choice rises is expected (TRL's default
-    # entropy coefficient is 0), so language-model runs get a warning at most.
+    # entropy coefficient is 0, GRPO has no bonus at all), so language-model runs get a
+    # warning at most, and a message without the classic "entropy bonus" advice.
     llm_run = run.get(names.RESPONSE_LENGTH) is not None
+    why = _stuck_reason(stalled=prog is not None and not learned, llm_run=llm_run)
     floor = stats.floor_share(reward)
     no_signal = floor is not None and floor >= FLOOR_NO_SIGNAL  # no gradient to fight
     severity = (Severity.ERROR if prog is not None and not learned and not no_signal
@@ -233,6 +230,19 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
                       evidence={**evidence, "language_model_run": llm_run,
                                 FLAT_RETURN_CONSEQUENCE: no_signal},
                       step=int(steps[turn]))]
+
+
+def _stuck_reason(*, stalled: bool, llm_run: bool) -> str:
+    """Why the entropy stays put, in the run's own terms (a language model has no bonus)."""
+    if llm_run:
+        return ("while the reward " + ("made no material progress" if stalled else "rose")
+                + ": the token distribution is not sharpening, most likely because the reward "
+                "does not depend on which tokens are chosen or does not vary within groups")
+    if stalled:
+        return ("while the return made no material progress: the policy is held at uniform, "
+                "most likely an entropy bonus that outweighs the policy gradient")
+    return ("while the return still improved: a slow-moving policy (common for Gaussian "
+            "policies and short runs); if it should have converged, lower the entropy bonus")
 
 
 def _return_held(steps: np.ndarray, reward: np.ndarray, at: int) -> bool:

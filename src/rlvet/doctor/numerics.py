@@ -155,7 +155,8 @@ def _exploding_loss(run: RunSignals) -> Finding | None:
         f"{base.median:.3g}): the optimisation is diverging on its way to overflow"
     )
     evidence = {"onset_step": int(steps[i]), "signal": label, "value": float(loss[i]),
-                "ratio": LOSS_EXPLOSION_RATIO, **base.to_evidence()}
+                "ratio": float(ratio), "ratio_needed": LOSS_EXPLOSION_RATIO,
+                "over_limit_updates": int(_over_limit(loss).sum()), **base.to_evidence()}
     return prescribe(Category.NUMERICAL_INSTABILITY, severity=Severity.ERROR,
                      message=message, evidence=evidence, step=int(steps[i]))
 
@@ -166,7 +167,9 @@ def _grad_spikes(run: RunSignals) -> Finding | None:
     if grad.size < stats.PERSIST_WINDOW:
         return None
     ref = stats.trailing_median(grad)
-    i = stats.persistent_onset(grad > GRAD_SPIKE_RATIO * ref)
+    # a recent median of exactly 0 is no gradient at all (GRPO groups with no reward
+    # spread): the first non-zero norm after it is a start, not a spike
+    i = stats.persistent_onset((ref > stats.SCALE_FLOOR) & (grad > GRAD_SPIKE_RATIO * ref))
     if i is None:
         return None
     message = (
@@ -174,7 +177,8 @@ def _grad_spikes(run: RunSignals) -> Finding | None:
         f"its recent median {ref[i]:.3g}) and kept spiking: a precursor of divergence"
     )
     evidence = {"onset_step": int(steps[i]), "value": float(grad[i]),
-                "recent_median": float(ref[i]), "ratio": GRAD_SPIKE_RATIO,
+                "recent_median": float(ref[i]), "ratio": float(grad[i] / ref[i]),
+                "ratio_needed": GRAD_SPIKE_RATIO,
                 "peak": float(np.max(grad[i:]))}
     return prescribe(Category.NUMERICAL_INSTABILITY, severity=Severity.WARNING,
                      message=message, evidence=evidence, step=int(steps[i]))

@@ -9,8 +9,8 @@ Contents:
         (``frac_reward_zero_std`` high, ``reward_std`` ~0): advantages are ~0.
     detect_reward_hacking(run, ctx) -- the training return rises while the true metric falls
         (or gives back what it had gained); as warnings, gains that never reach the true
-        metric, that track response length or come from one reward component at another's
-        expense.
+        metric (on a language model: not beyond the metric's own noise), that track
+        response length or come from one reward component at another's expense.
     detect_plateau(run, ctx) -- the training return never improved materially (a warning:
         "has not learned (yet)", not a pathology; diagnose() keeps it only when nothing
         else explains it).
@@ -64,6 +64,7 @@ __all__ = [
     "PROXY_KEPT",
     "SIGN_SHARE",
     "SPARSE_SHARE",
+    "TRANSFER_NOISE",
     "ZERO_STD_ERROR",
     "ZERO_STD_WARNING",
     "detect_no_learning_signal",
@@ -96,6 +97,9 @@ SPARSE_SHARE = 0.8  # return at its floor value on 80% of the logged points: alm
 SPARSE_WARNING_SHARE = 0.5  # half the run at the floor: a long sparse phase before learning
 REWARD_STD_ZERO = 1e-6  # relative to the reward level: no spread within groups
 LENGTH_INFLATION = 2.0  # response length doubled while the reward tracked it (rho >= 0.8)
+TRANSFER_NOISE = 2.0  # a true metric's rise must be 2x its point-to-point noise to count as
+# a gain: LLM corpus (tuning + held-out), format-only task rates rise 0.75-1.3x their noise
+# by chance, healthy runs' 4.1-6.5x
 
 
 def _curve(run: RunSignals, key: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -419,7 +423,8 @@ def _no_transfer(run: RunSignals, ctx: DetectContext) -> Finding | None:
     e_steps, true, proxy_at = pair
     proxy_prog = stats.progress(e_steps, proxy_at)
     true_prog = stats.progress(e_steps, true, window=EVAL_SMOOTHING)
-    if (not proxy_prog.improved or true_prog.improved
+    gained = _gained(true_prog, true) if _language_model_run(run) else true_prog.improved
+    if (not proxy_prog.improved or gained
             or _opposite_share(true, proxy_at) >= SIGN_SHARE):
         return None  # learning transfers, or the reward is negated (doctor.reward_direction)
     reached = proxy_at >= proxy_prog.start + stats.MATERIAL_GAIN * proxy_prog.scale
@@ -437,6 +442,25 @@ def _no_transfer(run: RunSignals, ctx: DetectContext) -> Finding | None:
     return prescribe(Category.REWARD_HACKING,
                      severity=Severity.WARNING if apart else Severity.INFO,
                      message=message, evidence=evidence, step=int(e_steps[i]))
+
+
+def _language_model_run(run: RunSignals) -> bool:
+    """The run logged a response length or GRPO's zero-spread share: a language model."""
+    return any(run.get(k) is not None for k in (names.RESPONSE_LENGTH, names.ZERO_STD_FRACTION))
+
+
+def _gained(prog: stats.Progress, values: np.ndarray) -> bool:
+    """The true metric improved: materially (``stats.MATERIAL_GAIN`` of its scale) and by
+    ``TRANSFER_NOISE`` times its own point-to-point noise.
+
+    A success rate near 0 measured on a few samples (an LLM task rate of 0.1 on 16
+    completions a step) wanders 0.06 <-> 0.19 by chance: relative to its tiny scale that is a
+    "gain" of 50%, which hid format-only rewards whose task rate never moved. Applied to
+    language-model runs only: on classic control an evaluation's noise is the policy's own
+    swing (CartPole 16 <-> 500), and the noise bar would warn on 2 of the classic
+    calibration corpus's 79 healthy runs (splits all and fresh).
+    """
+    return prog.improved and prog.peak - prog.start >= TRANSFER_NOISE * _noise(values)
 
 
 def _length_tracking(run: RunSignals, ctx: DetectContext) -> Finding | None:
@@ -500,11 +524,14 @@ def _component_tradeoff(run: RunSignals, ctx: DetectContext) -> Finding | None:
 def detect_reward_hacking(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     """Proxy up while the true metric falls or gives back its gains (errors); gains that
     do not transfer, track response length or trade one reward component for another
-    (warnings). Returns the most severe, then earliest, one.
+    (warnings). Returns the most severe one; among equals, one that names what the reward
+    pays for (response length) before the generic "gains do not transfer", then the
+    earliest.
     """
+    length = _length_tracking(run, ctx)
     found = [f for f in (_diverging(run, ctx), _giveback(run, ctx), _no_transfer(run, ctx),
-                         _length_tracking(run, ctx), _component_tradeoff(run, ctx)) if f]
-    return sorted(found, key=lambda f: (f.severity.rank, f.step or 0))[:1]
+                         length, _component_tradeoff(run, ctx)) if f]
+    return sorted(found, key=lambda f: (f.severity.rank, f is not length, f.step or 0))[:1]
 
 
 # ---------------------------------------------------------------------------- plateau
