@@ -4,6 +4,7 @@ layout before summaries, and the report reading what a command wrote."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,18 @@ def test_stored_doctor_warnings_reach_the_report_notes(tmp_path: Path) -> None:
     (tmp_path / "doctor.json").write_text(result.to_json(), encoding="utf-8")
     notes = collect([tmp_path]).notes
     assert any(n.endswith(DOCTOR.reader_warnings[0]) for n in notes)
+
+
+def test_report_reads_a_doctor_result_over_a_directory_of_runs(tmp_path: Path) -> None:
+    # `rlvet doctor SWEEP --json` over three real runs: one summary for all, read back
+    from rlvet.doctor.command import run_doctor
+
+    data = Path(__file__).resolve().parent / "data" / "runs"
+    sweep = tmp_path / "sweep"
+    for name in ("healthy_ppo_cartpole", "lr_too_high_ppo"):
+        shutil.copytree(data / name, sweep / name)
+    result = run_doctor([sweep]).result
+    (tmp_path / "doctor.json").write_text(result.to_json(), encoding="utf-8")
+    [doc] = collect([tmp_path / "doctor.json"]).results
+    assert doc.doctor is not None
+    assert (doc.doctor.runs, doc.doctor.fail, doc.doctor.passed) == (2, 1, 1)

@@ -444,25 +444,36 @@ class TrainSummary(_Document):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DoctorSummary(_Document):
-    """What ``rlvet doctor`` could not read cleanly: torn lines, skipped columns, ...
+    """How many runs ``rlvet doctor`` judged, their verdicts, and what it could not read
+    cleanly (torn lines, skipped columns, ...).
 
     Attributes:
+        runs: runs judged (a directory of several runs gets one verdict each).
+        fail, warn, passed: how many of them got each verdict.
         reader_warnings: the readers' warnings, each naming its file (and line).
     """
 
     SCHEMA: ClassVar[str] = "rlvet.doctor"
     SCHEMA_VERSION: ClassVar[int] = 1
 
+    runs: int = 1
+    fail: int = 0
+    warn: int = 0
+    passed: int = 0
     reader_warnings: tuple[str, ...] = ()
 
     @classmethod
     def from_fields(cls, obj: Mapping[str, Any]) -> DoctorSummary:
         """See ``_Document.from_fields``."""
-        return cls(reader_warnings=_strings(obj, READER_WARNINGS_KEY, cls.SCHEMA))
+        return cls(runs=_int(obj, "runs", cls.SCHEMA, 1), fail=_int(obj, "fail", cls.SCHEMA, 0),
+                   warn=_int(obj, "warn", cls.SCHEMA, 0),
+                   passed=_int(obj, "pass", cls.SCHEMA, 0),
+                   reader_warnings=_strings(obj, READER_WARNINGS_KEY, cls.SCHEMA))
 
     def fields(self) -> dict[str, Any]:
         """See ``_Document.fields``."""
-        return {READER_WARNINGS_KEY: list(self.reader_warnings)}
+        return {"runs": self.runs, "fail": self.fail, "warn": self.warn, "pass": self.passed,
+                READER_WARNINGS_KEY: list(self.reader_warnings)}
 
 
 Summary = EnvSummary | EvalSummary | TrainSummary | DoctorSummary

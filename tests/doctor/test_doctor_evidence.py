@@ -15,6 +15,7 @@ from rlvet.doctor.diagnose import diagnose
 from rlvet.doctor.evidence import cap_by_history
 from rlvet.doctor.family import Family, infer_family
 from rlvet.doctor.remedies import prescribe
+from rlvet.documents import DoctorSummary
 from rlvet.findings import Category, Severity
 from rlvet.signals.aliases import find_eval_key
 from rlvet.signals.discover import read_run, split_runs
@@ -108,7 +109,8 @@ def test_directory_of_runs_gets_a_verdict_each(tmp_path: Path,
     assert code == 1 and verdicts["lr_too_high_ppo"] == "fail"
     assert verdicts["healthy_ppo_cartpole"] == verdicts["healthy_a2c_cartpole"] == "pass"
     assert doc["first_break"]["category"] == "kl_spike"
-    assert doc["metrics"]["summary"] == {"runs": 3, "fail": 1, "warn": 0, "pass": 2}
+    summary = DoctorSummary.from_json(doc["metrics"]["summary"])
+    assert (summary.runs, summary.fail, summary.warn, summary.passed) == (3, 1, 0, 2)
     main(["doctor", str(sweep)])
     out = capsys.readouterr().out
     assert "3 runs: 1 fail, 0 warn, 2 pass" in out

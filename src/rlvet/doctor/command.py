@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rlvet.doctor.diagnose import Diagnosis, diagnose
+from rlvet.documents import SUMMARY_KEY, DoctorSummary
 from rlvet.figures import LineFigure
 from rlvet.findings import CommandResult, Finding
 from rlvet.signals import names
@@ -83,8 +84,11 @@ def _one(path: Path, reward_metric: str | None, eval_metric: str | None,
 
 
 def _run_result(run: RunSignals, d: Diagnosis, warnings: tuple[str, ...]) -> CommandResult:
+    summary = DoctorSummary(runs=1, reader_warnings=warnings, **{
+        {"fail": "fail", "warn": "warn", "pass": "passed"}[d.verdict]: 1})
     return CommandResult(command="doctor", target=run.source, findings=d.findings,
-                         metrics={**_run_summary(run, d), "reader_warnings": list(warnings)},
+                         metrics={**_run_summary(run, d), "reader_warnings": list(warnings),
+                                  SUMMARY_KEY: summary.to_json()},
                          chosen_first_break=d.first_break)
 
 
@@ -119,9 +123,12 @@ def run_doctor(
     findings = tuple(_tagged(f, run.source) for run, d in runs for f in d.findings)
     worst = min(parts, key=lambda r: _VERDICT_RANK[r.verdict])
     counts = {v: sum(r.verdict == v for r in parts) for v in ("fail", "warn", "pass")}
+    summary = DoctorSummary(runs=len(parts), fail=counts["fail"], warn=counts["warn"],
+                            passed=counts["pass"],
+                            reader_warnings=tuple(x for _, _, w in read for x in w))
     metrics: dict[str, Any] = {
         "runs": [{**_run_summary(run, d), "reader_warnings": list(w)} for run, d, w in read],
-        "summary": {"runs": len(parts), **counts},
+        SUMMARY_KEY: summary.to_json(),
     }
     result = CommandResult(command="doctor", target=target, findings=findings,
                            metrics=metrics, chosen_first_break=worst.first_break, runs=parts)
