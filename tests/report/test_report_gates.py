@@ -225,3 +225,12 @@ def test_terminal_view_prints_user_text_literally(tmp_path: Path) -> None:
     render_report_terminal(run_report([tmp_path]).result,
                            Console(file=buf, width=200, color_system=None))
     assert "[bold red]hi[/]" in buf.getvalue()
+
+
+def test_retraining_rules_repeated_across_trigger_files_are_listed_once(tmp_path: Path) -> None:
+    rule = {"quantity": "iqm", "condition": "below", "threshold": 400.0}
+    for name in ("a", "b", "c"):  # one trigger file per eval run, the same rule in each
+        (tmp_path / f"trigger_{name}.json").write_text(json.dumps(
+            {"kind": "rlvet.retraining_trigger", "triggers": [rule]}), encoding="utf-8")
+    gate = _answers(run_report([tmp_path]))["retraining_trigger"]
+    assert gate["answer"] == "pass" and gate["evidence"].count("iqm below 400") == 1

@@ -653,9 +653,10 @@ def ask_latency(ev: Evidence) -> Verdict:
 
 def ask_retraining_trigger(ev: Evidence) -> Verdict:
     """Is there a retraining trigger? A trigger file from ``rlvet eval`` or a declaration."""
-    rules = [f"{r.get('quantity')} {r.get('condition')} {r.get('threshold'):.4g}"
-             for _, trig in ev.triggers for r in trig.get("triggers", [])
-             if isinstance(r, dict) and isinstance(r.get("threshold"), (int, float))]
+    rules = list(dict.fromkeys(  # each rule once, however many trigger files repeat it
+        f"{r.get('quantity')} {r.get('condition')} {r.get('threshold'):.4g}"
+        for _, trig in ev.triggers for r in trig.get("triggers", [])
+        if isinstance(r, dict) and isinstance(r.get("threshold"), (int, float))))
     if ev.triggers:
         return Verdict(Answer.PASS, "retraining trigger: " + ("; ".join(rules) or "defined"),
                        tuple(str(p) for p, _ in ev.triggers))
