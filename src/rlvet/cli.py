@@ -34,6 +34,7 @@ from rlvet.limits import (
 from rlvet.paths import refuse_output_over_input
 
 if TYPE_CHECKING:
+    from rlvet.figures import LineFigure
     from rlvet.project import ProjectConfig
 
 __all__ = ["app", "main"]
@@ -340,7 +341,7 @@ def train_command(
                              option="--html")
     result = run_train(args, progress=not as_json)
 
-    def figures() -> list:
+    def figures() -> list[LineFigure]:
         from rlvet.doctor.command import doctor_figures, run_doctor
 
         return doctor_figures(run_doctor([out]))

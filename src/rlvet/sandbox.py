@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from rlvet.errors import RlvetInputError
 
@@ -95,6 +95,7 @@ _CALLS: tuple[UserCall, ...] = tuple(UserCall)
 _CODE = {call: i for i, call in enumerate(_CALLS)}
 _OTHER = _CODE[UserCall.OTHER]
 _RAISED_IN = "_rlvet_user_call"  # attribute naming the user call an exception came out of
+_T = TypeVar("_T")
 
 
 class FailureKind(StrEnum):
@@ -254,7 +255,7 @@ class Heartbeat:
         self._state[1] = _OTHER
         self._state[0] = self._ticks
 
-    def call(self, call: UserCall, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    def call(self, call: UserCall, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
         """``fn(*args, **kwargs)`` timed as a ``call``.
 
         If it raises, the watch returns to rlvet's own budget and the exception is tagged
@@ -331,7 +332,7 @@ def _raised_in(exc: BaseException) -> UserCall:
     """The user call an exception came out of (following its cause chain), else OTHER."""
     seen: BaseException | None = exc
     while seen is not None:
-        call = getattr(seen, _RAISED_IN, None)
+        call: UserCall | None = getattr(seen, _RAISED_IN, None)
         if call is not None:
             return call
         seen = seen.__cause__ or seen.__context__

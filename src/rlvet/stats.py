@@ -28,6 +28,7 @@ Arrays are 1-D, shape ``(n,)``; indices returned are positions in those arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy.stats import spearmanr, theilslopes
@@ -165,7 +166,7 @@ def rolling_median(values: np.ndarray, window: int = 5) -> np.ndarray:
         return values.astype(float, copy=True)
     padded = np.concatenate([np.full(half, np.nan), values.astype(float), np.full(half, np.nan)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
-    return np.nanmedian(windows, axis=1)
+    return cast(np.ndarray, np.nanmedian(windows, axis=1))
 
 
 def trailing_median(values: np.ndarray, window: int = 10) -> np.ndarray:

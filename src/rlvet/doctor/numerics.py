@@ -21,7 +21,7 @@ variance (``explained_variance`` in sb3 common/utils.py), which is a property of
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -104,7 +104,8 @@ def _over_limit(values: np.ndarray) -> np.ndarray:
     """Mask of ``|values|`` above ``LOSS_EXPLOSION_RATIO`` x the early median and above
     ``LOSS_EXPLOSION_FLOOR``."""
     base = stats.early_baseline(np.abs(values))
-    return np.abs(values) > max(LOSS_EXPLOSION_RATIO * base.median, LOSS_EXPLOSION_FLOOR)
+    return cast(np.ndarray,
+                np.abs(values) > max(LOSS_EXPLOSION_RATIO * base.median, LOSS_EXPLOSION_FLOOR))
 
 
 def explosion_onset(values: np.ndarray) -> int | None:

@@ -118,7 +118,7 @@ def flat_obs(obs: Any) -> np.ndarray:
         return np.zeros(0)
 
 
-def _numeric_sequence(obs: tuple | list) -> bool:
+def _numeric_sequence(obs: tuple[Any, ...] | list[Any]) -> bool:
     return all(isinstance(o, (int, float, np.number, bool, np.bool_)) for o in obs)
 
 
@@ -528,7 +528,7 @@ def run_episodes(
             _close(env, hb)
 
 
-def _oob_candidates(space: gym.Space) -> dict[str, tuple[Any, Any, Any]]:
+def _oob_candidates(space: gym.Space[Any]) -> dict[str, tuple[Any, Any, Any]]:
     """label -> (out-of-range action, the nearest valid action, the wrapped-around action)."""
     if isinstance(space, spaces.Discrete):
         start, n = int(space.start), int(space.n)
@@ -721,7 +721,7 @@ def _declared_reward_range(env: gym.Env) -> tuple[float, float] | None:
     return None
 
 
-def _space_kind(space: gym.Space, *, obs: bool) -> str:
+def _space_kind(space: gym.Space[Any], *, obs: bool) -> str:
     if isinstance(space, spaces.Box):
         return "box"
     if isinstance(space, spaces.Discrete):
@@ -736,7 +736,7 @@ def _space_kind(space: gym.Space, *, obs: bool) -> str:
 _PLAIN_LEAVES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 
 
-def _leaf_kinds(space: gym.Space) -> list[str]:
+def _leaf_kinds(space: gym.Space[Any]) -> list[str]:
     """Leaf space types a numeric check cannot read as a fixed vector (Text, Graph, ...)."""
     if isinstance(space, spaces.Dict):
         return [k for sub in space.spaces.values() for k in _leaf_kinds(sub)]
@@ -833,7 +833,7 @@ def probe_api(factory: Callable[[], gym.Env], hb: Heartbeat, *, seed: int) -> Ap
     return api
 
 
-def _candidate_actions(space: gym.Space, rng_seed: int) -> dict[str, Any]:
+def _candidate_actions(space: gym.Space[Any], rng_seed: int) -> dict[str, Any]:
     """Distinct actions to branch on, by label; Box gets bounds, midpoint and quarter points."""
     if isinstance(space, spaces.Discrete):
         n = min(int(space.n), MAX_BRANCH_ACTIONS)

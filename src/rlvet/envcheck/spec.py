@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 
@@ -81,7 +81,7 @@ def load_callable(spec: str) -> Callable[..., Any]:
         target = getattr(target, part)
     if not callable(target):
         raise RlvetInputError(f"{spec}: '{attr}' is not callable")
-    return target
+    return cast("Callable[..., Any]", target)
 
 
 def _is_factory_spec(spec: str) -> bool:

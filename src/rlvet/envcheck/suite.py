@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -216,7 +216,7 @@ def _check_expert(c: _Collector) -> str | None:
     outcome = c.run("expert check", "expert", expert_spec=c.config.expert, seed=c.config.seed)
     if outcome.failure is not None or outcome.value is None:
         return None
-    name, problem = outcome.value
+    name, problem = cast("tuple[str | None, str | None]", outcome.value)
     if problem is not None:
         if c.config.expert is not None:
             raise RlvetInputError(problem)

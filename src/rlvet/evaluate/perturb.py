@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -91,7 +91,9 @@ class _Seeded:
         """Reseed (from a seeded reset), then the wrapped env's reset."""
         self._reseed(seed)
         # mixin: mypy cannot see the gym wrapper that follows it in the MRO
-        return super().reset(seed=seed, options=options)  # type: ignore[misc]
+        result: tuple[Any, dict[str, Any]] = super().reset(  # type: ignore[misc]
+            seed=seed, options=options)
+        return result
 
 
 class ObservationNoise(_Seeded, gym.ObservationWrapper):
@@ -198,7 +200,7 @@ class InitialState(gym.Wrapper):
     def _observe(self, base: Any) -> np.ndarray:
         for getter in ("_get_obs", "_get_ob"):  # Pendulum, Acrobot build obs from state
             if callable(getattr(base, getter, None)):
-                return getattr(base, getter)()
+                return cast(np.ndarray, getattr(base, getter)())
         space = self.env.observation_space
         if np.shape(base.state) == space.shape:
             return np.asarray(base.state, dtype=space.dtype)

@@ -25,7 +25,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -65,14 +65,14 @@ def sample_categorical(probs: np.ndarray, rngs: Sequence[np.random.Generator]) -
     u = np.array([r.random() for r in rngs])
     cdf = np.cumsum(probs, axis=-1)
     idx = (cdf < (u * cdf[:, -1])[:, None]).sum(axis=-1)
-    return np.minimum(idx, probs.shape[-1] - 1).astype(np.int64)
+    return cast(np.ndarray, np.minimum(idx, probs.shape[-1] - 1).astype(np.int64))
 
 
 def sample_gaussian(mean: np.ndarray, std: np.ndarray,
                     rngs: Sequence[np.random.Generator]) -> np.ndarray:
     """mean, std (n, d) -> samples (n, d), row i from ``rngs[i]``."""
     noise = np.stack([r.standard_normal(mean.shape[-1]) for r in rngs])
-    return (mean + std * noise).astype(mean.dtype)
+    return cast(np.ndarray, (mean + std * noise).astype(mean.dtype))
 
 
 def _mismatch(spec: PolicySpec, what: str, policy_space: Any, env_space: Any) -> None:
@@ -118,7 +118,7 @@ def _load_rlvet(spec: PolicySpec, env: gym.Env) -> Policy:
             out = agent.actor(torch.from_numpy(x.astype(np.float32))).numpy()
         if action.discrete:
             if deterministic:
-                return out.argmax(-1)
+                return cast(np.ndarray, out.argmax(-1))
             z = np.exp(out - out.max(-1, keepdims=True))
             return sample_categorical(z / z.sum(-1, keepdims=True), rngs)
         if deterministic:
@@ -173,7 +173,8 @@ def _sb3_distribution_act(model: Any, env: gym.Env) -> ActFn:
                 out = sample_gaussian(d.mean.numpy(), d.stddev.numpy(), rngs)
             else:
                 return _sb3_predict_rows(model, obs, rngs)
-        return np.clip(out, space.low, space.high) if isinstance(space, gym.spaces.Box) else out
+        return cast(np.ndarray, np.clip(out, space.low, space.high)
+                    if isinstance(space, gym.spaces.Box) else out)
 
     return act
 
@@ -207,7 +208,7 @@ def _load_sb3(spec: PolicySpec, env: gym.Env) -> Policy:
     def act(obs: np.ndarray, deterministic: bool, rngs: Sequence[np.random.Generator]
             ) -> np.ndarray:
         if deterministic:
-            return model.predict(obs, deterministic=True)[0]
+            return cast(np.ndarray, model.predict(obs, deterministic=True)[0])
         return _sb3_predict_rows(model, obs, rngs)
 
     return Policy(spec.describe(), act)

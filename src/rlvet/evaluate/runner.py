@@ -103,7 +103,7 @@ class Episodes:
     @property
     def per_seed(self) -> np.ndarray:
         """(n_seeds,) mean return of each seed."""
-        return self.returns.mean(axis=1)
+        return cast(np.ndarray, self.returns.mean(axis=1))
 
     def scores(self, unit: str) -> np.ndarray:
         """The (runs, tasks) matrix the statistics bootstrap: ``seed`` -> (n_seeds, 1) seed

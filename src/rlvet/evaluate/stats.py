@@ -42,6 +42,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import cast
 
 import numpy as np
 from scipy import stats as sstats
@@ -100,33 +101,33 @@ def _flat(scores: np.ndarray) -> np.ndarray:
 def aggregate_mean(scores: np.ndarray) -> np.ndarray:
     """Mean over tasks of the per-task mean scores (rliable's ``aggregate_mean``; equal to
     the pooled mean, every task having the same runs); ``scores`` (..., runs, tasks) -> (...)."""
-    return scores.mean(axis=-2).mean(axis=-1)
+    return cast(np.ndarray, scores.mean(axis=-2).mean(axis=-1))
 
 
 def aggregate_median(scores: np.ndarray) -> np.ndarray:
     """Median over tasks of the per-task mean scores (rliable's ``aggregate_median``: with
     one task, the mean); ``scores`` (..., runs, tasks) -> (...)."""
-    return np.median(scores.mean(axis=-2), axis=-1)
+    return cast(np.ndarray, np.median(scores.mean(axis=-2), axis=-1))
 
 
 def aggregate_pooled_median(scores: np.ndarray) -> np.ndarray:
     """Median of every run of every task pooled -- robust to outlier runs, which rliable's
     ``median`` (of task means) is not; ``scores`` (..., runs, tasks) -> (...)."""
-    return np.median(_flat(scores), axis=-1)
+    return cast(np.ndarray, np.median(_flat(scores), axis=-1))
 
 
 def aggregate_iqm(scores: np.ndarray) -> np.ndarray:
     """Interquartile mean over runs and tasks: robust to outlier runs, yet uses half the
     data (the median uses one point), so its CI is tighter (Agarwal et al. 2021).
     ``scores`` (..., runs, tasks) -> (...)."""
-    return sstats.trim_mean(_flat(scores), IQM_TRIM, axis=-1)
+    return cast(np.ndarray, sstats.trim_mean(_flat(scores), IQM_TRIM, axis=-1))
 
 
 def aggregate_optimality_gap(scores: np.ndarray, optimal: float) -> np.ndarray:
     """How far below ``optimal`` runs fall on average; scores above it count as optimal
     (so one run beyond the target cannot hide another's failure). Lower is better.
     ``scores`` (..., runs, tasks) -> (...)."""
-    return (optimal - np.minimum(_flat(scores), optimal)).mean(axis=-1)
+    return cast(np.ndarray, (optimal - np.minimum(_flat(scores), optimal)).mean(axis=-1))
 
 
 METRICS: Mapping[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -222,7 +223,7 @@ def _poi(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """P(X > Y) + P(X = Y) / 2 per task, averaged; x (..., runs_x, tasks), y (..., runs_y,
     tasks) -> (...). The U statistic divided by n_x * n_y (rliable's definition)."""
     u = sstats.mannwhitneyu(x, y, axis=-2, method="asymptotic").statistic  # (..., tasks)
-    return (u / (x.shape[-2] * y.shape[-2])).mean(axis=-1)
+    return cast(np.ndarray, (u / (x.shape[-2] * y.shape[-2])).mean(axis=-1))
 
 
 def probability_of_improvement(x: np.ndarray | Sequence[float],
@@ -296,4 +297,4 @@ def performance_profile(
 
 def _fraction_above(scores: np.ndarray, tau: float) -> np.ndarray:
     """Fraction of runs over ``tau``; ``scores`` (..., runs, tasks) -> (...)."""
-    return (_flat(scores) > tau).mean(axis=-1)
+    return cast(np.ndarray, (_flat(scores) > tau).mean(axis=-1))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -101,7 +101,7 @@ def _fired(trigger: Mapping[str, Any], quantity: str, value: float) -> Mapping[s
             continue
         above = t["condition"] == "above"
         if (value > t["threshold"]) if above else (value < t["threshold"]):
-            return t
+            return cast("Mapping[str, Any]", t)
     return None
 
 

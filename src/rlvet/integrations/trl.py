@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
@@ -383,7 +383,7 @@ class SampleRecorder:
         if inspect.isfunction(func):
             functools.update_wrapper(wrapper, func)
         wrapper.__name__ = wrapper.__qualname__ = name
-        return wrapper
+        return cast(RewardFunc, wrapper)
 
     def _report(self, name: str, prompts: Sequence[Any], completions: Sequence[Any],
                 kwargs: dict[str, Any], out: Any) -> None:

@@ -35,7 +35,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import gymnasium as gym
 import numpy as np
@@ -249,8 +249,8 @@ class RolloutWorker:
     def _normalize(self, obs: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
         if not self.cfg.norm_obs:
             return obs.astype(np.float32)
-        return np.clip((obs - mean) / np.sqrt(var + EPSILON), -OBS_CLIP, OBS_CLIP).astype(
-            np.float32)
+        return cast(np.ndarray, np.clip((obs - mean) / np.sqrt(var + EPSILON), -OBS_CLIP,
+                                        OBS_CLIP).astype(np.float32))
 
     def _record_episodes(self, r: np.ndarray, valid: np.ndarray, done: np.ndarray,
                          episodes: list[EpisodeStat]) -> None:

@@ -16,6 +16,8 @@ log-std for continuous actions, initialised at 0 (std 1).
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 from torch import nn
@@ -64,7 +66,7 @@ class Agent(nn.Module):
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         """V(s), shape (n,)."""
-        return self.critic(obs).squeeze(-1)
+        return cast(torch.Tensor, self.critic(obs).squeeze(-1))
 
     def _dist(self, obs: torch.Tensor) -> Categorical | Normal:
         out = self.actor(obs)
@@ -75,7 +77,7 @@ class Agent(nn.Module):
     def _log_prob(self, dist: Categorical | Normal, actions: torch.Tensor) -> torch.Tensor:
         # torch leaves Normal's methods unannotated (untyped_calls_exclude misses unions)
         lp = dist.log_prob(actions)  # type: ignore[no-untyped-call]
-        return lp if self.action.discrete else lp.sum(-1)
+        return cast(torch.Tensor, lp if self.action.discrete else lp.sum(-1))
 
     def act(self, obs: torch.Tensor, generator: torch.Generator
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -100,7 +102,7 @@ class Agent(nn.Module):
     def greedy(self, obs: torch.Tensor) -> torch.Tensor:
         """The most likely action (argmax / mean), for evaluation."""
         out = self.actor(obs)
-        return out.argmax(-1) if self.action.discrete else out
+        return cast(torch.Tensor, out.argmax(-1) if self.action.discrete else out)
 
     def numpy_policy(self) -> NumpyPolicy:
         """A float32 numpy copy of the current weights (see ``NumpyPolicy``)."""

@@ -20,7 +20,7 @@ which does not change the behaviour policy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -85,7 +85,7 @@ class RunningMeanStd:
 
     def normalize(self, x: np.ndarray, clip: float = OBS_CLIP) -> np.ndarray:
         """``(x - mean) / std``, clipped to ``[-clip, clip]``, as float32."""
-        return np.clip((x - self.mean) / self.std, -clip, clip).astype(np.float32)
+        return cast(np.ndarray, np.clip((x - self.mean) / self.std, -clip, clip).astype(np.float32))
 
     def state_dict(self) -> dict[str, Any]:
         """Tensors and floats only, so checkpoints load with ``weights_only=True``."""

@@ -20,7 +20,7 @@ log-probs enter PPO's ratio only, where 1e-7 is nothing (tested against ``Agent`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -139,4 +139,4 @@ class NumpyPolicy:
 
 def _logsumexp(x: np.ndarray) -> np.ndarray:
     top = x.max(axis=1, keepdims=True)
-    return top + np.log(np.exp(x - top).sum(axis=1, keepdims=True))
+    return cast(np.ndarray, top + np.log(np.exp(x - top).sum(axis=1, keepdims=True)))

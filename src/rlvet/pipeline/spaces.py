@@ -11,6 +11,7 @@ never import torch (see ``numpy_policy``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -38,7 +39,7 @@ class ActionSpec:
     high: np.ndarray | None = None
 
     @classmethod
-    def of(cls, space: gym.Space) -> ActionSpec:
+    def of(cls, space: gym.Space[Any]) -> ActionSpec:
         """Read a Discrete or 1-D Box action space.
 
         Raises:
@@ -56,10 +57,10 @@ class ActionSpec:
         """Actions as the env takes them: ints, or floats clipped to the Box."""
         if self.discrete:
             return actions.astype(np.int64)
-        return np.clip(actions, self.low, self.high)
+        return cast(np.ndarray, np.clip(actions, self.low, self.high))
 
 
-def obs_dim(space: gym.Space) -> int:
+def obs_dim(space: gym.Space[Any]) -> int:
     """Flat size of a Box observation space.
 
     Raises:

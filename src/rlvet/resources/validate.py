@@ -154,7 +154,7 @@ def _freeze_bottom(model: Any, m: ModelSpec) -> None:
         module.requires_grad_(False)
 
 
-def _optimizer(params: list, name: str) -> Any:
+def _optimizer(params: list[Any], name: str) -> Any:
     import torch
 
     if name in ("adam", "adamw"):

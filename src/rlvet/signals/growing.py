@@ -55,7 +55,7 @@ class _Converted:
         self._values = np.empty(0, dtype=np.float64)
         self._series: Series | None = None
 
-    def update(self, raw_steps: array, raw_values: array) -> None:
+    def update(self, raw_steps: array[int], raw_values: array[float]) -> None:
         """Convert the raw points added since the last call."""
         if len(raw_steps) == self.consumed:
             return
@@ -82,7 +82,7 @@ class _Converted:
         self._values[self.size:end] = values
         self.size = end
 
-    def _rebuild(self, raw_steps: array, raw_values: array) -> None:
+    def _rebuild(self, raw_steps: array[int], raw_values: array[float]) -> None:
         """A restart: the readers' rule over the whole column, into fresh buffers (series
         handed out earlier keep viewing the old ones)."""
         values = TRANSFORMS[self.transform](np.array(raw_values, dtype=np.float64))
@@ -119,7 +119,7 @@ class GrowingLog:
     def __init__(self, source: str, *, aliases: Mapping[str, str] | None = None) -> None:
         self._source = source
         self._aliases = dict(aliases or {})
-        self._columns: dict[str, tuple[array, array]] = {}
+        self._columns: dict[str, tuple[array[int], array[float]]] = {}
         self._text: dict[str, list[tuple[int, str]]] = {}
         self._checkpoints: list[Checkpoint] = []
         # caches, each valid while what it depends on has not grown

@@ -86,7 +86,7 @@ class Columns:
     def __init__(self, source: str, locate: Callable[[int], str]) -> None:
         self._source = source
         self._locate = locate
-        self._arrays: dict[str, tuple[array, array]] = {}  # key -> (steps, values)
+        self._arrays: dict[str, tuple[array[int], array[float]]] = {}  # key -> (steps, values)
         # key -> bound (values.append, steps.append): the hot loop skips attribute lookups
         self._num: dict[str, tuple[Callable[[float], None], Callable[[int], None]]] = {}
         self._text: dict[str, list[tuple[int, str]]] = {}

@@ -24,10 +24,14 @@ import json
 import re
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from rlvet.errors import RlvetInputError
 from rlvet.signals.jsonl import Columns, RawLog, read_jsonl
 from rlvet.signals.sb3_csv import read_sb3_csv
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "VERL_CONSOLE_LINE",
@@ -146,7 +150,7 @@ def read_wandb_csv(path: str | Path) -> RawLog:
     are dropped. Empty cells are steps where the metric was not logged.
     """
     raw = read_sb3_csv(path)
-    columns: dict = {}
+    columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     runs: set[str] = set()
     for name, points in raw.columns.items():
         panel = _WANDB_PANEL.match(name)

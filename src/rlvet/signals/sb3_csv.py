@@ -88,7 +88,7 @@ class _Table:
     def __init__(self, header: list[str], step_index: int) -> None:
         self.header = header
         self.step_index = step_index
-        self.numeric: dict[int, tuple[array, array]] = {}
+        self.numeric: dict[int, tuple[array[int], array[float]]] = {}
         self.text: dict[int, list[tuple[int, str]]] = {}
 
     def parse_row(self, row: list[str], where: str) -> list[tuple[int, float | str]]:

@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rlvet.signals.aliases import ALIASES
 from rlvet.signals.series import RunSignals
@@ -149,7 +149,7 @@ def _monitor_env(root: Path) -> str | None:
         except (OSError, ValueError, RecursionError):
             continue
         if isinstance(header, dict) and isinstance(header.get("env_id"), str):
-            return header["env_id"]
+            return cast(str, header["env_id"])
     return None
 
 

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def _crc32c(where: str) -> Callable[[bytes], int]:
             f"{where}: reading TensorBoard event files needs the google-crc32c package; "
             "install it with: pip install 'rlvet[tb]'"
         ) from None
-    return value
+    return cast("Callable[[bytes], int]", value)
 
 
 def _mask(crc: np.ndarray) -> np.ndarray:
@@ -104,7 +104,7 @@ def _at_every_byte(data: np.ndarray, dtype: str) -> np.ndarray:
 
 def _stored_crcs(data: np.ndarray, at: np.ndarray) -> np.ndarray:
     """The little-endian uint32 stored at each offset in ``at``."""
-    return _at_every_byte(data, "<u4")[at]
+    return cast(np.ndarray, _at_every_byte(data, "<u4")[at])
 
 
 def _frame(buf: bytes, crc32c: Callable[[bytes], int]
@@ -185,12 +185,13 @@ class _Framer:
         if len(buf) - end < _HEADER:
             return True
         crc = _mask(np.asarray([self.crc32c(buf[end:end + 8])], dtype=np.uint32))
-        return int(crc[0]) == _CRC.unpack_from(buf, end + 8)[0]
+        return int(crc[0]) == cast(int, _CRC.unpack_from(buf, end + 8)[0])
 
     def _next_read_size(self, buf: bytes, end: int) -> int:
         """Read a whole oversized record at once instead of regrowing the buffer."""
         if len(buf) - end < _HEADER:
             return _CHUNK
+        length: int
         (length,) = _LENGTH.unpack_from(buf, end)
         left_in_file = os.fstat(self.f.fileno()).st_size - self.f.tell()
         return max(_CHUNK, min(_HEADER + length + _FOOTER - (len(buf) - end), left_in_file))
@@ -260,7 +261,7 @@ def _plain_scalars(data: np.ndarray, first: np.ndarray, end: np.ndarray) -> tupl
         ``ok`` (k,) bool, ``steps`` int64, ``values`` float32, ``tag_at`` and ``tag_len``.
     """
     def byte(pos: np.ndarray) -> np.ndarray:
-        return data[np.minimum(pos, data.size - 1)].astype(np.int64)
+        return cast(np.ndarray, data[np.minimum(pos, data.size - 1)].astype(np.int64))
 
     p = first + 9 * (byte(first) == 0x09)  # wall_time: fixed64, optional (0.0 is omitted)
     has_step = (p < end) & (byte(p) == 0x10)  # step: varint, omitted when 0

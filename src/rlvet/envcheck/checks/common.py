@@ -9,7 +9,7 @@ Contents:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def box_bounds_violations(obs: np.ndarray, low: np.ndarray, high: np.ndarray) ->
     if obs.ndim != 2 or obs.shape[1] != low.shape[0]:
         return np.zeros(obs.shape[0], dtype=bool)
     with np.errstate(invalid="ignore"):
-        return np.any((obs < low) | (obs > high), axis=1)
+        return cast(np.ndarray, np.any((obs < low) | (obs > high), axis=1))
 
 
 def _equal(a: np.ndarray, b: np.ndarray) -> bool:

@@ -7,11 +7,13 @@ Mann-Whitney U test on episode returns (no normality assumption; returns are oft
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from scipy.stats import mannwhitneyu
 
 from rlvet.envcheck.checks.common import env_finding
-from rlvet.envcheck.records import ProbeEvidence
+from rlvet.envcheck.records import EpisodeRecord, ProbeEvidence
 from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["check_reward_direction"]
@@ -20,9 +22,9 @@ SIGNIFICANCE = 0.01  # strict: a false "reward is wrong" would send people hunti
 MIN_EPISODES = 5
 
 
-def _returns(episodes: list) -> np.ndarray:
+def _returns(episodes: list[EpisodeRecord]) -> np.ndarray:
     values = np.array([e.episode_return for e in episodes if e.error is None], dtype=float)
-    return values[np.isfinite(values)]
+    return cast(np.ndarray, values[np.isfinite(values)])
 
 
 def check_reward_direction(ev: ProbeEvidence) -> list[Finding]:

@@ -13,6 +13,7 @@ calibration loop beside the probes), and a hang is an error only when it repeats
 from __future__ import annotations
 
 from collections import Counter
+from typing import cast
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def _own_seconds(e: EpisodeRecord) -> np.ndarray:
     if e.step_wait.shape != e.step_seconds.shape:
         return e.step_seconds
     wait = np.where(np.isfinite(e.step_wait), np.clip(e.step_wait, 0.0, None), 0.0)
-    return np.clip(e.step_seconds - wait, 0.0, None)
+    return cast(np.ndarray, np.clip(e.step_seconds - wait, 0.0, None))
 
 
 def _stalls(ev: ProbeEvidence) -> Finding | None:
