@@ -112,3 +112,19 @@ def test_monitor_signals_equal_a_full_rebuild(resources: bool) -> None:
             mon.add_checkpoint((i + 1) * 2048, f"ckpt_{i}.pt")  # a duplicate is listed once
         if i % 10 == 9:
             _assert_same(mon.signals(), _rebuilt(mon._log))
+
+
+def test_points_a_restart_superseded_are_read_warnings_as_the_readers_word_them() -> None:
+    from rlvet.monitor import Monitor
+    from rlvet.signals.discover import signals_from_raws
+
+    mon = Monitor(None, resources=False, throughput=False)
+    for step in range(1, 11):
+        mon.log(step, **{"train/approx_kl": 0.01 * step})
+    for step in range(5, 9):  # resumed from an earlier checkpoint: steps 5-8 logged again
+        mon.log(step, **{"train/approx_kl": 0.5})
+    mon.signals()
+    [warning] = mon.read_warnings
+    assert "superseded by a restart" in warning and "6 point(s)" in warning
+    _, report = signals_from_raws([mon._log.raw()], source="<monitor>")
+    assert list(report.warnings) == [warning]  # one wording for files and the live path

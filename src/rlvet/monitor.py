@@ -164,6 +164,12 @@ class Monitor:
         (``signals_from_raws``); only the records logged since the last call are converted."""
         return self._log.signals()
 
+    @property
+    def read_warnings(self) -> tuple[str, ...]:
+        """What merging the logged records had to drop (points a restart re-logged), worded
+        as ``rlvet doctor`` words it for a file; as of the last ``signals()`` or verdict."""
+        return self._log.warnings()
+
     def _is_update(self, key: str) -> bool:
         """Whether ``key`` is a learner signal: records without one (a learning rate, an
         evaluation, memory alone) do not count towards the warm-up."""

@@ -320,6 +320,7 @@ def _final(mon: Monitor, config: WatchConfig, records: int, follower: Follower,
         return CommandResult(command="watch", target=target, findings=(), metrics=metrics)
     d = diagnose(mon.signals(), reward_metric=config.reward_metric,
                  eval_metric=config.eval_metric)
+    metrics["reader_warnings"] += list(mon.read_warnings)
     return CommandResult(command="watch", target=target, findings=d.findings,
                          metrics={**metrics, "first_break_step": None if d.first_break is None
                                   else d.first_break.step},

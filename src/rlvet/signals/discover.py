@@ -91,6 +91,7 @@ __all__ = [
     "series_claims",
     "signals_from_raws",
     "split_runs",
+    "superseded_warning",
 ]
 
 FORMATS: tuple[str, ...] = ("jsonl", "verl_jsonl", "trainer_state", "sb3_csv", "wandb_csv",
@@ -396,6 +397,13 @@ def series_claims(raws: Sequence[RawLog], *, aliases: Mapping[str, str] | None =
     return _assign(_claims(list(raws), user_aliases(aliases or {})))
 
 
+def superseded_warning(claim: Claim, dropped: int) -> str:
+    """The reader warning for points a restart re-logged (one wording for files and the
+    live ``Monitor``)."""
+    return (f"{claim.key} ({claim.format} {claim.raw!r}): {dropped} point(s) superseded by a "
+            "restart that re-logged their steps; later ones kept")
+
+
 def _series(claim: Claim, raws: list[RawLog], warnings: list[str]) -> Series:
     parts = [r.columns[claim.raw] for r in raws
              if r.format == claim.format and claim.raw in r.columns]
@@ -404,8 +412,7 @@ def _series(claim: Claim, raws: list[RawLog], warnings: list[str]) -> Series:
     values = TRANSFORMS[claim.transform](values)
     steps, values, dropped = drop_superseded(steps, values)
     if dropped:
-        warnings.append(f"{claim.key} ({claim.format} {claim.raw!r}): {dropped} point(s) "
-                        "superseded by a restart that re-logged their steps; later ones kept")
+        warnings.append(superseded_warning(claim, dropped))
     steps, values = np.asarray(steps, dtype=np.int64), np.asarray(values, dtype=np.float64)
     steps.flags.writeable = False  # shared with nobody, but detectors must not edit evidence
     values.flags.writeable = False

@@ -32,6 +32,7 @@ from rlvet.signals.discover import (
     drop_superseded,
     merge_text,
     series_claims,
+    superseded_warning,
 )
 from rlvet.signals.jsonl import RawLog
 from rlvet.signals.series import Checkpoint, RunSignals, Series
@@ -51,6 +52,7 @@ class _Converted:
         self.consumed = 0  # raw points converted so far
         self.last_step = np.iinfo(np.int64).min  # the last raw step converted
         self.size = 0
+        self.dropped = 0  # raw points a restart superseded (the readers' warning counts them)
         self._steps = np.empty(0, dtype=np.int64)
         self._values = np.empty(0, dtype=np.float64)
         self._series: Series | None = None
@@ -86,7 +88,8 @@ class _Converted:
         """A restart: the readers' rule over the whole column, into fresh buffers (series
         handed out earlier keep viewing the old ones)."""
         values = TRANSFORMS[self.transform](np.array(raw_values, dtype=np.float64))
-        steps, values, _ = drop_superseded(np.array(raw_steps, dtype=np.int64), values)
+        steps, values, self.dropped = drop_superseded(np.array(raw_steps, dtype=np.int64),
+                                                      values)
         self._steps = np.empty(0, dtype=np.int64)
         self._values = np.empty(0, dtype=np.float64)
         self.size = 0
@@ -183,6 +186,13 @@ class GrowingLog:
             checkpoints=self._checkpoint_tuple(),
             text=self._text_merged(),
         )
+
+    def warnings(self) -> tuple[str, ...]:
+        """What the merge had to drop so far, worded as the readers word it (a restart that
+        re-logged steps supersedes the earlier points); as of the last ``signals()``."""
+        return tuple(superseded_warning(claim, c.dropped) for claim in self._winners.values()
+                     if (c := self._converted.get((claim.raw, claim.transform))) is not None
+                     and c.dropped)
 
     def _decide_keys(self) -> None:
         """Series key -> winning claim, from the names alone (the merge's own rules)."""
