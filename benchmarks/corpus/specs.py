@@ -6,6 +6,8 @@ Contents:
         shape that fools naive rules it has.
     ENV_INDEX, split_of(env, seed) -- the split, fixed before any rlvet verdict was seen.
     RUNS -- the grid (built by ``_grid()``), names unique.
+    FRESH2_RUNS, FRESH3_RUNS -- further held-out sets (seeds 30-33, 40-43); fresh3 is kept
+        unscored for the next round of rule changes.
     FRESH_RUNS -- a second held-out set (split ``fresh``, seeds 20-23, built by
         ``_fresh_grid()``), fixed on 2026-12-05 after the first held-out half had been looked
         at: it is scored once, after the rules are frozen, so its figures are clean. It leans
@@ -19,6 +21,7 @@ detector tuned on a seed's CartPole curves is never scored on that same seed's C
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -689,5 +692,16 @@ def _fresh2_grid() -> list[Run]:
 
 
 FRESH2_RUNS: list[Run] = _fresh2_grid()
-_names = [r.name for r in RUNS + FRESH_RUNS + FRESH2_RUNS]
+
+
+def _fresh3_grid() -> list[Run]:
+    """The fourth held-out set (split ``fresh3``), fixed on 2026-12-05 after fresh2 was
+    scored and before any rule is changed on fresh2: the fresh2 recipe with seeds 40-43.
+    Kept unscored for the next round of rule changes."""
+    shifted = [dataclasses.replace(r, seed=r.seed + 10, batch="fresh3") for r in FRESH2_RUNS]
+    return _round_robin(shifted)
+
+
+FRESH3_RUNS: list[Run] = _fresh3_grid()
+_names = [r.name for r in RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS]
 assert len(_names) == len(set(_names)), sorted(n for n in _names if _names.count(n) > 1)
