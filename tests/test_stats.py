@@ -90,3 +90,15 @@ def test_sample_at_reads_the_last_value_so_far():
 def test_edge_window_covers_a_fraction_of_steps_with_at_least_three_points():
     assert stats.edge_window(np.arange(0, 1000, 10)) == 5  # steps 0..40 of 0..990
     assert stats.edge_window(np.arange(0, 12)) == 3
+
+
+def test_trailing_median_equals_the_point_by_point_definition() -> None:
+    # the vectorised form must give the same numbers as "median of the window before i"
+    rng = np.random.default_rng(0)
+    for n, window in ((0, 10), (1, 10), (7, 10), (10, 10), (11, 10), (300, 10), (50, 3)):
+        values = rng.lognormal(size=n)
+        if n > 20:
+            values[[5, 17]] = np.nan  # NaN propagates as np.median does
+        expected = np.array([values[0] if i == 0 else np.median(values[max(0, i - window):i])
+                             for i in range(n)])
+        np.testing.assert_array_equal(stats.trailing_median(values, window), expected)

@@ -176,9 +176,15 @@ def trailing_median(values: np.ndarray, window: int = 10) -> np.ndarray:
     against what the run was doing just before it; a slow drift moves the reference with it.
     """
     out = np.empty_like(values)
-    for i in range(values.size):
-        lo = max(0, i - window)
-        out[i] = np.median(values[lo:i]) if i > 0 else values[0]
+    if values.size == 0:
+        return out
+    out[0] = values[0]
+    head = min(window, values.size)
+    for i in range(1, head):  # fewer than ``window`` points before i
+        out[i] = np.median(values[:i])
+    if values.size > window:  # full windows, all at once (a live run reaches 10k points)
+        windows = np.lib.stride_tricks.sliding_window_view(values[:-1], window)
+        out[window:] = np.median(windows, axis=1)
     return out
 
 
