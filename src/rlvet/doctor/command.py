@@ -83,12 +83,17 @@ def _one(path: Path, reward_metric: str | None, eval_metric: str | None,
     return run, d, report.warnings
 
 
+def _summary(verdicts: Sequence[str], warnings: Sequence[str]) -> dict[str, Any]:
+    """The typed summary of one or several runs' verdicts, as JSON."""
+    return DoctorSummary(runs=len(verdicts), fail=verdicts.count("fail"),
+                         warn=verdicts.count("warn"), passed=verdicts.count("pass"),
+                         reader_warnings=tuple(warnings)).to_json()
+
+
 def _run_result(run: RunSignals, d: Diagnosis, warnings: tuple[str, ...]) -> CommandResult:
-    summary = DoctorSummary(runs=1, reader_warnings=warnings, **{
-        {"fail": "fail", "warn": "warn", "pass": "passed"}[d.verdict]: 1})
     return CommandResult(command="doctor", target=run.source, findings=d.findings,
                          metrics={**_run_summary(run, d), "reader_warnings": list(warnings),
-                                  SUMMARY_KEY: summary.to_json()},
+                                  SUMMARY_KEY: _summary([d.verdict], warnings)},
                          chosen_first_break=d.first_break)
 
 
@@ -122,13 +127,9 @@ def run_doctor(
         return DoctorOutcome(result=result, runs=runs)
     findings = tuple(_tagged(f, run.source) for run, d in runs for f in d.findings)
     worst = min(parts, key=lambda r: _VERDICT_RANK[r.verdict])
-    counts = {v: sum(r.verdict == v for r in parts) for v in ("fail", "warn", "pass")}
-    summary = DoctorSummary(runs=len(parts), fail=counts["fail"], warn=counts["warn"],
-                            passed=counts["pass"],
-                            reader_warnings=tuple(x for _, _, w in read for x in w))
     metrics: dict[str, Any] = {
         "runs": [{**_run_summary(run, d), "reader_warnings": list(w)} for run, d, w in read],
-        SUMMARY_KEY: summary.to_json(),
+        SUMMARY_KEY: _summary([r.verdict for r in parts], [x for _, _, w in read for x in w]),
     }
     result = CommandResult(command="doctor", target=target, findings=findings,
                            metrics=metrics, chosen_first_break=worst.first_break, runs=parts)

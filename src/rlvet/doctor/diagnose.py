@@ -30,6 +30,7 @@ import numpy as np
 from rlvet.doctor.evidence import FLAT_RETURN_CONSEQUENCE, cap_by_history, coverage, unjudged
 from rlvet.doctor.family import infer_family
 from rlvet.doctor.fitted_remedies import fit_remedies
+from rlvet.doctor.llm import ZERO_STD_ERROR
 from rlvet.doctor.registry import DetectContext, Registry, default_registry
 from rlvet.errors import RlvetInputError
 from rlvet.findings import (
@@ -107,10 +108,9 @@ def _demote_exclusions(findings: list[Finding]) -> list[Finding]:
     """Turn ``EXCLUSION_CATEGORIES`` findings into info when anything else is wrong."""
     others = any(f.severity != Severity.INFO and f.category not in EXCLUSION_CATEGORIES
                  for f in findings)
-    if not others:
-        return findings
-    return [dataclasses.replace(f, severity=Severity.INFO)
-            if f.category in EXCLUSION_CATEGORIES else f for f in findings]
+    for category in EXCLUSION_CATEGORIES if others else ():
+        findings = _demote(findings, category, Severity.INFO, "")
+    return findings
 
 
 MECHANICS = frozenset({Stage.FRESHNESS, Stage.POLICY_UPDATE, Stage.CRITIC,
@@ -195,14 +195,11 @@ def _zero_spread_beside_stale(findings: list[Finding], run: RunSignals) -> list[
         "signal it never found"), when=lambda f: not _total_from_start(f))
 
 
-ALL_FLAT_AT_START = 0.9  # no_learning_signal's ZERO_STD_ERROR: ~every group flat at onset
-
-
 def _total_from_start(f: Finding) -> bool:
-    """A zero-spread finding whose share was ~all groups at its onset (a constant reward:
-    nothing an update does explains it)."""
+    """A zero-spread finding whose share was ~all groups (``llm.ZERO_STD_ERROR``) at its
+    onset (a constant reward: nothing an update does explains it)."""
     at_onset = f.evidence.get("value_at_onset")
-    return isinstance(at_onset, float) and at_onset >= ALL_FLAT_AT_START
+    return isinstance(at_onset, float) and at_onset >= ZERO_STD_ERROR
 
 
 def _llm_entropy_beside_reward(findings: list[Finding], run: RunSignals) -> list[Finding]:
@@ -226,26 +223,22 @@ def _length_cut_beside_hack(findings: list[Finding], run: RunSignals) -> list[Fi
 
 def _slowdown_with_leak(findings: list[Finding], run: RunSignals) -> list[Finding]:
     leak = next((f for f in findings if f.category == Category.MEMORY_GROWTH), None)
-    span = _span(run)
+    slow = next((f for f in findings if f.category == Category.THROUGHPUT_DROP), None)
+    if leak is None or slow is None or leak.step is None or slow.step is None:
+        return findings
+    span = max((int(s.steps[-1]) for s in run.series.values() if len(s)), default=0)
+    if slow.step < leak.step - LEAK_SLOWDOWN_LEAD * span:
+        return findings  # the slowdown began well before the leak: not its cost
     out = []
     for f in findings:
-        if (f.category == Category.THROUGHPUT_DROP and leak is not None and f.step is not None
-                and leak.step is not None and f.step >= leak.step - LEAK_SLOWDOWN_LEAD * span):
-            f = dataclasses.replace(f, severity=min(f.severity, Severity.WARNING),
-                                    message=f.message + "; it began with the memory growth")
-        elif f.category == Category.MEMORY_GROWTH and any(
-                g.category == Category.THROUGHPUT_DROP and g.step is not None
-                and f.step is not None and g.step >= f.step - LEAK_SLOWDOWN_LEAD * span
-                for g in findings):
+        if f.category == Category.MEMORY_GROWTH:
             f = dataclasses.replace(f, severity=Severity.ERROR, message=f.message + (
                 "; the run already slows down with it (see throughput_drop)"))
+        elif f.category == Category.THROUGHPUT_DROP:
+            f = dataclasses.replace(f, severity=min(f.severity, Severity.WARNING),
+                                    message=f.message + "; it began with the memory growth")
         out.append(f)
     return out
-
-
-def _span(run: RunSignals) -> float:
-    """Steps the run covers (last logged step over all series)."""
-    return float(max((s.steps[-1] for s in run.series.values() if len(s) > 0), default=0))
 
 
 def _last_step_before(run: RunSignals, step: int) -> int | None:
