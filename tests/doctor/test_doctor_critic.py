@@ -93,3 +93,21 @@ def test_a_critic_that_fit_well_at_some_point_is_not_untrained(ppo):
         return out
     run = ppo(explained_variance=late, value_loss=_noise_around(55.0, 8.0))
     assert critic.detect_critic_failure(run, CTX) == []
+
+
+def test_a_critic_at_chance_level_just_above_the_bar_all_run_is_a_failure(ppo):
+    # SB3 PPO with vf_coef 0 on Acrobot: EV 0.03-0.045 on every update, loss 189 -> 149
+    run = ppo(explained_variance=_noise_around(0.037, 0.004),
+              value_loss=lambda v: np.linspace(189.0, 149.0, v.size))
+    [f] = critic.detect_critic_failure(run, CTX)
+    assert f.severity >= Severity.WARNING
+    assert f.step == int(run.get("explained_variance").steps[0])
+
+
+def test_a_critic_whose_loss_fell_far_while_the_policy_learned_is_info(ppo):
+    # healthy SB3 PPO on LunarLander: EV ~0 throughout, value loss 4570 -> 470, return up
+    run = ppo(explained_variance=_noise_around(0.0, 0.01),
+              value_loss=lambda v: np.geomspace(4570.0, 800.0, v.size))
+    [f] = critic.detect_critic_failure(run, CTX)
+    assert f.severity == Severity.INFO
+    assert f.evidence["value_loss_over_reference"] < critic.FITTING_LOSS

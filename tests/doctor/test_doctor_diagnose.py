@@ -112,3 +112,32 @@ def test_a_custom_registry_is_used(ppo):
     d = diagnose(ppo(), registry=reg)
     assert [f.category for f in d.findings] == [Category.STALE_DATA]
     assert d.metrics["detectors"] == ["always"]
+
+
+def _critic_at_chance(step: int) -> Finding:
+    return prescribe(Category.CRITIC_FAILURE, severity=Severity.ERROR, message="critic",
+                     evidence={"median_explained_variance": 0.0}, step=step)
+
+
+def test_a_critic_the_return_learned_past_yields_to_the_later_error(ppo):
+    # SB3 PPO on LunarLander: EV ~0 from the first update while the return climbs; a
+    # negative entropy bonus then collapses the policy. The collapse broke the loop.
+    run = ppo()  # the healthy return climbs 20 -> 480 over the first 40% of the run
+    later = int(run.get("reward").steps[150])
+    reg = Registry()
+    reg.register("critic", lambda run, ctx: [_critic_at_chance(512)])
+    reg.register("collapse", lambda run, ctx: [_finding(Category.ENTROPY_COLLAPSE, later)])
+    d = diagnose(run, registry=reg)
+    assert d.first_break.category == Category.ENTROPY_COLLAPSE
+    [critic] = [f for f in d.findings if f.category == Category.CRITIC_FAILURE]
+    assert critic.severity == Severity.WARNING and str(later) in critic.message
+
+
+def test_a_critic_before_a_flat_return_stays_the_first_break(ppo):
+    flat = 22.0 + np.random.default_rng(0).normal(0, 1, 200)
+    run = ppo(reward=flat)
+    later = int(run.get("reward").steps[150])
+    reg = Registry()
+    reg.register("critic", lambda run, ctx: [_critic_at_chance(512)])
+    reg.register("collapse", lambda run, ctx: [_finding(Category.ENTROPY_COLLAPSE, later)])
+    assert diagnose(run, registry=reg).first_break.category == Category.CRITIC_FAILURE

@@ -120,3 +120,26 @@ def test_cleanrl_style_kl_swinging_above_the_bound_is_a_spike(ppo):
         return out
     [f] = policy_update.detect_kl_spike(ppo(kl=swinging), CTX)
     assert f.step == int(ppo().get("kl").steps[60])
+
+
+def test_one_update_past_a_nat_that_leaves_the_policy_dead_is_an_error(ppo):
+    # SB3 PPO with lr 0.01 on LunarLander: 9.7 nats in one update, then KL 0 on most updates
+    # (a deterministic policy cannot move): the single spike never persists, the damage does
+    def kill(v: np.ndarray) -> np.ndarray:
+        out = v.copy()
+        out[80], out[81:] = 9.7, 0.0
+        out[[81, 95, 130]] = 1e-3  # a few updates still nudge it
+        return out
+    run = ppo(kl=kill)
+    [f] = policy_update.detect_kl_spike(run, CTX)
+    assert f.severity == Severity.ERROR and f.step == int(run.get("kl").steps[80])
+    assert f.evidence["dead_share_after"] > policy_update.KL_DEAD_SHARE
+    assert "stopped moving" in f.message
+
+
+def test_one_update_past_a_nat_after_which_the_policy_keeps_moving_is_not_a_spike(ppo):
+    def blip(v: np.ndarray) -> np.ndarray:
+        out = v.copy()
+        out[80] = 9.7
+        return out
+    assert policy_update.detect_kl_spike(ppo(kl=blip), CTX) == []

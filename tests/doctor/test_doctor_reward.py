@@ -187,3 +187,36 @@ def test_lucky_early_evaluations_of_an_unwrapped_env_are_not_hacking(ppo):
     run = ppo(eval_return=evals,
               reward=lambda v: np.linspace(17.0, 120.0, v.size))
     assert all(f.severity == Severity.INFO for f in reward.detect_reward_hacking(run, CTX))
+
+
+def test_true_metric_sinking_by_rank_while_proxy_climbs_after_its_peak_is_hacking(ppo):
+    # SAC on Pendulum with a spin bonus: the fall swings on its way down, so its size is
+    # within the noise from the peak on, but the two curves trend apart from the peak
+    swinging = np.array([-1553.0, -1443, -949, -220, -321, -452, -780, -392, -1003, -410,
+                         -1612, -1579])
+    run = ppo(n_rows=240, eval_return=swinging,
+              reward=lambda v: np.linspace(-1400.0, 470.0, v.size))
+    [f] = [f for f in reward.detect_reward_hacking(run, CTX) if f.severity == Severity.ERROR]
+    assert f.category == Category.REWARD_HACKING
+    assert f.evidence["true_peak"] > -400 and f.evidence["true_end"] < -1000
+
+
+def test_a_cost_negated_early_climbing_through_zero_is_a_direction_error(ppo):
+    # TD3 on Pendulum with the cost paid as reward from 30% of the run: the training return
+    # climbs -1400 -> +500 while the evaluation never improves and sinks to -1640
+    sinking = np.array([-1315.0, -1882, -1312, -1454, -1290, -1402, -1513, -1583, -1585,
+                        -1636])
+    def climb(v: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.full(60, -1450.0), np.linspace(-1400.0, 530.0, v.size - 60)])
+    run = ppo(eval_return=sinking, reward=climb)
+    [f] = reward.detect_reward_direction(run, CTX)
+    assert f.severity == Severity.ERROR and f.category == Category.REWARD_DIRECTION
+    assert f.evidence["proxy_end"] > 0 > f.evidence["true_end"]
+
+
+def test_a_bonus_exploited_after_the_task_was_learned_is_not_a_direction_error(ppo):
+    # SAC on Pendulum with a spin bonus: the evaluation rose to -150 before it fell
+    rise_fall = np.array([-1450.0, -1390, -646, -220, -180, -300, -900, -1400, -1580,
+                          -1600])
+    run = ppo(eval_return=rise_fall, reward=lambda v: np.linspace(-1300.0, 900.0, v.size))
+    assert reward.detect_reward_direction(run, CTX) == []

@@ -43,8 +43,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EV_CAPABLE",
+    "EV_CHANCE_CEILING",
     "EV_FAIL",
     "FAILING_SHARE",
+    "FITTING_LOSS",
     "MIN_FAILING_UPDATES",
     "NOTHING_TO_EXPLAIN",
     "VALUE_RMSE_LIMIT",
@@ -58,6 +60,10 @@ __all__ = [
 EV_FAIL = 0.03  # explained variance an untrained critic reaches: (2 Cov(y, v) - Var(v)) /
 # Var(y) for random outputs v is 0 up to chance correlations of +-0.03 (SB3 PPO with
 # vf_coef 0 logs -0.04..+0.025 on CartPole and Acrobot)
+EV_CHANCE_CEILING = 2 * EV_FAIL  # a running EV that never reached 0.06 in the whole run
+# never left chance level, even if it sat just above EV_FAIL (SB3 PPO, vf_coef 0, Acrobot:
+# 0.03-0.045 for all 29 updates); healthy critics that explain little still pass it (CleanRL
+# CartPole with a low EV: 0.11-0.16 at best)
 EV_CAPABLE = 0.3  # a critic that explained 30% of the return variance at any point can fit;
 # its ~0 elsewhere is returns with nothing to explain (a solved task, CleanRL at 500)
 WARMUP_FRACTION = 0.1  # every critic starts at EV ~0: judge only after the first 10% of updates
@@ -79,6 +85,11 @@ MIN_FAILING_UPDATES = 20  # an error needs the critic to have failed for 20 upda
 # run's critic that fitted (EV 0.41) and then lagged returns rising 3x in 14 updates (SB3
 # PPO, 8k CartPole steps) is chasing a moving target, not broken; the same warm-up as
 # ``WARMUP_UPDATES``, applied to the failure's own length
+FITTING_LOSS = 0.45  # a value loss down to under 45% of its early level while the return
+# improves: a critic that fits the returns' level though it explains little of their spread
+# (healthy SB3 PPO and CleanRL on LunarLander: 0.14-0.30), info only; a broken one keeps more
+# of its error even while the policy learns (detached value head, GAE through terminals:
+# 0.53-0.99 on the tuning sets)
 VALUE_RMSE_OVER_RETURN = 1.0  # sqrt(value loss) above the largest |return| seen: diverged
 RETURN_FLOOR = 1e-6  # |return| below this everywhere: the divergence rule has no scale
 VALUE_RMSE_LIMIT = 1e3  # value error of 1e3+ return units: a fresh critic outputs O(1) and
@@ -94,13 +105,15 @@ def _failing_stretch(ev: np.ndarray) -> int | None:
     ``FAILING_SHARE`` of its points, it reaches the end, outlasts the warm-up and never
     shows a capable critic (``EV_CAPABLE``). A critic that fitted and then stopped (a value
     head detached mid-run, vf_coef set to 0) fails from where it stopped; one that starts
-    at ~0 and learns never has such a stretch.
+    at ~0 and learns never has such a stretch. A run whose EV never reached
+    ``EV_CHANCE_CEILING`` fails all along, whatever side of ``EV_FAIL`` the chance level
+    sat on.
     """
     n = ev.size
     warm = max(stats.MIN_BASELINE_POINTS, round(WARMUP_FRACTION * n),
                min(WARMUP_UPDATES, round(WARMUP_SHARE_MAX * n)))
     level = stats.rolling_median(ev)
-    failing = level <= EV_FAIL
+    failing = level <= (EV_FAIL if float(np.max(level)) >= EV_CHANCE_CEILING else np.inf)
     capable = np.flatnonzero(level >= EV_CAPABLE)
     start = int(capable[-1]) + 1 if capable.size else 0  # after the critic last fitted
     if n - max(start, warm) < 2 * stats.PERSIST_WINDOW:
@@ -174,7 +187,11 @@ def _unexplained(run: RunSignals, ctx: DetectContext) -> Finding | None:
     flat = same is not None and same >= SPARSE_SHARE  # every episode scored the same
     evidence |= {"policy_learning_with_falling_value_loss": learning,
                  "failing_updates": int(ev.size - i), "failing_updates_needed": MIN_FAILING_UPDATES}
-    if learning:
+    fitting = learning and ratio is not None and ratio < FITTING_LOSS
+    if fitting:
+        message += (f"; but the value loss fell to {ratio:.2g}x its early level while the "
+                    f"return improved: the critic fits the returns' level, slowly")
+    elif learning:
         message += ("; the return still improves and the value loss falls, so this may be a "
                     "slow critic (large, unnormalised returns) rather than a broken one")
     elif flat:
@@ -184,8 +201,9 @@ def _unexplained(run: RunSignals, ctx: DetectContext) -> Finding | None:
         message += (f"; only {ev.size - i} updates of failure so far, too few to call the "
                     f"critic broken rather than behind fast-moving returns")
     evidence |= {"return_share_at_floor": same, FLAT_RETURN_CONSEQUENCE: flat}
-    return prescribe(Category.CRITIC_FAILURE,
-                     severity=Severity.WARNING if learning or brief or flat else Severity.ERROR,
+    severity = (Severity.INFO if fitting else
+                Severity.WARNING if learning or brief or flat else Severity.ERROR)
+    return prescribe(Category.CRITIC_FAILURE, severity=severity,
                      message=message, evidence=evidence, step=int(steps[i]))
 
 

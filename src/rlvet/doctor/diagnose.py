@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from rlvet import stats
 from rlvet.doctor.evidence import FLAT_RETURN_CONSEQUENCE, cap_by_history, coverage, unjudged
 from rlvet.doctor.family import infer_family
 from rlvet.doctor.fitted_remedies import fit_remedies
@@ -120,7 +121,8 @@ LEAK_SLOWDOWN_LEAD = 0.1  # a throughput drop that starts at most 10% of the run
 # memory growth was dated (RSS is logged less often than fps) began with the leak
 
 
-def _weigh_symptoms(findings: list[Finding], run: RunSignals) -> list[Finding]:
+def _weigh_symptoms(findings: list[Finding], run: RunSignals,
+                    ctx: DetectContext) -> list[Finding]:
     """Severity of the findings that are another's symptom, from the evidence of both.
 
     * A return at its floor (``sparse_reward``) is the property of a task whose reward is
@@ -146,12 +148,18 @@ def _weigh_symptoms(findings: list[Finding], run: RunSignals) -> list[Finding]:
       calls it the symptom of a reward paid for length.
     * A throughput drop that begins with a memory leak is the leak's cost, visible now:
       the leak is the error, the slowdown a warning.
+    * A critic that explained nothing while the return still improved materially before
+      another error's onset did not stop the loop learning: the later
+      error is what broke it, and the critic finding is kept as a warning (SB3 PPO on
+      LunarLander: EV ~0 from the first update in healthy runs too, return -215 -> -114,
+      then a negative entropy bonus collapses the policy and the value loss grows 17x with
+      the returns' scale).
     """
     out = list(findings)
     for rule in (_floor_beside_mechanics, _floor_beside_zero_spread,
                  _zero_spread_beside_stale, _llm_entropy_beside_reward,
-                 _length_cut_beside_hack, _slowdown_with_leak):
-        out = rule(out, run)
+                 _length_cut_beside_hack, _slowdown_with_leak, _critic_while_learning):
+        out = rule(out, run, ctx)
     return out
 
 
@@ -170,7 +178,8 @@ def _demote(findings: list[Finding], category: Category, severity: Severity, not
             for f in findings]
 
 
-def _floor_beside_mechanics(findings: list[Finding], run: RunSignals) -> list[Finding]:
+def _floor_beside_mechanics(findings: list[Finding], run: RunSignals,
+                            ctx: DetectContext) -> list[Finding]:
     mechanical = any(f.stage in MECHANICS and f.severity >= Severity.WARNING
                      and not f.evidence.get(FLAT_RETURN_CONSEQUENCE) for f in findings)
     if not mechanical:
@@ -179,7 +188,8 @@ def _floor_beside_mechanics(findings: list[Finding], run: RunSignals) -> list[Fi
                    "; a mechanical finding on this run is the likelier cause")
 
 
-def _floor_beside_zero_spread(findings: list[Finding], run: RunSignals) -> list[Finding]:
+def _floor_beside_zero_spread(findings: list[Finding], run: RunSignals,
+                              ctx: DetectContext) -> list[Finding]:
     if _present(findings, Category.NO_LEARNING_SIGNAL) is None:
         return findings
     return _demote(findings, Category.SPARSE_REWARD, Severity.INFO, (
@@ -187,7 +197,8 @@ def _floor_beside_zero_spread(findings: list[Finding], run: RunSignals) -> list[
         "not vary within a group, which is the cause, whatever its level"))
 
 
-def _zero_spread_beside_stale(findings: list[Finding], run: RunSignals) -> list[Finding]:
+def _zero_spread_beside_stale(findings: list[Finding], run: RunSignals,
+                              ctx: DetectContext) -> list[Finding]:
     if _present(findings, Category.STALE_DATA) is None:
         return findings
     return _demote(findings, Category.NO_LEARNING_SIGNAL, Severity.WARNING, (
@@ -202,7 +213,8 @@ def _total_from_start(f: Finding) -> bool:
     return isinstance(at_onset, float) and at_onset >= ZERO_STD_ERROR
 
 
-def _llm_entropy_beside_reward(findings: list[Finding], run: RunSignals) -> list[Finding]:
+def _llm_entropy_beside_reward(findings: list[Finding], run: RunSignals,
+                               ctx: DetectContext) -> list[Finding]:
     cause = (_present(findings, Category.REWARD_HACKING)
              or _present(findings, Category.NO_LEARNING_SIGNAL))
     if cause is None:
@@ -213,7 +225,8 @@ def _llm_entropy_beside_reward(findings: list[Finding], run: RunSignals) -> list
         when=lambda f: bool(f.evidence.get("language_model_run")))
 
 
-def _length_cut_beside_hack(findings: list[Finding], run: RunSignals) -> list[Finding]:
+def _length_cut_beside_hack(findings: list[Finding], run: RunSignals,
+                            ctx: DetectContext) -> list[Finding]:
     if _present(findings, Category.REWARD_HACKING) is None:
         return findings
     return _demote(findings, Category.TRUNCATION, Severity.INFO,
@@ -221,7 +234,8 @@ def _length_cut_beside_hack(findings: list[Finding], run: RunSignals) -> list[Fi
                    when=lambda f: bool(f.evidence.get("rho_length_vs_reward")))
 
 
-def _slowdown_with_leak(findings: list[Finding], run: RunSignals) -> list[Finding]:
+def _slowdown_with_leak(findings: list[Finding], run: RunSignals,
+                        ctx: DetectContext) -> list[Finding]:
     leak = next((f for f in findings if f.category == Category.MEMORY_GROWTH), None)
     slow = next((f for f in findings if f.category == Category.THROUGHPUT_DROP), None)
     if leak is None or slow is None or leak.step is None or slow.step is None:
@@ -239,6 +253,40 @@ def _slowdown_with_leak(findings: list[Finding], run: RunSignals) -> list[Findin
                                     message=f.message + "; it began with the memory growth")
         out.append(f)
     return out
+
+
+def _critic_while_learning(findings: list[Finding], run: RunSignals,
+                           ctx: DetectContext) -> list[Finding]:
+    critic = next((f for f in findings if f.category == Category.CRITIC_FAILURE
+                   and f.severity == Severity.ERROR and f.step is not None
+                   and "median_explained_variance" in f.evidence), None)
+    later = [f.step for f in findings if critic is not None and f.severity == Severity.ERROR
+             and f.category != Category.CRITIC_FAILURE and f.step is not None
+             and critic.step is not None and f.step > critic.step]
+    if critic is None or not later or ctx.reward is None:
+        return findings
+    steps, reward = stats.finite(run.get(ctx.reward))
+    until = min(later)
+    if not _rose_before(steps[steps <= until], reward[steps <= until]):
+        return findings
+    return _demote(findings, Category.CRITIC_FAILURE, Severity.WARNING, (
+        f"; the return still improved with this critic until step {until}, where another "
+        f"error begins: that error, not the critic, broke the loop"),
+        when=lambda f: f is critic)
+
+
+def _rose_before(steps: np.ndarray, reward: np.ndarray) -> bool:
+    """Whether a return prefix improved materially, or climbed steadily to its best (a
+    significant Spearman trend, ``stats.CURVE_TREND_RHO``, over a persistence window of
+    points or more): a slow learner (SB3 PPO on LunarLander, -184 -> -123 in 18k steps)
+    gains less than ``stats.MATERIAL_GAIN`` in the part of the run before a later break."""
+    if reward.size < stats.PERSIST_WINDOW:
+        return False
+    if stats.progress(steps, reward).improved:
+        return True
+    best = int(np.argmax(stats.rolling_median(reward))) + 1
+    return best >= stats.PERSIST_WINDOW and stats.trend(
+        steps[:best], reward[:best]).monotone_up(stats.CURVE_TREND_RHO)
 
 
 def _last_step_before(run: RunSignals, step: int) -> int | None:
@@ -312,8 +360,8 @@ def diagnose(
     for _, detect in reg.items():
         found.extend(detect(run, ctx))
     checks = coverage(run, ctx, reg.names())
-    found = fit_remedies(cap_by_history(_weigh_symptoms(_demote_exclusions(found), run), run,
-                                        family), family, run)
+    weighed = _weigh_symptoms(_demote_exclusions(found), run, ctx)
+    found = fit_remedies(cap_by_history(weighed, run, family), family, run)
     findings = tuple(found + unjudged(run, ctx, family))
     first = pick_first_break(findings)
     last_healthy = None if first is None or first.step is None else _last_step_before(

@@ -31,7 +31,7 @@ import numpy as np
 
 from rlvet import stats
 from rlvet.doctor.evidence import FLAT_RETURN_CONSEQUENCE
-from rlvet.doctor.policy_update import policy_frozen
+from rlvet.doctor.policy_update import KL_FROZEN, policy_frozen
 from rlvet.doctor.remedies import prescribe
 from rlvet.findings import Category, Finding, Severity
 from rlvet.signals import names
@@ -45,6 +45,7 @@ __all__ = [
     "COLLAPSE_FRACTION",
     "COLLAPSE_PROGRESS",
     "DRIVEN_COLLAPSE",
+    "HELD_AT_START",
     "STUCK_PINNED",
     "STUCK_REBOUND_FROM",
     "detect_entropy_collapse",
@@ -67,6 +68,16 @@ FLOOR_NO_SIGNAL = 0.5  # a return at its floor on half its points carries no gra
 STUCK_REBOUND_FROM = 0.9  # entropy that had fallen below 90% of its start and ends pinned
 # again climbed back to uniform: an entropy bonus raised mid-run (ent_coef 5 at 30%: 0.61 ->
 # 0.99 of ln 2); healthy runs never end above the level they once fell to by this much
+HELD_AT_START = 0.998  # entropy never below 99.8% of its start and ending at 99.95% or above
+# (HELD_END): a restoring force holds the policy at uniform (CleanRL and SB3 PPO with
+# ent_coef 0.5 on Acrobot: lowest 99.88-99.99%, end 100.0%). A policy without reward signal
+# only drifts down from the maximum, as a random walk from it must (goal-only MountainCar
+# A2C/PPO end at 79-99.65%), so a held entropy is a cause even while the return sits at its
+# floor: the floor is what a uniform policy scores
+HELD_END = 0.9995
+MOVED_AT_FIRST = 10 * KL_FROZEN  # KL above this in the first quarter of updates: the
+# optimiser did move the policy (to the uniform fixed point, where the KL then sinks to ~0);
+# a learning rate of ~0 never does
 ABRUPT_DROP = 0.35  # entropy falling to under 35% of its level a tenth of the run earlier:
 # healthy PPO/A2C runs lose at most ~45% per tenth (lowest ratio 0.56 over 55 healthy
 # corpus runs), a negative entropy bonus switched on late loses 75-80%
@@ -179,7 +190,10 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     slow-moving policy, common for Gaussian policies, short runs and CleanRL's PPO on
     Acrobot and LunarLander, which holds 99% of its start for 30-80k steps), when the
     return sat at its floor (no signal to fight: ``doctor.reward`` names the sparse
-    reward) or when no return is logged. A frozen policy (KL ~0) is left to ``plateau``.
+    reward) or when no return is logged, unless the entropy is *held* at its start
+    (``HELD_AT_START``): a return at its floor lets the entropy drift down, a bonus does not.
+    A frozen policy (KL ~0) is left to ``plateau``, except one held at uniform after it
+    moved (``MOVED_AT_FIRST``): the bonus's fixed point has KL ~0 too.
     A merely slow decline is not flagged: healthy rl-zoo PPO on CartPole is still at 80-85%
     of its starting entropy a third of the way into training. Dated at the first update
     when pinned while the return got nowhere, at the step where the return had made
@@ -187,12 +201,15 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     entropy), else at the turn where the entropy began to climb back.
     """
     found = _entropy(run)
-    if found is None or policy_frozen(run) is not None:
+    if found is None:
         return []
     steps, ent, start = found
     level = stats.rolling_median(ent)
     lowest = float(np.min(level)) / start
     end = float(np.median(ent[-stats.baseline_size(ent.size):])) / start
+    held = lowest >= HELD_AT_START and end >= HELD_END and _moved_at_first(run)
+    if policy_frozen(run) is not None and not held:
+        return []
     pinned = lowest >= STUCK_PINNED
     rebound = not pinned and lowest < STUCK_REBOUND_FROM and end >= STUCK_PINNED
     if not (pinned or rebound):
@@ -208,7 +225,7 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     evidence = {
         "onset_step": int(steps[turn]), "start": start, "lowest_fraction_of_start": lowest,
         "end_fraction_of_start": end, "threshold_fraction": STUCK_PINNED,
-        "rebound": rebound,
+        "rebound": rebound, "held_at_start": held,
         "reward_relative_gain": None if prog is None else prog.rel_gain,
         "return_improved": learned,
     }
@@ -222,7 +239,8 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     llm_run = run.get(names.RESPONSE_LENGTH) is not None
     why = _stuck_reason(stalled=prog is not None and not learned, llm_run=llm_run)
     floor = stats.floor_share(reward)
-    no_signal = floor is not None and floor >= FLOOR_NO_SIGNAL  # no gradient to fight
+    no_signal = (floor is not None and floor >= FLOOR_NO_SIGNAL  # no gradient to fight ...
+                 and not held)  # ... but a held entropy is not what no gradient does
     severity = (Severity.ERROR if prog is not None and not learned and not no_signal
                 and not llm_run else Severity.WARNING)
     return [prescribe(Category.ENTROPY_STUCK, severity=severity,
@@ -230,6 +248,16 @@ def detect_entropy_stuck(run: RunSignals, ctx: DetectContext) -> list[Finding]:
                       evidence={**evidence, "language_model_run": llm_run,
                                 FLAT_RETURN_CONSEQUENCE: no_signal},
                       step=int(steps[turn]))]
+
+
+def _moved_at_first(run: RunSignals) -> bool:
+    """Whether the KL says the policy moved in its first quarter of updates
+    (``MOVED_AT_FIRST``): a policy held at uniform got there by updates, a frozen one never
+    moved. Without a KL, ``policy_frozen`` judges by the entropy's spread alone."""
+    _, kl = stats.finite(run.get(names.KL))
+    if kl.size < stats.MIN_BASELINE_POINTS:
+        return False
+    return float(np.max(np.abs(kl[: max(kl.size // 4, 1)]))) >= MOVED_AT_FIRST
 
 
 def _stuck_reason(*, stalled: bool, llm_run: bool) -> str:

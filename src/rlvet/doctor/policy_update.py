@@ -66,6 +66,10 @@ KL_EPISODE_MAX = 5  # a spike shorter than one persistence window (stats.PERSIST
 KL_RELAPSE_SHARE = 0.1  # ... after which at most 10% of updates exceed the bound again
 # (lr or epochs too high: 30-60% do) and the policy is not dead (KL ~0 on half the updates)
 KL_DEAD_SHARE = 0.5
+KL_KILL = 10 * KL_BOUND  # one update past 1 nat, then a dead policy (KL ~0 on KL_DEAD_SHARE
+# of the rest): the step that killed it (SB3 PPO lr 0.01 on LunarLander: 9.7 nats, then 0 on
+# 23 of 27 updates); healthy PPO never moves 1 nat in an update, and the one-update spike
+# never persists, which is why persistence alone missed it
 KL_FROZEN = 1e-6  # median KL below this: action probabilities move by ~0.1% per update,
 # i.e. the optimiser is not changing the policy (lr ~0, zero gradients)
 ENTROPY_FROZEN = 1e-5  # relative spread of entropy below this: bit-identical policies
@@ -105,12 +109,31 @@ def _kl_exceedance(kl: np.ndarray) -> np.ndarray:
     return spike
 
 
+def _killing_step(kl: np.ndarray) -> int | None:
+    """Index of the first update past ``KL_KILL`` after which the policy is dead (KL at most
+    ``KL_FROZEN`` on ``KL_DEAD_SHARE`` of the remaining updates, at least a persistence
+    window of them), or None."""
+    for i in np.flatnonzero(kl > KL_KILL):
+        rest = kl[i + 1 :]
+        if rest.size >= stats.PERSIST_WINDOW and np.mean(rest <= KL_FROZEN) >= KL_DEAD_SHARE:
+            return int(i)
+    return None
+
+
+def _spike_onset(kl: np.ndarray) -> int | None:
+    """Index of the first KL exceedance that persists, or of the update that killed the
+    policy (``_killing_step``), whichever is first."""
+    found = [i for i in (stats.persistent_onset(_kl_exceedance(kl)), _killing_step(kl))
+             if i is not None]
+    return min(found, default=None)
+
+
 def _kl_onset(run: RunSignals) -> int | None:
     """Index of the first persistent KL exceedance, or None."""
     _, kl = stats.finite(run.get(names.KL))
     if kl.size < stats.PERSIST_TAIL:
         return None
-    return stats.persistent_onset(_kl_exceedance(kl))
+    return _spike_onset(kl)
 
 
 def _kl_regime(steps: np.ndarray, kl: np.ndarray, label: str) -> Finding | None:
@@ -159,7 +182,7 @@ def detect_kl_spike(run: RunSignals, ctx: DetectContext) -> list[Finding]:
         return []
     regime = _kl_regime(steps, kl, _label(run, names.KL))
     above = _kl_exceedance(kl)
-    i = stats.persistent_onset(above)
+    i = _spike_onset(kl)
     if i is None or (regime is not None and regime.step is not None
                      and int(np.searchsorted(steps, regime.step)) + KL_LEVEL_WINDOW < i):
         return [regime] if regime is not None else []  # no jump, or the regime came first
@@ -177,12 +200,17 @@ def detect_kl_spike(run: RunSignals, ctx: DetectContext) -> list[Finding]:
         "robust_z": float(stats.robust_z(kl[i : i + 1], base)[0]), **base.to_evidence(),
     }
     length, recovered = _excursion(kl, above, i)
-    evidence |= {"spike_updates": length, "recovered": recovered}
+    dead = float(np.mean(kl[i + 1 :] <= KL_FROZEN)) if i + 1 < kl.size else 0.0
+    evidence |= {"spike_updates": length, "recovered": recovered,
+                 "dead_share_after": dead}
     message = (
         f"{label} jumped to {kl[i]:.3g} at step {steps[i]} and peaked at {peak:.3g} "
         f"(early median {base.median:.2g}, bound {KL_BOUND}): each update moves the policy "
         f"far outside the trust region, most likely a learning rate or epoch count too high"
     )
+    if dead >= KL_DEAD_SHARE:
+        message += (f"; the policy then stopped moving (KL ~0 on {dead:.0%} of the later "
+                    f"updates): that step made it deterministic")
     if recovered:
         message = (f"{label} left the trust region for {length} updates from step {steps[i]} "
                    f"(peak {peak:.3g}, bound {KL_BOUND}) and came back within it for the rest "

@@ -185,7 +185,8 @@ def detect_reward_direction(run: RunSignals, ctx: DetectContext) -> list[Finding
     true_prog = stats.progress(e_steps, true, window=EVAL_SMOOTHING)
     opposite = _opposite_share(true, proxy_at)
     if opposite < SIGN_SHARE or true_prog.improved or proxy_prog.end <= proxy_prog.start:
-        flip = _sign_flip(run, ctx, e_steps, true)
+        flip = _sign_flip(run, ctx, e_steps, true) or _climb_through_zero(
+            run, ctx, e_steps, true, true_prog)
         return [] if flip is None else [flip]
     step = run_start(run)
     evidence = {"onset_step": step, "opposite_sign_share": opposite,
@@ -212,9 +213,8 @@ def _sign_flip(run: RunSignals, ctx: DetectContext, e_steps: np.ndarray,
     fallen from its level just before the crossing (the median of its last evaluations, not
     its best: a noisy evaluation's one lucky score is no level), so a task with signed
     returns (LunarLander) that crosses zero while learning is left alone. A return that
-    climbs *up* through zero while the true metric falls is the definition of reward
-    hacking (a negated cost looks the same from the logs) and is left to
-    ``detect_reward_hacking``. Dated at the crossing.
+    climbs *up* through zero is ``_climb_through_zero``'s, or reward hacking's. Dated at
+    the crossing.
     """
     r_steps, proxy = _curve(run, ctx.reward)
     if proxy.size < 2 * MIN_CURVE_POINTS:
@@ -223,9 +223,7 @@ def _sign_flip(run: RunSignals, ctx: DetectContext, e_steps: np.ndarray,
     new = sign[-1]
     if new >= 0:
         return None  # ends positive: no downward crossing (an upward one is hacking's)
-    i = sign.size
-    while i > 0 and sign[i - 1] == new:
-        i -= 1  # the stretch of the final sign, back from the end
+    i = _final_stretch(sign)
     before = proxy[:i][sign[:i] == -new]
     if i == 0 or before.size < MIN_CURVE_POINTS or sign.size - i < MIN_CURVE_POINTS:
         return None  # one sign all run, or not long enough on either side
@@ -247,6 +245,53 @@ def _sign_flip(run: RunSignals, ctx: DetectContext, e_steps: np.ndarray,
         f"{_label(run, ctx.eval)} fell from {evidence['true_before']:.3g} to "
         f"{evidence['true_after']:.3g}: the reward was negated mid-run, so the agent now "
         f"learns the opposite of the goal"
+    )
+    return prescribe(Category.REWARD_DIRECTION, severity=Severity.ERROR, message=message,
+                     evidence=evidence, step=crossing)
+
+
+def _final_stretch(sign: np.ndarray) -> int:
+    """Index where the run of the final sign begins (0: one sign all along)."""
+    i = sign.size
+    while i > 0 and sign[i - 1] == sign[-1]:
+        i -= 1
+    return i
+
+
+def _climb_through_zero(run: RunSignals, ctx: DetectContext, e_steps: np.ndarray,
+                        true: np.ndarray, true_prog: stats.Progress) -> Finding | None:
+    """The training return climbed up through zero for good while the true metric, below
+    zero at every evaluation, never improved and ended below its start.
+
+    A cost negated early in the run (Pendulum's -cost paid as +cost): the agent maximises
+    the cost, so the training return climbs from -1300 to +500 while the evaluation sinks
+    from -1300 to -1600. A proxy that pays a bonus on top of the objective climbs through
+    zero too, but an exploit is found after the task was learned (the evaluation rose
+    -1450 -> -150 before it fell: ``detect_reward_hacking``'s give-back); a true metric
+    that never improved at all beside a proxy that changed sign is the negation. Dated at
+    the crossing.
+    """
+    r_steps, proxy = _curve(run, ctx.reward)
+    if proxy.size < 2 * MIN_CURVE_POINTS or true_prog.improved or np.any(true >= 0):
+        return None
+    if true_prog.end >= true_prog.start:
+        return None  # the objective did not get worse
+    sign = np.sign(stats.rolling_median(proxy))
+    i = _final_stretch(sign)
+    if (sign[-1] <= 0 or i == 0 or sign.size - i < MIN_CURVE_POINTS
+            or np.sum(sign[:i] < 0) < MIN_CURVE_POINTS):
+        return None  # positive all run, or not long enough on either side of the crossing
+    crossing = int(r_steps[i])
+    evidence = {"onset_step": crossing, "proxy_before": float(np.median(proxy[:i])),
+                "proxy_end": float(np.median(proxy[-stats.baseline_size(proxy.size):])),
+                "true_start": true_prog.start, "true_end": true_prog.end,
+                "true_relative_gain": true_prog.rel_gain}
+    message = (
+        f"{_label(run, ctx.reward)} climbed through zero at step {crossing} (median "
+        f"{evidence['proxy_before']:.3g} before, {evidence['proxy_end']:.3g} at the end) "
+        f"while {_label(run, ctx.eval)} never improved and fell from {true_prog.start:.3g} "
+        f"to {true_prog.end:.3g}: the reward was negated (a cost paid as a reward), so the "
+        f"agent maximises what it should minimise"
     )
     return prescribe(Category.REWARD_DIRECTION, severity=Severity.ERROR, message=message,
                      evidence=evidence, step=crossing)
@@ -364,14 +409,20 @@ def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
     learned while the objective falls. A proxy that only holds its level while the
     evaluation sinks is a policy getting worse at the task
     (rlvet train on LunarLander: eval 56 -> -185, training return -108 -> -106 -> -70),
-    not one gaming its reward. The fall must hold on the raw evaluations to the end of the
-    run (``HACK_MIN_AFTER`` of them, ``HACK_SHARE_AFTER`` below the line) and exceed
-    ``HACK_NOISE`` times the
-    point-to-point noise of the evaluations from the peak on. Not of the whole curve: its
-    rise and its fall are the signal, and counting them as noise hides the largest
-    give-backs (SAC on Pendulum with a spin bonus: -1500 -> -330 -> -1620, whole-curve
-    "noise" 331, noise from the peak on ~110). A healthy noisy evaluation keeps swinging
-    after its peak, and so stays under the line.
+    not one gaming its reward. The fall must hold on the raw evaluations from its onset to
+    the end of the run (``HACK_MIN_AFTER`` of them, ``HACK_SHARE_AFTER`` below the line:
+    an exploit learned late leaves good evaluations between the peak and the fall) and
+    exceed ``HACK_NOISE`` times the point-to-point noise of the evaluations from the peak
+    on. Not of the whole curve: its rise and its fall are the signal, and counting them as
+    noise hides the largest give-backs (SAC on Pendulum with a spin bonus: -1500 -> -330
+    -> -1620, whole-curve "noise" 331, noise from the peak on ~110). A healthy noisy
+    evaluation keeps swinging after its peak, and so stays under the line. A fall that
+    swings on its way down (-220 -> -1003 -> -410 -> -1612), or whose drop from the peak is
+    itself most of the noise from the peak on (-646 -> -1580, then -1300 .. -1620), is
+    judged by rank instead: from the peak on, over ``TREND_MIN_POINTS`` evaluations or more,
+    the proxy climbs and the true metric sinks, both significantly
+    (``stats.CURVE_TREND_RHO``, p <= ``stats.TREND_P``); i.i.d. noisy evaluations trend by
+    chance in 1 run of 20 at most, and must also fall and stay fallen.
     """
     pair = _paired(run, ctx)
     if pair is None:
@@ -381,18 +432,23 @@ def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
     k = prog.peak_index
     limit = prog.peak - HACK_GIVEBACK * (prog.peak - prog.start)
     after = true[k + 1 :] < limit
-    if (not prog.improved or prog.peak <= true[0] or after.size < HACK_MIN_AFTER
-            or after.mean() < HACK_SHARE_AFTER):
-        return None  # no rise (the first evaluation was already the best level: a lucky
-        # one, as a near-random LunarLander policy's +105), or no lasting give-back
     j = stats.persistent_onset(after, hits=2, window=3)
+    if not prog.improved or prog.peak <= true[0] or j is None:
+        return None  # no rise (the first evaluation was already the best level: a lucky
+        # one, as a near-random LunarLander policy's +105), or no give-back
+    fallen = after[j:]
+    i = k + 1 + j
     noise = _noise(true[k:])
     rising = stats.trend(e_steps[k:], proxy_at[k:])
-    if (j is None or true[-1] >= limit or not _proxy_kept(run, ctx, prog.end)
-            or prog.peak - prog.end < HACK_NOISE * noise
+    sinking = stats.trend(e_steps[k:], true[k:])
+    opposite = (true.size - k >= TREND_MIN_POINTS and rising.monotone_up(stats.CURVE_TREND_RHO)
+                and sinking.monotone_down(stats.CURVE_TREND_RHO))
+    if (fallen.size < HACK_MIN_AFTER or fallen.mean() < HACK_SHARE_AFTER
+            or true[-1] >= limit or not _proxy_kept(run, ctx, prog.end)
+            or (prog.peak - prog.end < HACK_NOISE * noise and not opposite)
             or not rising.rho >= stats.CURVE_TREND_RHO):
-        return None
-    i = k + 1 + j
+        return None  # not lasting to the end, within the fallen level's own scatter (unless
+        # both curves trend apart from the peak on), or a proxy that stopped rising
     evidence = {"onset_step": int(e_steps[i]), "true_start": prog.start, "true_peak": prog.peak,
                 "true_peak_step": int(e_steps[k]), "true_end": prog.end,
                 "eval_noise_after_peak": noise, "proxy_rho_after_peak": rising.rho,
