@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(REPO / "tests" / "data")]
 
-from specs import FRESH2_RUNS, FRESH3_RUNS, FRESH_RUNS, RUNS, Run  # noqa: E402
+from specs import FRESH2_RUNS, FRESH3_RUNS, FRESH4_RUNS, FRESH_RUNS, RUNS, Run  # noqa: E402
 
 DEFAULT_OUT = Path("/tmp/rlvet-corpus")
 # per grid: its runs, its archive, its manifest (the fresh set is a second held-out set)
@@ -46,6 +46,8 @@ GRIDS: dict[str, tuple[list[Run], Path, Path]] = {
                HERE / "manifest-fresh2.json"),
     "fresh3": (FRESH3_RUNS, REPO / "tests" / "data" / "corpus" / "fresh3.tar.xz",
                HERE / "manifest-fresh3.json"),
+    "fresh4": (FRESH4_RUNS, REPO / "tests" / "data" / "corpus" / "fresh4.tar.xz",
+               HERE / "manifest-fresh4.json"),
 }
 ARCHIVE, MANIFEST = GRIDS["v1"][1], GRIDS["v1"][2]
 KEEP_SUFFIXES = (".csv", ".jsonl")  # plus TensorBoard event files
@@ -267,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--grid", choices=sorted(GRIDS), default="v1",
-                   help="v1: the split corpus; fresh, fresh2, fresh3: further held-out sets")
+                   help="v1: the split corpus; fresh .. fresh4: further held-out sets")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--only", action="append", default=[], help="name or glob (repeatable)")
     p.add_argument("--list", action="store_true", help="list the runs and exit")
@@ -277,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-one", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     grid, archive, manifest_path = GRIDS[a.grid]
-    by_name = {r.name: r for r in RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS}
+    by_name = {r.name: r for r in RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS}
     if a.train_one:
         train_one(by_name[a.train_one], a.out)
         return 0

@@ -1,14 +1,15 @@
 """The calibration corpora as a strict regression guard in ``make test``.
 
 The full tables (per category, confusion, live replays through Monitor and RlvetCallback)
-are ``benchmarks/calibration.py`` and ``docs/calibration.md``. Three archives: the first
+are ``benchmarks/calibration.py`` and ``docs/calibration.md``. Four archives: the first
 corpus (``corpus.tar.xz``, 144 runs; its held-out half was scored and looked at, so all of
-it is tuning material now), the fresh set (``fresh.tar.xz``: scored once, then looked at)
-and fresh2 (``fresh2.tar.xz``: the published held-out set, scored once with the rules this
-test guards). Every run of the three is diagnosed offline (seconds) and every fresh2
-healthy run is replayed through the live path. The runs each gets wrong are listed below,
-like strict xfails: a new miss fails the test, and so does a fixed one until it is taken
-off the list (the figures in docs/calibration.md must then be re-measured).
+it is tuning material now), the fresh and fresh2 sets (each scored once, then looked at)
+and fresh3 (``fresh3.tar.xz``: the published held-out set, scored once with the rules of
+commit 71fb38c; the misses and live stops recorded here are that scoring's). Every run is
+diagnosed offline (seconds) and every fresh2 and fresh3 healthy run is replayed through
+the live path. The runs each gets wrong are listed below, like strict xfails: a new miss
+fails the test, and so does a fixed one until it is taken off the list (the figures in
+docs/calibration.md must then be re-measured, and a set scored once says so).
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from rlvet.signals.discover import read_run
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "corpus"
 ARCHIVE, FRESH, FRESH2 = DATA / "corpus.tar.xz", DATA / "fresh.tar.xz", DATA / "fresh2.tar.xz"
+FRESH3 = DATA / "fresh3.tar.xz"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-pytestmark = pytest.mark.skipif(not (ARCHIVE.exists() and FRESH.exists() and FRESH2.exists()),
-                                reason="corpus archives not built")
+pytestmark = pytest.mark.skipif(
+    not all(a.exists() for a in (ARCHIVE, FRESH, FRESH2, FRESH3)),
+    reason="corpus archives not built")
 
 KNOWN_OFFLINE_MISSES = {
     "corpus": {
@@ -56,7 +59,19 @@ KNOWN_OFFLINE_MISSES["fresh2"] = {  # scored once with the rules of commit bda54
     # misses then); tuning material since
     "sb3_dqn_cartpole_proxy_exit_bonus_start_strong_s31": "no finding",
 }
+KNOWN_OFFLINE_MISSES["fresh3"] = {  # scored once with the rules of commit 71fb38c
+    "sb3_ppo_lunar_neg_ent_coef_early_mild_s41": "critic_failure before the collapse",
+    "rlvet_ppo_acrobot_vf_detached_start_strong_s43": "critic on a flat return: read as "
+                                                      "sparse",
+    "sb3_ppo_lunar_high_ent_coef_early_mild_s43": "critic_failure warning before the "
+                                                  "entropy's",
+    "sb3_sac_pendulum_proxy_spin_bonus_early_strong_s42": "bonus exploited before the task "
+                                                          "was learned: read as a negation",
+}
 KNOWN_FRESH2_LIVE_STOPS: dict[str, str] = {}
+KNOWN_FRESH3_LIVE_STOPS = {  # scored once with the rules of commit 71fb38c
+    "sb3_ppo_cartpole_healthy_truncation_tl100_s43": "kl_spike",
+}
 
 
 def _unpack(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -78,6 +93,11 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def fresh2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _unpack(FRESH2, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def fresh3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _unpack(FRESH3, tmp_path_factory)
 
 
 def _entries(root: Path) -> list[dict[str, object]]:
@@ -122,25 +142,41 @@ def test_fresh2_verdicts_are_the_known_ones(fresh2: Path) -> None:
     assert _wrong(fresh2) == set(KNOWN_OFFLINE_MISSES["fresh2"])
 
 
-def test_live_replay_of_fresh2_healthy_runs(fresh2: Path) -> None:
+def test_fresh3_heldout_verdicts_are_the_published_ones(fresh3: Path) -> None:
+    assert len(_entries(fresh3)) >= 50
+    assert _wrong(fresh3) == set(KNOWN_OFFLINE_MISSES["fresh3"])
+
+
+def _live_stops(root: Path) -> dict[str, str]:
+    """Healthy runs the live path stops, with the category it stopped on."""
     from calibration import run_dir
 
     stopped = {}
-    for entry in _entries(fresh2):
+    for entry in _entries(root):
         if entry["expected_first_category"] is not None:
             continue
-        r = replay(read_run(run_dir(fresh2, entry)), eval_metric=_eval_metric(entry))
+        r = replay(read_run(run_dir(root, entry)), eval_metric=_eval_metric(entry))
         if r.stopped_at is not None and r.finding is not None:
             stopped[str(entry["name"])] = str(r.finding.category)
-    assert stopped == KNOWN_FRESH2_LIVE_STOPS
+    return stopped
 
 
-def test_manifest_split_is_by_env_and_seed(corpus: Path, fresh: Path, fresh2: Path) -> None:
+def test_live_replay_of_fresh2_healthy_runs(fresh2: Path) -> None:
+    assert _live_stops(fresh2) == KNOWN_FRESH2_LIVE_STOPS
+
+
+def test_live_replay_of_fresh3_healthy_runs(fresh3: Path) -> None:
+    assert _live_stops(fresh3) == KNOWN_FRESH3_LIVE_STOPS
+
+
+def test_manifest_split_is_by_env_and_seed(corpus: Path, fresh: Path, fresh2: Path,
+                                           fresh3: Path) -> None:
     from calibration import load_manifest
 
     entries = load_manifest(corpus)
     assert all(e["split"] == "fresh" for e in _entries(fresh))  # held out entire
     assert all(e["split"] == "fresh2" for e in _entries(fresh2))
+    assert all(e["split"] == "fresh3" for e in _entries(fresh3))
     halves: dict[tuple[str, int], set[str]] = {}
     for e in entries:
         halves.setdefault((str(e["env"]), int(e["seed"])), set()).add(str(e["split"]))
