@@ -4,8 +4,9 @@ The full tables (per category, confusion, live replays through Monitor and Rlvet
 are ``benchmarks/calibration.py`` and ``docs/calibration.md``. Four archives: the first
 corpus (``corpus.tar.xz``, 144 runs; its held-out half was scored and looked at, so all of
 it is tuning material now), the fresh and fresh2 sets (each scored once, then looked at)
-and fresh3 (``fresh3.tar.xz``: the published held-out set, scored once with the rules of
-commit 71fb38c; the misses and live stops recorded here are that scoring's). Every run is
+and fresh3 (``fresh3.tar.xz``: scored once with the rules of commit 71fb38c, the published
+figures; looked at since). The held-out set for the rules guarded here is fresh4, which
+this test does not read. Every run is
 diagnosed offline (seconds) and every fresh2 and fresh3 healthy run is replayed through
 the live path. The runs each gets wrong are listed below, like strict xfails: a new miss
 fails the test, and so does a fixed one until it is taken off the list (the figures in
@@ -44,13 +45,15 @@ KNOWN_OFFLINE_MISSES = {
         "sb3_ppo_cartpole_proxy_exit_bonus_start_strong_s3": "no finding",
         "sb3_ppo_cartpole_reward_spikes_start_strong_s2": "critic_failure before numerics",
         "sb3_dqn_cartpole_leak_late_strong_s3": "no finding",
+        "sb3_sac_pendulum_reward_sign_early_strong_s0": "a negated cost climbing through zero "
+                                                        "reads as reward_hacking",
     },
     "fresh": {
         "sb3_sac_pendulum_proxy_spin_bonus_early_strong_s20": "give-back within eval noise, "
                                                               "no significant trend apart",
         "sb3_sac_pendulum_leak_late_strong_s21": "throughput fell before the leak began",
-        "sb3_td3_pendulum_reward_sign_early_strong_s21": "a negated cost whose evaluation "
-                                                         "ends above its start: hacking",
+        "sb3_td3_pendulum_reward_sign_early_strong_s21": "a negated cost climbing through "
+                                                         "zero reads as reward_hacking",
         "rlvet_ppo_acrobot_vf_detached_start_strong_s23": "critic on a flat return: read "
                                                           "as sparse",
     },
@@ -58,20 +61,16 @@ KNOWN_OFFLINE_MISSES = {
 KNOWN_OFFLINE_MISSES["fresh2"] = {  # scored once with the rules of commit bda544c (11
     # misses then); tuning material since
     "sb3_dqn_cartpole_proxy_exit_bonus_start_strong_s31": "no finding",
+    "sb3_td3_pendulum_reward_sign_early_strong_s31": "a negated cost climbing through zero "
+                                                     "reads as reward_hacking",
 }
-KNOWN_OFFLINE_MISSES["fresh3"] = {  # scored once with the rules of commit 71fb38c
+KNOWN_OFFLINE_MISSES["fresh3"] = {  # scored once with the rules of commit 71fb38c (4
+    # misses and one healthy run stopped live: docs/calibration.md); tuning material since
     "sb3_ppo_lunar_neg_ent_coef_early_mild_s41": "critic_failure before the collapse",
     "rlvet_ppo_acrobot_vf_detached_start_strong_s43": "critic on a flat return: read as "
                                                       "sparse",
-    "sb3_ppo_lunar_high_ent_coef_early_mild_s43": "critic_failure warning before the "
-                                                  "entropy's",
-    "sb3_sac_pendulum_proxy_spin_bonus_early_strong_s42": "bonus exploited before the task "
-                                                          "was learned: read as a negation",
 }
-KNOWN_FRESH2_LIVE_STOPS: dict[str, str] = {}
-KNOWN_FRESH3_LIVE_STOPS = {  # scored once with the rules of commit 71fb38c
-    "sb3_ppo_cartpole_healthy_truncation_tl100_s43": "kl_spike",
-}
+KNOWN_LIVE_STOPS: dict[str, dict[str, str]] = {"fresh2": {}, "fresh3": {}}
 
 
 def _unpack(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -142,7 +141,7 @@ def test_fresh2_verdicts_are_the_known_ones(fresh2: Path) -> None:
     assert _wrong(fresh2) == set(KNOWN_OFFLINE_MISSES["fresh2"])
 
 
-def test_fresh3_heldout_verdicts_are_the_published_ones(fresh3: Path) -> None:
+def test_fresh3_verdicts_are_the_known_ones(fresh3: Path) -> None:
     assert len(_entries(fresh3)) >= 50
     assert _wrong(fresh3) == set(KNOWN_OFFLINE_MISSES["fresh3"])
 
@@ -162,11 +161,11 @@ def _live_stops(root: Path) -> dict[str, str]:
 
 
 def test_live_replay_of_fresh2_healthy_runs(fresh2: Path) -> None:
-    assert _live_stops(fresh2) == KNOWN_FRESH2_LIVE_STOPS
+    assert _live_stops(fresh2) == KNOWN_LIVE_STOPS["fresh2"]
 
 
 def test_live_replay_of_fresh3_healthy_runs(fresh3: Path) -> None:
-    assert _live_stops(fresh3) == KNOWN_FRESH3_LIVE_STOPS
+    assert _live_stops(fresh3) == KNOWN_LIVE_STOPS["fresh3"]
 
 
 def test_manifest_split_is_by_env_and_seed(corpus: Path, fresh: Path, fresh2: Path,

@@ -201,17 +201,19 @@ def test_true_metric_sinking_by_rank_while_proxy_climbs_after_its_peak_is_hackin
     assert f.evidence["true_peak"] > -400 and f.evidence["true_end"] < -1000
 
 
-def test_a_cost_negated_early_climbing_through_zero_is_a_direction_error(ppo):
+def test_a_cost_negated_early_climbing_through_zero_is_hacking_that_says_check_the_sign(ppo):
     # TD3 on Pendulum with the cost paid as reward from 30% of the run: the training return
-    # climbs -1400 -> +500 while the evaluation never improves and sinks to -1640
+    # climbs -1400 -> +500 while the evaluation never improves and sinks to -1640; a spin
+    # bonus exploited before the task is learned logs the same, so one category, both named
     sinking = np.array([-1315.0, -1882, -1312, -1454, -1290, -1402, -1513, -1583, -1585,
                         -1636])
+
     def climb(v: np.ndarray) -> np.ndarray:
         return np.concatenate([np.full(60, -1450.0), np.linspace(-1400.0, 530.0, v.size - 60)])
     run = ppo(eval_return=sinking, reward=climb)
-    [f] = reward.detect_reward_direction(run, CTX)
-    assert f.severity == Severity.ERROR and f.category == Category.REWARD_DIRECTION
-    assert f.evidence["proxy_end"] > 0 > f.evidence["true_end"]
+    assert reward.detect_reward_direction(run, CTX) == []
+    [f] = reward.detect_reward_hacking(run, CTX)
+    assert f.evidence["proxy_changed_sign"] and "check its sign" in f.message
 
 
 def test_a_bonus_exploited_after_the_task_was_learned_is_not_a_direction_error(ppo):

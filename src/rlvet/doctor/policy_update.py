@@ -61,6 +61,11 @@ KL_LEVEL_SHARE = 0.4  # ... and a run whose running KL is above it on 40%+ of it
 # steps outside the trust region as a regime (lr 0.02-0.05 from the start: 56-100%)
 KL_LEVEL_WINDOW = 9  # running-median width for the level: CleanRL's last-minibatch KL
 # swings 10x between updates
+KL_REGIME_MIN_UPDATES = 4 * KL_LEVEL_WINDOW  # a regime is a claim about the run: a healthy
+# PPO's first ~25 updates, while it learns fastest, can step above the level (SB3 CartPole
+# with a 100-step time limit: 55% of its first 20 updates, then under it for good), so the
+# live path must not call a regime on fewer than 36 updates; planted regimes hold over
+# 97-195 updates
 KL_TRAILING = 10  # updates in the "recent" reference: long enough to ignore one outlier
 KL_EPISODE_MAX = 5  # a spike shorter than one persistence window (stats.PERSIST_WINDOW) ...
 KL_RELAPSE_SHARE = 0.1  # ... after which at most 10% of updates exceed the bound again
@@ -147,7 +152,7 @@ def _kl_regime(steps: np.ndarray, kl: np.ndarray, label: str) -> Finding | None:
     over = level > bar
     share = float(np.mean(over))
     i = stats.persistent_onset(over)
-    if (i is None or share < KL_LEVEL_SHARE or kl.size < 2 * KL_LEVEL_WINDOW
+    if (i is None or share < KL_LEVEL_SHARE or kl.size < KL_REGIME_MIN_UPDATES
             or float(np.median(kl[:KL_LEVEL_WINDOW])) <= bar):
         return None  # none, or it grew into it: a KL to a reference model starts at 0
     i += int(np.argmax(kl[i:] > bar))  # the centred median looks ahead: date it at the

@@ -37,6 +37,7 @@ means). Both use ``stats.trend`` and ``stats.TREND_P``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -185,8 +186,7 @@ def detect_reward_direction(run: RunSignals, ctx: DetectContext) -> list[Finding
     true_prog = stats.progress(e_steps, true, window=EVAL_SMOOTHING)
     opposite = _opposite_share(true, proxy_at)
     if opposite < SIGN_SHARE or true_prog.improved or proxy_prog.end <= proxy_prog.start:
-        flip = _sign_flip(run, ctx, e_steps, true) or _climb_through_zero(
-            run, ctx, e_steps, true, true_prog)
+        flip = _sign_flip(run, ctx, e_steps, true)
         return [] if flip is None else [flip]
     step = run_start(run)
     evidence = {"onset_step": step, "opposite_sign_share": opposite,
@@ -213,8 +213,10 @@ def _sign_flip(run: RunSignals, ctx: DetectContext, e_steps: np.ndarray,
     fallen from its level just before the crossing (the median of its last evaluations, not
     its best: a noisy evaluation's one lucky score is no level), so a task with signed
     returns (LunarLander) that crosses zero while learning is left alone. A return that
-    climbs *up* through zero is ``_climb_through_zero``'s, or reward hacking's. Dated at
-    the crossing.
+    climbs *up* through zero while the true metric falls is reward hacking's: a negated
+    cost (Pendulum's cost paid as reward) and a bonus exploited before the task was learned
+    look the same from the logs (both tried on the calibration sets: a rule for the first
+    named the second wrongly), so ``detect_reward_hacking`` says both. Dated at the crossing.
     """
     r_steps, proxy = _curve(run, ctx.reward)
     if proxy.size < 2 * MIN_CURVE_POINTS:
@@ -256,45 +258,6 @@ def _final_stretch(sign: np.ndarray) -> int:
     while i > 0 and sign[i - 1] == sign[-1]:
         i -= 1
     return i
-
-
-def _climb_through_zero(run: RunSignals, ctx: DetectContext, e_steps: np.ndarray,
-                        true: np.ndarray, true_prog: stats.Progress) -> Finding | None:
-    """The training return climbed up through zero for good while the true metric, below
-    zero at every evaluation, never improved and ended below its start.
-
-    A cost negated early in the run (Pendulum's -cost paid as +cost): the agent maximises
-    the cost, so the training return climbs from -1300 to +500 while the evaluation sinks
-    from -1300 to -1600. A proxy that pays a bonus on top of the objective climbs through
-    zero too, but an exploit is found after the task was learned (the evaluation rose
-    -1450 -> -150 before it fell: ``detect_reward_hacking``'s give-back); a true metric
-    that never improved at all beside a proxy that changed sign is the negation. Dated at
-    the crossing.
-    """
-    r_steps, proxy = _curve(run, ctx.reward)
-    if proxy.size < 2 * MIN_CURVE_POINTS or true_prog.improved or np.any(true >= 0):
-        return None
-    if true_prog.end >= true_prog.start:
-        return None  # the objective did not get worse
-    sign = np.sign(stats.rolling_median(proxy))
-    i = _final_stretch(sign)
-    if (sign[-1] <= 0 or i == 0 or sign.size - i < MIN_CURVE_POINTS
-            or np.sum(sign[:i] < 0) < MIN_CURVE_POINTS):
-        return None  # positive all run, or not long enough on either side of the crossing
-    crossing = int(r_steps[i])
-    evidence = {"onset_step": crossing, "proxy_before": float(np.median(proxy[:i])),
-                "proxy_end": float(np.median(proxy[-stats.baseline_size(proxy.size):])),
-                "true_start": true_prog.start, "true_end": true_prog.end,
-                "true_relative_gain": true_prog.rel_gain}
-    message = (
-        f"{_label(run, ctx.reward)} climbed through zero at step {crossing} (median "
-        f"{evidence['proxy_before']:.3g} before, {evidence['proxy_end']:.3g} at the end) "
-        f"while {_label(run, ctx.eval)} never improved and fell from {true_prog.start:.3g} "
-        f"to {true_prog.end:.3g}: the reward was negated (a cost paid as a reward), so the "
-        f"agent maximises what it should minimise"
-    )
-    return prescribe(Category.REWARD_DIRECTION, severity=Severity.ERROR, message=message,
-                     evidence=evidence, step=crossing)
 
 
 # ---------------------------------------------------------------------------- sparse
@@ -587,7 +550,29 @@ def detect_reward_hacking(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     length = _length_tracking(run, ctx)
     found = [f for f in (_diverging(run, ctx), _giveback(run, ctx), _no_transfer(run, ctx),
                          length, _component_tradeoff(run, ctx)) if f]
-    return sorted(found, key=lambda f: (f.severity.rank, f is not length, f.step or 0))[:1]
+    first = sorted(found, key=lambda f: (f.severity.rank, f is not length, f.step or 0))[:1]
+    if first and first[0] is not length and _proxy_changed_sign(run, ctx):
+        first = [dataclasses.replace(first[0], evidence={**first[0].evidence,
+                                                         "proxy_changed_sign": True},
+                                     message=first[0].message + NEGATED_COST_NOTE)]
+    return first
+
+
+NEGATED_COST_NOTE = (
+    "; the training return climbed through zero while the objective stayed below it: if the "
+    "reward is a cost, check its sign first (a negated cost reads the same from the logs)")
+
+
+def _proxy_changed_sign(run: RunSignals, ctx: DetectContext) -> bool:
+    """The training return ends above zero after a stretch below it while every evaluation
+    of the true metric is below zero."""
+    _, proxy = _curve(run, ctx.reward)
+    _, true = _curve(run, ctx.eval)
+    if proxy.size < 2 * MIN_CURVE_POINTS or true.size == 0 or np.any(true >= 0):
+        return False
+    sign = np.sign(stats.rolling_median(proxy))
+    i = _final_stretch(sign)
+    return bool(sign[-1] > 0 and i >= MIN_CURVE_POINTS and sign.size - i >= MIN_CURVE_POINTS)
 
 
 # ---------------------------------------------------------------------------- plateau
