@@ -1,7 +1,8 @@
-"""Calibration of ``rlvet doctor`` on LLM post-training runs: the LLM corpus's fresh set.
+"""Calibration of ``rlvet doctor`` on LLM post-training runs: the LLM corpus's fresh sets.
 
 Run:
-    .venv/bin/python benchmarks/llm_calibration.py                   # fresh (published)
+    .venv/bin/python benchmarks/llm_calibration.py                   # fresh2 (published)
+    .venv/bin/python benchmarks/llm_calibration.py --split fresh     # scored once, seen since
     .venv/bin/python benchmarks/llm_calibration.py --split heldout   # seen: tuning material
     .venv/bin/python benchmarks/llm_calibration.py --split tune      # the tuning half
     .venv/bin/python benchmarks/llm_calibration.py --split all --misses --markdown
@@ -9,8 +10,10 @@ Run:
 The corpus (``benchmarks/llm_corpus/``: real tiny TRL GRPO runs on CPU, healthy and with
 planted LLM pathologies, each verified from its own log and split by seed in its manifest
 before any verdict) is unpacked from ``tests/data/llm_corpus/llm_corpus.tar.xz`` (splits
-tune, heldout, all) or ``llm_fresh.tar.xz`` (split fresh: the same recipe on seeds 100-107,
-generated before the rules were changed on the seen halves) unless ``--corpus`` names a
+tune, heldout, all), ``llm_fresh.tar.xz`` (split fresh: the same recipe on seeds 100-107,
+generated before the rules were changed on the seen halves) or ``llm_fresh2.tar.xz``
+(split fresh2: seeds 200-207, generated before the rules tuned on the fresh set were
+frozen) unless ``--corpus`` names a
 directory holding it already. Every run is diagnosed offline with its
 true objective (TRL's log of a weight-0 task reward) as the eval metric.
 
@@ -52,13 +55,14 @@ from rlvet.signals.discover import read_run
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = ROOT / "tests" / "data" / "llm_corpus" / "llm_corpus.tar.xz"
-FRESH_ARCHIVE = ARCHIVE.with_name("llm_fresh.tar.xz")
-SPLITS = ("fresh", "heldout", "tune", "all")
+FRESH_ARCHIVES = {split: ARCHIVE.with_name(f"llm_{split}.tar.xz")
+                  for split in ("fresh", "fresh2")}
+SPLITS = ("fresh2", "fresh", "heldout", "tune", "all")
 
 
 def archive_of(split: str) -> Path:
-    """The archive holding ``split``: the fresh set has its own."""
-    return FRESH_ARCHIVE if split == "fresh" else ARCHIVE
+    """The archive holding ``split``: each fresh set has its own."""
+    return FRESH_ARCHIVES.get(split, ARCHIVE)
 
 
 def corpus_dir(archive: Path = ARCHIVE, dest: Path | None = None) -> Path:
@@ -104,7 +108,7 @@ def kind_table(rows: list[Row], kinds: Mapping[str, str], markdown: bool) -> str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="unpacked corpus (default: the archive)")
-    parser.add_argument("--split", choices=SPLITS, default="fresh")
+    parser.add_argument("--split", choices=SPLITS, default="fresh2")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--misses", action="store_true", help="list every wrong run")
     args = parser.parse_args()

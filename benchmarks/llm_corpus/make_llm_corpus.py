@@ -93,6 +93,7 @@ class CorpusSet:
 
 
 FRESH_SEED0 = 100  # fresh seeds start here, far from the main set's 0-7
+FRESH2_SEED0 = 200  # and the second fresh set's
 SETS: dict[str, CorpusSet] = {
     "main": CorpusSet(tuple(range(8)),
                       "seed % 2 == 0 -> tune, else heldout (fixed before any verdict)",
@@ -101,6 +102,10 @@ SETS: dict[str, CorpusSet] = {
                        "every run -> fresh (generated before any rule change after the "
                        "held-out half was seen; scored once)",
                        DATA / "llm_fresh.tar.xz", HERE / "manifest_fresh.json", "fresh"),
+    "fresh2": CorpusSet(tuple(range(FRESH2_SEED0, FRESH2_SEED0 + 8)),
+                        "every run -> fresh2 (generated after the fresh set was scored and "
+                        "looked at, before the rules tuned on it were frozen; scored once)",
+                        DATA / "llm_fresh2.tar.xz", HERE / "manifest_fresh2.json", "fresh2"),
 }
 ARCHIVE = SETS["main"].archive
 MANIFEST = SETS["main"].manifest
@@ -262,7 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="where the runs are written")
     parser.add_argument("--only", action="append", choices=sorted(KINDS))
     parser.add_argument("--set", choices=sorted(SETS), default="main", dest="corpus_set",
-                        help="main (tune + heldout, seeds 0-7) or fresh (seeds 100-107)")
+                        help="main (tune + heldout, seeds 0-7), fresh (seeds 100-107) or "
+                             "fresh2 (seeds 200-207)")
     parser.add_argument("--seeds", type=int, nargs="*", help="default: the set's seeds")
     parser.add_argument("--no-train", action="store_true", help="verify what --out holds")
     parser.add_argument("--pack", action="store_true", help="write the set's archive")

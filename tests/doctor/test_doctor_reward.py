@@ -103,7 +103,23 @@ def test_zero_reward_std_is_no_learning_signal():
     std[50:] = 0.0
     run, steps = _grpo(reward_std=std)
     [f] = reward.detect_no_learning_signal(run, CTX)
-    assert f.step == int(steps[50])
+    assert f.step == int(steps[50]) and f.severity == Severity.ERROR
+
+
+def test_a_cold_start_without_spread_that_ends_is_not_no_learning_signal():
+    # TRL GRPO on a tiny model: the first batches all score 0, then the rewards differ
+    std = np.full(100, 0.3)
+    std[[0, 1, 2, 6, 30]] = 0.0
+    run, _ = _grpo(reward_std=std)
+    assert reward.detect_no_learning_signal(run, CTX) == []
+
+
+def test_spread_missing_on_most_but_not_nearly_all_steps_is_a_warning():
+    std = np.full(100, 0.3)
+    std[40:] = np.where(np.arange(60) % 3 == 2, 0.3, 0.0)  # 2 in 3 flat from step 40
+    run, steps = _grpo(reward_std=std)
+    [f] = reward.detect_no_learning_signal(run, CTX)
+    assert f.severity == Severity.WARNING and f.step == int(steps[40])
 
 
 def test_healthy_grpo_spread_is_fine():

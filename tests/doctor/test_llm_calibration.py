@@ -28,23 +28,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 pytestmark = pytest.mark.skipif(not ARCHIVE.exists(), reason="LLM corpus archive not built")
 
-KNOWN_SEEN_MISSES: dict[str, str] = {
-    # tune and held-out halves, both looked at (tuning material since the fresh set)
-    "trl_grpo_format_only_s6": "wasted_compute warning at step 1 before reward_hacking (step 6)",
-}
-DRIFT_FIRST = "reference_drift warning dated before reward_hacking"
-WASTED_FIRST = "wasted_compute warning at step 1 (flat groups from the cold start)"
+KNOWN_SEEN_MISSES: dict[str, str] = {}  # tune and held-out halves, both looked at
 KNOWN_FRESH_MISSES: dict[str, str] = {
-    # scored once, after the second round's rule changes (docs/calibration-llm.md)
-    "trl_grpo_format_only_s100": "no reward_hacking finding; reference_drift warning first",
-    "trl_grpo_format_only_s101": WASTED_FIRST + " before reward_hacking",
-    "trl_grpo_format_only_s102": WASTED_FIRST + "; no reward_hacking finding",
-    "trl_grpo_healthy_s100": "reward_std ~0 rule fires on the cold start: no_learning_signal error",
-    "trl_grpo_length_paid_s100": DRIFT_FIRST,
-    "trl_grpo_length_paid_s105": DRIFT_FIRST,
-    "trl_grpo_length_paid_s107": DRIFT_FIRST,
+    # scored once (8 misses then, docs/calibration-llm.md); tuning material since
     "trl_grpo_stale_s100": "all groups flat at step 1: no_learning_signal error before stale_data",
 }
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from llm_calibration import corpus_dir
@@ -83,7 +73,7 @@ def _wrong(root: Path, runs: list[dict[str, object]]) -> set[str]:
     return wrong
 
 
-def test_fresh_verdicts_are_the_published_ones(fresh: Path) -> None:
+def test_fresh_verdicts_are_the_known_ones(fresh: Path) -> None:
     runs = _entries(fresh, "fresh")
     assert len(runs) >= 40 and {e["split"] for e in runs} == {"fresh"}
     assert _wrong(fresh, runs) == set(KNOWN_FRESH_MISSES)

@@ -99,10 +99,12 @@ def test_aligned_sampler_has_no_mismatch() -> None:
     assert _of(d, Category.TRAIN_INFERENCE_MISMATCH) == []
 
 
-def test_kl_to_reference_still_climbing_is_reference_drift() -> None:
-    d = _trl("sane")  # beta 0.04, KL to the reference 0 -> 0.75 nats/token, still rising
+def test_kl_to_reference_still_climbing_is_reference_drift_as_info() -> None:
+    # beta 0.04, KL to the reference 0 -> 0.75 nats/token, still rising: what a learning
+    # run with a small beta does, so a fact to read (info), not an alarm
+    d = _trl("sane")
     [f] = _of(d, Category.REFERENCE_DRIFT)
-    assert f.severity == Severity.WARNING and f.evidence["kl_end"] >= llm.KL_REF_BUDGET
+    assert f.severity == Severity.INFO and f.evidence["kl_end"] >= llm.KL_REF_BUDGET
     assert "beta" in f.remedy
 
 

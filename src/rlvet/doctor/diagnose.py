@@ -50,9 +50,13 @@ from rlvet.signals.series import Checkpoint, RunSignals
 
 __all__ = ["EXCLUSION_CATEGORIES", "Diagnosis", "diagnose", "pick_first_break"]
 
-EXCLUSION_CATEGORIES = frozenset({Category.PLATEAU})
-"""A plateau is "healthy mechanics, no learning": when another detector found a warning or
-an error, the flat return is that break's symptom and the plateau finding becomes info."""
+EXCLUSION_CATEGORIES = frozenset({Category.PLATEAU, Category.WASTED_COMPUTE})
+"""Findings that stand only when nothing else is wrong. A plateau is "healthy mechanics, no
+learning": beside another warning or error the flat return is that break's symptom. Wasted
+compute (a steady share of GRPO groups without reward spread) is a cost, not a broken link:
+beside a reward that is gamed or gives no signal it is that finding's by-product (format-only
+rewards: 30% flat groups from step 1, dated before the hacking they come with), so both
+become info there."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,7 +110,7 @@ def pick_first_break(findings: tuple[Finding, ...]) -> Finding | None:
 
 
 def _demote_exclusions(findings: list[Finding]) -> list[Finding]:
-    """Turn ``EXCLUSION_CATEGORIES`` findings into info when anything else is wrong."""
+    """Turn ``EXCLUSION_CATEGORIES`` findings into info when anything outside them is wrong."""
     others = any(f.severity != Severity.INFO and f.category not in EXCLUSION_CATEGORIES
                  for f in findings)
     for category in EXCLUSION_CATEGORIES if others else ():

@@ -357,13 +357,18 @@ def detect_train_inference_mismatch(run: RunSignals, ctx: DetectContext) -> list
 
 def detect_reference_drift(run: RunSignals, ctx: DetectContext) -> list[Finding]:
     """KL to the reference climbing all run (Spearman rho >= ``KL_REF_RHO``), above
-    ``KL_REF_BUDGET`` and still adding ``KL_REF_STILL_RISING`` in the run's last third (a
-    warning).
+    ``KL_REF_BUDGET`` and still adding ``KL_REF_STILL_RISING`` in the run's last third
+    (info: a fact to read beside the reward, not an alarm).
 
     Why: the KL penalty is meant to hold the policy near the reference; a KL that keeps
     climbing without a plateau means beta is too small for this learning rate, and the
     policy is free to drift into reward-model blind spots (Gao et al. 2023, reward model
-    overoptimisation scales with the KL). Dated where it crossed the budget.
+    overoptimisation scales with the KL). Why info: a climbing KL is also what every run
+    that learns does when beta is 0 (TRL's GRPO default) or the run is short; on the LLM
+    calibration sets it fired on 11 of 15 healthy runs and was never the cause of a planted
+    fault (dated before the reward hacking that drove it on 4 of 15 length-paid runs). The
+    drift that matters, a reward the policy games, is ``reward_hacking``'s to name. Dated
+    where it crossed the budget.
     """
     steps, kl = _curve(run, names.KL_REF)
     if kl.size < MIN_POINTS:
@@ -385,7 +390,7 @@ def detect_reference_drift(run: RunSignals, ctx: DetectContext) -> list[Finding]
     evidence = {"onset_step": int(steps[i]), "kl_at_onset": float(level[i]),
                 "kl_end": float(level[-1]), "last_third_rise": float(rise),
                 "rho_with_step": trend.rho}
-    return [prescribe(Category.REFERENCE_DRIFT, severity=Severity.WARNING, message=message,
+    return [prescribe(Category.REFERENCE_DRIFT, severity=Severity.INFO, message=message,
                       evidence=evidence, step=int(steps[i]))]
 
 
