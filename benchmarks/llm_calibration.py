@@ -19,8 +19,9 @@ true objective (TRL's log of a weight-0 task reward) as the eval metric.
 
 Printed, for the chosen half, with the same table functions as ``calibration.py``: per
 planted category the first-break recall and the recall anywhere (among warnings or
-errors); healthy runs' errors and warning categories per run; the confusion table; with
-``--misses``, every wrong run.
+errors); healthy runs' errors and warning categories per run; the confusion table; the
+live path (every run replayed record by record through ``Monitor``, as a TRL job's log
+grows: healthy runs stopped, faulty runs stopped); with ``--misses``, every wrong run.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,19 +40,15 @@ from calibration import (
     Row,
     _pct,
     _table,
-    accepted,
     category_table,
     confusion_table,
-    expected,
+    evaluate,
     healthy_table,
+    live_table,
     load_manifest,
     misses,
-    run_dir,
-    score_offline,
     unpack,
 )
-from rlvet.doctor.diagnose import diagnose
-from rlvet.signals.discover import read_run
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = ROOT / "tests" / "data" / "llm_corpus" / "llm_corpus.tar.xz"
@@ -78,20 +75,6 @@ def entries(corpus: Path, split: str) -> list[dict[str, Any]]:
     return [e for e in load_manifest(corpus) if split == "all" or e["split"] == split]
 
 
-def evaluate(corpus: Path, runs: Iterable[Mapping[str, Any]]) -> list[Row]:
-    """Each run diagnosed offline, scored against its planted category."""
-    rows = []
-    for entry in runs:
-        started = time.perf_counter()
-        run = read_run(run_dir(corpus, entry))
-        d = diagnose(run, eval_metric=entry.get("eval_metric"))
-        row = Row(entry["name"], expected(entry), accepted(entry), entry["framework"])
-        score_offline(row, run, d)
-        row.seconds = time.perf_counter() - started
-        rows.append(row)
-    return rows
-
-
 def kind_table(rows: list[Row], kinds: Mapping[str, str], markdown: bool) -> str:
     """First-break recall and recall anywhere per planted kind (two kinds share
     reward_hacking); healthy runs: runs without an error."""
@@ -111,11 +94,12 @@ def main() -> None:
     parser.add_argument("--split", choices=SPLITS, default="fresh2")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--misses", action="store_true", help="list every wrong run")
+    parser.add_argument("--no-live", action="store_true", help="skip the live replay")
     args = parser.parse_args()
     corpus = args.corpus or corpus_dir(archive_of(args.split))
     started = time.perf_counter()
     runs = entries(corpus, args.split)
-    rows = evaluate(corpus, runs)
+    rows = evaluate(corpus, runs, live=not args.no_live)
     wall = time.perf_counter() - started
     print(f"command: .venv/bin/python benchmarks/llm_calibration.py {' '.join(sys.argv[1:])}"
           .rstrip())
@@ -126,6 +110,8 @@ def main() -> None:
     sections = [header, category_table(rows, args.markdown),
                 kind_table(rows, kinds, args.markdown), healthy_table(rows, args.markdown),
                 confusion_table(rows, args.markdown)]
+    if not args.no_live:
+        sections.append(live_table(rows, args.markdown))
     wrong = misses(rows)
     if args.misses and wrong:
         sections.append("wrong:\n" + "\n".join(wrong))
