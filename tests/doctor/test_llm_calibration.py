@@ -1,10 +1,11 @@
-"""The LLM calibration corpus's fresh set (published) and seen halves as strict guards.
+"""The LLM calibration corpus's fresh sets (fresh2 published) and seen halves as guards.
 
 The corpus (``benchmarks/llm_corpus/``: real tiny TRL GRPO runs, healthy and with planted
 LLM pathologies, verified from their own logs, split by seed before any verdict) is
 unpacked from ``tests/data/llm_corpus/llm_corpus.tar.xz`` (tune and held-out halves, both
-looked at, so tuning material) and ``llm_fresh.tar.xz`` (seeds 100-107, generated before
-the rules were changed on the seen halves, scored once); every run is diagnosed offline
+looked at, so tuning material), ``llm_fresh.tar.xz`` (seeds 100-107, scored once, then
+looked at) and ``llm_fresh2.tar.xz`` (seeds 200-207, generated before the rules tuned on the
+fresh set were frozen, scored once: the published figure); every run is diagnosed offline
 (a few seconds in all). The runs it gets wrong are listed below, like strict xfails: a new
 miss fails the test, and so does a fixed one until it is taken off the list (then the
 figures in docs/calibration-llm.md must be re-measured).
@@ -24,6 +25,7 @@ from rlvet.signals.discover import read_run
 ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT / "tests" / "data" / "llm_corpus" / "llm_corpus.tar.xz"
 FRESH_ARCHIVE = ARCHIVE.with_name("llm_fresh.tar.xz")
+FRESH2_ARCHIVE = ARCHIVE.with_name("llm_fresh2.tar.xz")
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 pytestmark = pytest.mark.skipif(not ARCHIVE.exists(), reason="LLM corpus archive not built")
@@ -49,6 +51,15 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not FRESH_ARCHIVE.exists():
         pytest.skip("fresh LLM corpus archive not built")
     return corpus_dir(FRESH_ARCHIVE, tmp_path_factory.mktemp("llm_fresh"))
+
+
+@pytest.fixture(scope="module")
+def fresh2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from llm_calibration import corpus_dir
+
+    if not FRESH2_ARCHIVE.exists():
+        pytest.skip("second fresh LLM corpus archive not built")
+    return corpus_dir(FRESH2_ARCHIVE, tmp_path_factory.mktemp("llm_fresh2"))
 
 
 def _entries(root: Path, split: str) -> list[dict[str, object]]:
@@ -77,6 +88,13 @@ def test_fresh_verdicts_are_the_known_ones(fresh: Path) -> None:
     runs = _entries(fresh, "fresh")
     assert len(runs) >= 40 and {e["split"] for e in runs} == {"fresh"}
     assert _wrong(fresh, runs) == set(KNOWN_FRESH_MISSES)
+
+
+def test_fresh2_verdicts_are_the_published_ones(fresh2: Path) -> None:
+    # scored once with the rules of commit 28bbe01: every run right (docs/calibration-llm.md)
+    runs = _entries(fresh2, "fresh2")
+    assert len(runs) >= 40 and {e["split"] for e in runs} == {"fresh2"}
+    assert _wrong(fresh2, runs) == set()
 
 
 def test_seen_halves_verdicts(corpus: Path) -> None:
