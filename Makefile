@@ -13,7 +13,7 @@ $(PY):
 # torch first, pinned: an unpinned resolve pulls a multi-GB CUDA build.
 venv: $(PY)
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[dev,tb,train,llm]'
+	$(PIP) install --quiet -e '.[dev,tb,train,llm,wandb]'
 
 demo: $(PY)
 	$(PIP) install --quiet torch==2.13.0

@@ -14,7 +14,8 @@ Contents:
 
 A directory is searched recursively (hidden directories skipped) for rlvet/any JSON-lines
 logs (``*.jsonl``, ``*.ndjson``, Ray Tune's ``result.json``), SB3 ``progress*.csv`` and
-``progress*.json``, HF/TRL ``trainer_state.json`` and TensorBoard ``*tfevents*`` files;
+``progress*.json``, HF/TRL ``trainer_state.json``, W&B offline ``run-*.wandb`` (under
+``wandb/offline-run-*/``) and TensorBoard ``*tfevents*`` files;
 checkpoints are collected in the same walk.
 
 Duplicates: one series key gets its values from exactly one (format, raw name):
@@ -73,6 +74,7 @@ from rlvet.signals.sb3_csv import read_sb3_csv
 from rlvet.signals.series import Checkpoint, RunSignals, Series
 from rlvet.signals.tensorboard import read_tensorboard
 from rlvet.signals.trainer_state import rank_trainer_states, read_trainer_state
+from rlvet.signals.wandb_file import read_wandb_file
 
 __all__ = [
     "FORMATS",
@@ -95,7 +97,7 @@ __all__ = [
 ]
 
 FORMATS: tuple[str, ...] = ("jsonl", "verl_jsonl", "trainer_state", "sb3_csv", "wandb_csv",
-                            "sb3_json", "verl_console", "tensorboard")
+                            "wandb_file", "sb3_json", "verl_console", "tensorboard")
 
 READERS: Mapping[str, Callable[[Path], RawLog]] = MappingProxyType({
     "jsonl": read_jsonl,
@@ -106,6 +108,7 @@ READERS: Mapping[str, Callable[[Path], RawLog]] = MappingProxyType({
     "verl_jsonl": read_verl_jsonl,
     "verl_console": read_verl_console,
     "wandb_csv": read_wandb_csv,
+    "wandb_file": read_wandb_file,
 })
 
 # File name -> format, first match wins. "sniff" rows are read only if their first line
@@ -118,11 +121,12 @@ _NAME_RULES: tuple[tuple[re.Pattern[str], str, bool], ...] = (
     (re.compile(r"result\.json"), "jsonl", True),
     (re.compile(r".*tfevents.*"), "tensorboard", False),
     (re.compile(r"wandb_export.*\.csv"), "wandb_csv", False),
+    (re.compile(r"run-.*\.wandb"), "wandb_file", False),
     (re.compile(r".*\.(log|out|txt)"), "verl_console", True),
 )
 _LOOKED_FOR = ("rlvet/JSON-lines *.jsonl, verl file-logger *.jsonl and console *.log, "
                "SB3 progress.csv/progress.json, HF/TRL trainer_state.json, Ray result.json, "
-               "W&B CSV exports, TensorBoard events.out.tfevents.*")
+               "W&B CSV exports, W&B offline run-*.wandb, TensorBoard events.out.tfevents.*")
 _TFEVENTS_TIME = re.compile(r"tfevents\.(\d+)")
 _FORMAT_RANK = MappingProxyType({fmt: rank for rank, fmt in enumerate(FORMATS)})
 _NO_RESTART = np.iinfo(np.int64).max

@@ -15,7 +15,7 @@ Contents:
 
 OpenRLHF, slime, SkyRL, AReaL and prime-rl log through W&B and TensorBoard only; their
 files are read by the TensorBoard reader and the W&B export reader, their names by the
-alias table. The offline ``.wandb`` datastore is not read (it needs the wandb package).
+alias table. The offline ``.wandb`` run files have their own reader (``rlvet.signals.wandb_file``).
 """
 
 from __future__ import annotations
