@@ -1,16 +1,16 @@
 """The calibration corpora as a strict regression guard in ``make test``.
 
 The full tables (per category, confusion, live replays through Monitor and RlvetCallback)
-are ``benchmarks/calibration.py`` and ``docs/calibration.md``. Four archives: the first
+are ``benchmarks/calibration.py`` and ``docs/calibration.md``. Five archives: the first
 corpus (``corpus.tar.xz``, 144 runs; its held-out half was scored and looked at, so all of
-it is tuning material now), the fresh and fresh2 sets (each scored once, then looked at)
-and fresh3 (``fresh3.tar.xz``: scored once with the rules of commit 71fb38c, the published
-figures; looked at since). The held-out set for the rules guarded here is fresh4, which
-this test does not read. Every run is
-diagnosed offline (seconds) and every fresh2 and fresh3 healthy run is replayed through
-the live path. The runs each gets wrong are listed below, like strict xfails: a new miss
-fails the test, and so does a fixed one until it is taken off the list (the figures in
-docs/calibration.md must then be re-measured, and a set scored once says so).
+it is tuning material now), the fresh, fresh2 and fresh3 sets (each scored once, then
+looked at) and fresh4 (``fresh4.tar.xz``: scored once with the rules of commit ff5f006,
+the published figures; its misses and live stop recorded here are that scoring's). Every
+run is diagnosed offline (seconds) and every fresh2, fresh3 and fresh4 healthy run is
+replayed through the live path. The runs each gets wrong are listed below, like strict
+xfails: a new miss fails the test, and so does a fixed one until it is taken off the list
+(the figures in docs/calibration.md must then be re-measured, and a set scored once says
+so).
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from rlvet.signals.discover import read_run
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "corpus"
 ARCHIVE, FRESH, FRESH2 = DATA / "corpus.tar.xz", DATA / "fresh.tar.xz", DATA / "fresh2.tar.xz"
-FRESH3 = DATA / "fresh3.tar.xz"
+FRESH3, FRESH4 = DATA / "fresh3.tar.xz", DATA / "fresh4.tar.xz"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 pytestmark = pytest.mark.skipif(
-    not all(a.exists() for a in (ARCHIVE, FRESH, FRESH2, FRESH3)),
+    not all(a.exists() for a in (ARCHIVE, FRESH, FRESH2, FRESH3, FRESH4)),
     reason="corpus archives not built")
 
 KNOWN_OFFLINE_MISSES = {
@@ -70,7 +70,19 @@ KNOWN_OFFLINE_MISSES["fresh3"] = {  # scored once with the rules of commit 71fb3
     "rlvet_ppo_acrobot_vf_detached_start_strong_s43": "critic on a flat return: read as "
                                                       "sparse",
 }
-KNOWN_LIVE_STOPS: dict[str, dict[str, str]] = {"fresh2": {}, "fresh3": {}}
+KNOWN_OFFLINE_MISSES["fresh4"] = {  # scored once with the rules of commit ff5f006
+    "sb3_sac_pendulum_proxy_spin_bonus_early_strong_s50": "no finding",
+    "rlvet_ppo_acrobot_vf_detached_start_strong_s53": "critic on a flat return: read as "
+                                                      "sparse",
+    "sb3_dqn_cartpole_proxy_exit_bonus_start_strong_s51": "throughput_drop, no hacking "
+                                                          "finding",
+    "sb3_ppo_lunar_high_ent_coef_early_mild_s53": "critic_failure before the held entropy",
+    "sb3_ppo_cartpole_proxy_exit_bonus_start_mild_s53": "no finding",
+}
+KNOWN_LIVE_STOPS: dict[str, dict[str, str]] = {
+    "fresh2": {}, "fresh3": {},
+    "fresh4": {"rlvet_ppo_lunar_healthy_s53": "reward_hacking"},  # scored once (ff5f006)
+}
 
 
 def _unpack(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -97,6 +109,11 @@ def fresh2(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def fresh3(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _unpack(FRESH3, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def fresh4(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _unpack(FRESH4, tmp_path_factory)
 
 
 def _entries(root: Path) -> list[dict[str, object]]:
@@ -168,14 +185,24 @@ def test_live_replay_of_fresh3_healthy_runs(fresh3: Path) -> None:
     assert _live_stops(fresh3) == KNOWN_LIVE_STOPS["fresh3"]
 
 
+def test_fresh4_heldout_verdicts_are_the_published_ones(fresh4: Path) -> None:
+    assert len(_entries(fresh4)) >= 50
+    assert _wrong(fresh4) == set(KNOWN_OFFLINE_MISSES["fresh4"])
+
+
+def test_live_replay_of_fresh4_healthy_runs(fresh4: Path) -> None:
+    assert _live_stops(fresh4) == KNOWN_LIVE_STOPS["fresh4"]
+
+
 def test_manifest_split_is_by_env_and_seed(corpus: Path, fresh: Path, fresh2: Path,
-                                           fresh3: Path) -> None:
+                                           fresh3: Path, fresh4: Path) -> None:
     from calibration import load_manifest
 
     entries = load_manifest(corpus)
     assert all(e["split"] == "fresh" for e in _entries(fresh))  # held out entire
     assert all(e["split"] == "fresh2" for e in _entries(fresh2))
     assert all(e["split"] == "fresh3" for e in _entries(fresh3))
+    assert all(e["split"] == "fresh4" for e in _entries(fresh4))
     halves: dict[tuple[str, int], set[str]] = {}
     for e in entries:
         halves.setdefault((str(e["env"]), int(e["seed"])), set()).add(str(e["split"]))
