@@ -34,7 +34,15 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(REPO / "tests" / "data")]
 
-from specs import FRESH2_RUNS, FRESH3_RUNS, FRESH4_RUNS, FRESH_RUNS, RUNS, Run  # noqa: E402
+from specs import (  # noqa: E402
+    FRESH2_RUNS,
+    FRESH3_RUNS,
+    FRESH4_RUNS,
+    FRESH5_RUNS,
+    FRESH_RUNS,
+    RUNS,
+    Run,
+)
 
 DEFAULT_OUT = Path("/tmp/rlvet-corpus")
 # per grid: its runs, its archive, its manifest (the fresh set is a second held-out set)
@@ -48,6 +56,8 @@ GRIDS: dict[str, tuple[list[Run], Path, Path]] = {
                HERE / "manifest-fresh3.json"),
     "fresh4": (FRESH4_RUNS, REPO / "tests" / "data" / "corpus" / "fresh4.tar.xz",
                HERE / "manifest-fresh4.json"),
+    "fresh5": (FRESH5_RUNS, REPO / "tests" / "data" / "corpus" / "fresh5.tar.xz",
+               HERE / "manifest-fresh5.json"),
 }
 ARCHIVE, MANIFEST = GRIDS["v1"][1], GRIDS["v1"][2]
 KEEP_SUFFIXES = (".csv", ".jsonl")  # plus TensorBoard event files
@@ -269,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--grid", choices=sorted(GRIDS), default="v1",
-                   help="v1: the split corpus; fresh .. fresh4: further held-out sets")
+                   help="v1: the split corpus; fresh .. fresh5: further held-out sets")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--only", action="append", default=[], help="name or glob (repeatable)")
     p.add_argument("--list", action="store_true", help="list the runs and exit")
@@ -279,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-one", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     grid, archive, manifest_path = GRIDS[a.grid]
-    by_name = {r.name: r for r in RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS}
+    by_name = {r.name: r for r in
+               RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS + FRESH5_RUNS}
     if a.train_one:
         train_one(by_name[a.train_one], a.out)
         return 0

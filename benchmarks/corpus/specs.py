@@ -6,8 +6,8 @@ Contents:
         shape that fools naive rules it has.
     ENV_INDEX, split_of(env, seed) -- the split, fixed before any rlvet verdict was seen.
     RUNS -- the grid (built by ``_grid()``), names unique.
-    FRESH2_RUNS, FRESH3_RUNS, FRESH4_RUNS -- further held-out sets (seeds 30-33, 40-43,
-        50-53); fresh4 is kept unscored for the next round of rule changes.
+    FRESH2_RUNS .. FRESH5_RUNS -- further held-out sets (seeds 30-33, 40-43, 50-53, 60-63),
+        each scored once after the rules it scores were frozen.
     FRESH_RUNS -- a second held-out set (split ``fresh``, seeds 20-23, built by
         ``_fresh_grid()``), fixed on 2026-12-05 after the first held-out half had been looked
         at: it is scored once, after the rules are frozen, so its figures are clean. It leans
@@ -714,5 +714,17 @@ def _fresh4_grid() -> list[Run]:
 
 
 FRESH4_RUNS: list[Run] = _fresh4_grid()
-_names = [r.name for r in RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS]
+
+
+def _fresh5_grid() -> list[Run]:
+    """The sixth held-out set (split ``fresh5``), fixed on 2026-12-05 right after fresh4
+    was scored once and before any rule was changed on it: the fresh2 recipe with seeds
+    60-63."""
+    shifted = [dataclasses.replace(r, seed=r.seed + 30, batch="fresh5") for r in FRESH2_RUNS]
+    return _round_robin(shifted)
+
+
+FRESH5_RUNS: list[Run] = _fresh5_grid()
+_names = [r.name for r in
+          RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS + FRESH5_RUNS]
 assert len(_names) == len(set(_names)), sorted(n for n in _names if _names.count(n) > 1)
