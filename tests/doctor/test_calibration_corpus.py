@@ -5,7 +5,8 @@ are ``benchmarks/calibration.py`` and ``docs/calibration.md``. Five archives: th
 corpus (``corpus.tar.xz``, 144 runs; its held-out half was scored and looked at, so all of
 it is tuning material now), the fresh, fresh2 and fresh3 sets (each scored once, then
 looked at) and fresh4 (``fresh4.tar.xz``: scored once with the rules of commit ff5f006,
-the published figures; its misses and live stop recorded here are that scoring's). Every
+the published figures, then looked at). The set held out for the rules guarded here is
+fresh5, which this test does not read. Every
 run is diagnosed offline (seconds) and every fresh2, fresh3 and fresh4 healthy run is
 replayed through the live path. The runs each gets wrong are listed below, like strict
 xfails: a new miss fails the test, and so does a fixed one until it is taken off the list
@@ -70,18 +71,18 @@ KNOWN_OFFLINE_MISSES["fresh3"] = {  # scored once with the rules of commit 71fb3
     "rlvet_ppo_acrobot_vf_detached_start_strong_s43": "critic on a flat return: read as "
                                                       "sparse",
 }
-KNOWN_OFFLINE_MISSES["fresh4"] = {  # scored once with the rules of commit ff5f006
+KNOWN_OFFLINE_MISSES["fresh4"] = {  # scored once with the rules of commit ff5f006 (5
+    # misses, one healthy run stopped live: docs/calibration.md); tuning material since
     "sb3_sac_pendulum_proxy_spin_bonus_early_strong_s50": "no finding",
     "rlvet_ppo_acrobot_vf_detached_start_strong_s53": "critic on a flat return: read as "
                                                       "sparse",
     "sb3_dqn_cartpole_proxy_exit_bonus_start_strong_s51": "throughput_drop, no hacking "
                                                           "finding",
-    "sb3_ppo_lunar_high_ent_coef_early_mild_s53": "critic_failure before the held entropy",
     "sb3_ppo_cartpole_proxy_exit_bonus_start_mild_s53": "no finding",
 }
 KNOWN_LIVE_STOPS: dict[str, dict[str, str]] = {
     "fresh2": {}, "fresh3": {},
-    "fresh4": {"rlvet_ppo_lunar_healthy_s53": "reward_hacking"},  # scored once (ff5f006)
+    "fresh4": {"rlvet_ppo_lunar_healthy_s53": "reward_hacking"},
 }
 
 
@@ -185,7 +186,7 @@ def test_live_replay_of_fresh3_healthy_runs(fresh3: Path) -> None:
     assert _live_stops(fresh3) == KNOWN_LIVE_STOPS["fresh3"]
 
 
-def test_fresh4_heldout_verdicts_are_the_published_ones(fresh4: Path) -> None:
+def test_fresh4_verdicts_are_the_known_ones(fresh4: Path) -> None:
     assert len(_entries(fresh4)) >= 50
     assert _wrong(fresh4) == set(KNOWN_OFFLINE_MISSES["fresh4"])
 

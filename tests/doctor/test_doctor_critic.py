@@ -111,3 +111,14 @@ def test_a_critic_whose_loss_fell_far_while_the_policy_learned_is_info(ppo):
     [f] = critic.detect_critic_failure(run, CTX)
     assert f.severity == Severity.INFO
     assert f.evidence["value_loss_over_reference"] < critic.FITTING_LOSS
+
+
+def test_a_critic_whose_loss_fell_far_on_a_flat_return_is_a_warning_not_an_error(ppo):
+    # SB3 PPO on LunarLander with the entropy bonus raised: EV ~0, loss down to 0.27x, the
+    # return flat: the critic learns the returns' level, so the held entropy is the cause
+    flat = -150.0 + np.random.default_rng(0).normal(0, 8, 200)
+    run = ppo(reward=flat, explained_variance=_noise_around(0.0, 0.01),
+              value_loss=lambda v: np.geomspace(4000.0, 1000.0, v.size))
+    [f] = critic.detect_critic_failure(run, CTX)
+    assert f.severity == Severity.WARNING
+    assert f.evidence["value_loss_over_reference"] < critic.FITTING_LOSS
