@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["minigrid_forward", "mountain_car_pump", "panda_reach", "point_mass_pd"]
+__all__ = ["cartpole_lean", "catch_follow", "minigrid_forward", "mountain_car_pump", "panda_reach",
+           "point_mass_pd", "point_maze_pd"]
 
 MINIGRID_WALL = 2  # OBJECT_TO_IDX["wall"] in minigrid.core.constants
 MINIGRID_FORWARD, MINIGRID_RIGHT = 2, 1
@@ -38,3 +39,27 @@ def point_mass_pd(obs: Any) -> np.ndarray:
     """dm_control point_mass: a PD controller that drives the mass to the origin."""
     action = -2.0 * np.asarray(obs["position"]) - 0.5 * np.asarray(obs["velocity"])
     return np.clip(action, -1.0, 1.0).astype(np.float32)
+
+
+def point_maze_pd(obs: Any) -> np.ndarray:
+    """gymnasium-robotics PointMaze (open arena): a PD force toward the desired goal."""
+    state = np.asarray(obs["observation"], dtype=np.float64)  # x, y, vx, vy
+    action = 2.0 * (np.asarray(obs["desired_goal"]) - state[:2]) - 0.5 * state[2:4]
+    return np.clip(action, -1.0, 1.0).astype(np.float32)
+
+
+def cartpole_lean(obs: Any) -> int:
+    """gymnax CartPole-v1 (x, x_dot, theta, theta_dot): push toward the way the pole falls."""
+    o = np.asarray(obs, dtype=np.float64)
+    return 1 if o[2] + 0.5 * o[3] > 0 else 0
+
+
+def catch_follow(obs: Any) -> int:
+    """gymnax Catch-bsuite (rows x columns grid, the paddle in the last row): move the
+    paddle under the ball (actions 0 left, 1 stay, 2 right)."""
+    grid = np.asarray(obs)
+    ball = np.argwhere(grid[:-1] > 0)
+    paddle = np.argwhere(grid[-1] > 0)
+    if len(ball) == 0 or len(paddle) == 0:
+        return 1
+    return 1 + int(np.sign(int(ball[0][1]) - int(paddle[0][0])))

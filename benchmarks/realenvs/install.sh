@@ -24,6 +24,15 @@ PKG_GROUPS=(
   "panda-gym"
   "jumanji"
   "textworld"
+  # heldout2 (fresh held-out packages). gymnax 1.0.1 pins gymnasium<1.4: installed without
+  # its deps (flax, seaborn, six added by hand) so the corpus keeps gymnasium 1.4.0.
+  "flax seaborn six"
+  "--no-deps gymnax==1.0.1"
+  "ale-py"  # the wheels ship the Atari ROMs
+  "gymnasium-robotics"  # Fetch/Franka assert on mujoco 4 joint types: only maze/adroit used
+  "miniworld"  # pyglet 1.5, renders headless through EGL
+  # not installable here: safety-gymnasium 1.0.0 (pins gymnasium 0.28.1, builds pygame from
+  # source; with --no-deps it imports gymnasium.wrappers.compatibility, gone in 1.x)
   "pytest"  # runs the importorskip tests of tests/envcheck against the real packages
 )
 for group in "${PKG_GROUPS[@]}"; do

@@ -1,12 +1,15 @@
 """Factories for the real-env corpus (run with .venv-realenvs/bin/python only).
 
 Each corpus entry names ``kind:target``: ``gym:<id>`` (after importing the package that
-registers it), ``jumanji:<id>`` (a JAX env through jumanji's own Gymnasium wrapper), or
-``fn:<name>`` for an adapter defined here.
+registers it), ``jumanji:<id>`` (a JAX env through jumanji's own Gymnasium wrapper),
+``gymnax:<id>`` (a gymnax JAX env through ``GymnaxAdapter`` below), ``gymnaxwrap:<id>`` (the
+same env through gymnax's own ``GymnaxToGymWrapper``, unchanged), or ``fn:<name>`` for an
+adapter defined here.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 from typing import Any
 
@@ -14,7 +17,9 @@ import gymnasium as gym
 import numpy as np
 
 REGISTERING = {"shimmy": "shimmy", "mo-gymnasium": "mo_gymnasium", "panda-gym": "panda_gym",
-               "minigrid": "minigrid", "popgym": "popgym", "highway-env": "highway_env"}
+               "minigrid": "minigrid", "popgym": "popgym", "highway-env": "highway_env",
+               "ale-py": "ale_py", "gymnasium-robotics": "gymnasium_robotics",
+               "miniworld": "miniworld"}
 
 
 class CrafterAdapter(gym.Env):
@@ -91,8 +96,76 @@ class TextWorldAdapter(gym.Env):
         return self._clean(obs), reward, won_or_lost, bool(done and not won_or_lost), {}
 
 
+class GymnaxAdapter(gym.Env):
+    """A gymnax env (pure JAX: ``reset(key, params)``, ``step(key, state, action, params)``)
+    as a Gymnasium env, the thin adapter a user would write.
+
+    ``reset(seed=s)`` draws from ``jax.random.key(s)``; ``step`` splits the key. gymnax's
+    ``step`` auto-resets inside on termination or on its own time limit
+    (``max_steps_in_episode``); the adapter returns the final observation
+    (``info["final_observation"]``) on that step, as Gymnasium expects, and the next
+    ``reset()`` starts the next episode. Observations become numpy arrays as the env makes
+    them, rewards and flags Python scalars. The stateless gymnax env object is shared per
+    id (in the process and by deep copies), so its jitted functions compile once: a new
+    env object would recompile them (``jax.jit`` keys on ``self``).
+    """
+
+    _ENVS: dict[str, tuple[Any, Any]] = {}
+
+    def __init__(self, name: str) -> None:
+        import gymnax
+        from gymnax.environments.spaces import gymnax_space_to_gym_space
+
+        if name not in self._ENVS:
+            self._ENVS[name] = gymnax.make(name)
+        self._name = name
+        self._env, self._params = self._ENVS[name]
+        self.action_space = gymnax_space_to_gym_space(self._env.action_space(self._params))
+        self.observation_space = gymnax_space_to_gym_space(
+            self._env.observation_space(self._params))
+        self._key: Any = None
+        self._state: Any = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> GymnaxAdapter:
+        twin = GymnaxAdapter.__new__(GymnaxAdapter)
+        twin.__dict__.update(self.__dict__)  # JAX arrays are immutable: sharing is a copy
+        twin._np_random = None if self._np_random is None else copy.deepcopy(self._np_random)
+        return twin
+
+    def _action(self, action: Any) -> Any:
+        import jax.numpy as jnp
+
+        dtype = jnp.int32 if isinstance(self.action_space, gym.spaces.Discrete) else jnp.float32
+        return jnp.asarray(action, dtype=dtype)  # one dtype: no re-trace per action type
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        import jax
+
+        super().reset(seed=seed)
+        if seed is not None or self._key is None:
+            self._key = jax.random.key(0 if seed is None else seed)
+        self._key, sub = jax.random.split(self._key)
+        obs, self._state = self._env.reset(sub, self._params)
+        return np.asarray(obs), {}
+
+    def step(self, action: Any) -> Any:
+        import jax
+
+        self._key, sub = jax.random.split(self._key)
+        obs, self._state, reward, terminated, truncated, info = self._env.step(
+            sub, self._state, self._action(action), self._params)
+        terminated, truncated = bool(terminated), bool(truncated)
+        if terminated or truncated:
+            obs = info["final_observation"]
+        return np.asarray(obs), float(reward), terminated, truncated, {}
+
+
 def make(package: str, target: str) -> gym.Env:
     kind, name = target.split(":", 1)
+    if package == "miniworld":  # no display: pyglet renders headless through EGL; miniworld's
+        import pyglet  # own switch (PYOPENGL_PLATFORM=egl) comes after pyglet.window is imported
+
+        pyglet.options["headless"] = True
     if package in REGISTERING:
         importlib.import_module(REGISTERING[package])
     if kind == "gym":
@@ -102,6 +175,14 @@ def make(package: str, target: str) -> gym.Env:
         from jumanji.wrappers import JumanjiToGymWrapper
 
         return JumanjiToGymWrapper(jumanji.make(name))
+    if kind == "gymnax":
+        return GymnaxAdapter(name)
+    if kind == "gymnaxwrap":
+        import gymnax
+        from gymnax.wrappers.gym import GymnaxToGymWrapper
+
+        env, params = gymnax.make(name)
+        return GymnaxToGymWrapper(env, params)
     factories = {
         "crafter": CrafterAdapter,
         "textworld-short": lambda: TextWorldAdapter(quest_length=2),

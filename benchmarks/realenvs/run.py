@@ -6,6 +6,9 @@ Usage (repository root, after ``bash benchmarks/realenvs/install.sh``):
     .venv-realenvs/bin/python benchmarks/realenvs/run.py --split tuning --only CartPole
     .venv-realenvs/bin/python benchmarks/realenvs/run.py --split heldout --table   # no run
 
+Splits come from the manifest: ``tuning``, ``heldout`` (used to change the checks after its
+first pass) and ``heldout2`` (fresh packages, scored once with the rules as they stood).
+
 Each env runs with the defaults of ``rlvet env`` (20 episodes, seed 0, 2 s step budget) and
 the weak expert the manifest names for it, if any. Results go to
 ``benchmarks/realenvs/results-<split>.json`` (``--only`` replaces just those envs' rows).
@@ -128,7 +131,7 @@ def _summary(results: list[dict[str, Any]], verdicts: dict[str, Any]) -> list[st
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--split", choices=["tuning", "heldout"], default="heldout")
+    parser.add_argument("--split", choices=sorted(_manifest()["split"]), default="heldout")
     parser.add_argument("--only", action="append", default=[])
     parser.add_argument("--table", action="store_true", help="print the stored results only")
     args = parser.parse_args()
