@@ -1,17 +1,15 @@
 """The calibration corpora as a strict regression guard in ``make test``.
 
 The full tables (per category, confusion, live replays through Monitor and RlvetCallback)
-are ``benchmarks/calibration.py`` and ``docs/calibration.md``. Five archives: the first
+are ``benchmarks/calibration.py`` and ``docs/calibration.md``. Six archives: the first
 corpus (``corpus.tar.xz``, 144 runs; its held-out half was scored and looked at, so all of
-it is tuning material now), the fresh, fresh2 and fresh3 sets (each scored once, then
-looked at) and fresh4 (``fresh4.tar.xz``: scored once with the rules of commit ff5f006,
-the published figures, then looked at). The set held out for the rules guarded here is
-fresh5, which this test does not read. Every
-run is diagnosed offline (seconds) and every fresh2, fresh3 and fresh4 healthy run is
-replayed through the live path. The runs each gets wrong are listed below, like strict
-xfails: a new miss fails the test, and so does a fixed one until it is taken off the list
-(the figures in docs/calibration.md must then be re-measured, and a set scored once says
-so).
+it is tuning material now), the fresh .. fresh4 sets (each scored once, then looked at) and
+fresh5 (``fresh5.tar.xz``: scored once with the rules of commit 0b4b8b5, the published
+figures; its misses recorded here are that scoring's). Every run is diagnosed offline
+(seconds) and every fresh2 .. fresh5 healthy run is replayed through the live path. The
+runs each gets wrong are listed below, like strict xfails: a new miss fails the test, and
+so does a fixed one until it is taken off the list (the figures in docs/calibration.md
+must then be re-measured, and a set scored once says so).
 """
 
 from __future__ import annotations
@@ -29,11 +27,11 @@ from rlvet.signals.discover import read_run
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "corpus"
 ARCHIVE, FRESH, FRESH2 = DATA / "corpus.tar.xz", DATA / "fresh.tar.xz", DATA / "fresh2.tar.xz"
-FRESH3, FRESH4 = DATA / "fresh3.tar.xz", DATA / "fresh4.tar.xz"
+FRESH3, FRESH4, FRESH5 = (DATA / f"fresh{i}.tar.xz" for i in (3, 4, 5))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 pytestmark = pytest.mark.skipif(
-    not all(a.exists() for a in (ARCHIVE, FRESH, FRESH2, FRESH3, FRESH4)),
+    not all(a.exists() for a in (ARCHIVE, FRESH, FRESH2, FRESH3, FRESH4, FRESH5)),
     reason="corpus archives not built")
 
 KNOWN_OFFLINE_MISSES = {
@@ -80,9 +78,13 @@ KNOWN_OFFLINE_MISSES["fresh4"] = {  # scored once with the rules of commit ff5f0
                                                           "finding",
     "sb3_ppo_cartpole_proxy_exit_bonus_start_mild_s53": "no finding",
 }
+KNOWN_OFFLINE_MISSES["fresh5"] = {  # scored once with the rules of commit 0b4b8b5
+    "sb3_ppo_cartpole_proxy_exit_bonus_start_mild_s63": "no finding",
+}
 KNOWN_LIVE_STOPS: dict[str, dict[str, str]] = {
     "fresh2": {}, "fresh3": {},
     "fresh4": {"rlvet_ppo_lunar_healthy_s53": "reward_hacking"},
+    "fresh5": {},  # scored once with the rules of commit 0b4b8b5
 }
 
 
@@ -115,6 +117,11 @@ def fresh3(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def fresh4(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _unpack(FRESH4, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def fresh5(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _unpack(FRESH5, tmp_path_factory)
 
 
 def _entries(root: Path) -> list[dict[str, object]]:
@@ -195,8 +202,17 @@ def test_live_replay_of_fresh4_healthy_runs(fresh4: Path) -> None:
     assert _live_stops(fresh4) == KNOWN_LIVE_STOPS["fresh4"]
 
 
+def test_fresh5_heldout_verdicts_are_the_published_ones(fresh5: Path) -> None:
+    assert len(_entries(fresh5)) >= 50
+    assert _wrong(fresh5) == set(KNOWN_OFFLINE_MISSES["fresh5"])
+
+
+def test_live_replay_of_fresh5_healthy_runs(fresh5: Path) -> None:
+    assert _live_stops(fresh5) == KNOWN_LIVE_STOPS["fresh5"]
+
+
 def test_manifest_split_is_by_env_and_seed(corpus: Path, fresh: Path, fresh2: Path,
-                                           fresh3: Path, fresh4: Path) -> None:
+                                           fresh3: Path, fresh4: Path, fresh5: Path) -> None:
     from calibration import load_manifest
 
     entries = load_manifest(corpus)
@@ -204,6 +220,7 @@ def test_manifest_split_is_by_env_and_seed(corpus: Path, fresh: Path, fresh2: Pa
     assert all(e["split"] == "fresh2" for e in _entries(fresh2))
     assert all(e["split"] == "fresh3" for e in _entries(fresh3))
     assert all(e["split"] == "fresh4" for e in _entries(fresh4))
+    assert all(e["split"] == "fresh5" for e in _entries(fresh5))
     halves: dict[tuple[str, int], set[str]] = {}
     for e in entries:
         halves.setdefault((str(e["env"]), int(e["seed"])), set()).add(str(e["split"]))
