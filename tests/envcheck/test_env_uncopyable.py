@@ -79,3 +79,42 @@ def test_panda_gym_clipping_is_not_an_out_of_range_warning() -> None:
     pytest.importorskip("panda_gym")
     assert (Category.ACTION_SPACE_DRIFT, Severity.WARNING) not in _drift(
         lambda: gym.make("PandaReach-v3"))
+
+
+class Emulator(gym.Env):
+    """A game whose deep copy restarts the cartridge: ``copy.deepcopy`` of an ALE env builds
+    a new emulator at power-on, where the first frames ignore the joystick. The real game
+    moves the player 1, 2 or 3 cells per step (by action) once its intro is over."""
+
+    INTRO = 5  # power-on frames that ignore the action
+
+    def __init__(self) -> None:
+        self.observation_space = gym.spaces.Box(-1000.0, 1000.0, (1,))
+        self.action_space = gym.spaces.Discrete(3)
+        self.t, self.x = 0, 0.0
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Emulator:
+        return Emulator()  # the state is not carried: a copy is a fresh power-on
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        super().reset(seed=seed)
+        self.t, self.x = 0, 0.0
+        return self._obs(), {}
+
+    def step(self, action: Any) -> Any:
+        self.t += 1
+        if self.t > self.INTRO:
+            self.x += float(action) + 1.0
+        return self._obs(), 0.0, False, self.t >= 200, {}
+
+    def _obs(self) -> Any:
+        import numpy as np
+
+        return np.array([self.x], dtype=np.float32)
+
+
+@pytest.mark.slow
+def test_copies_that_do_not_carry_the_state_are_not_evidence_of_a_stale_observation() -> None:
+    findings = run_env_qa(EnvQAConfig(spec="test", factory=Emulator, episodes=3)).result.findings
+    stale = [(f.category, f.severity) for f in findings if f.check == "envcheck.stale_observation"]
+    assert stale == [(Category.INSUFFICIENT_EVIDENCE, Severity.INFO)]

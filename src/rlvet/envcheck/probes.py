@@ -918,7 +918,8 @@ def probe_branches(
     actions on copies of the env, and count distinct next observations.
 
     A copy (``copy.deepcopy``) carries the env's RNG, so every branch sees the same
-    randomness and only the action differs.
+    randomness and only the action differs; whether a copy really carries the env's state
+    is checked at each point (``BranchPoint.faithful_copy``).
     """
     env = _build(factory, hb)
     candidates = _candidate_actions(env.action_space, 0)
@@ -930,6 +931,7 @@ def probe_branches(
         current = flat_obs(obs)
         try:
             distinct, changed, saturated, delayed = _branch_once(env, candidates, hb, current)
+            faithful = _copy_is_faithful(env, next(iter(candidates.values())), hb)
         except MemoryError:
             raise
         except Exception:  # an env that cannot be copied gives no counterfactual evidence
@@ -944,10 +946,26 @@ def probe_branches(
                 saturated=saturated,
                 delayed_distinct=delayed,
                 continuous_obs=_continuous(current),
+                faithful_copy=faithful,
             )
         )
     _close(env, hb)
     return out
+
+
+def _copy_is_faithful(env: gym.Env, action: Any, hb: Heartbeat) -> bool:
+    """Whether a deep copy stepped with ``action`` gives the next observation the env itself
+    gives (the env is stepped: call it last at a saved state).
+
+    A copy carries the env's RNG, so a faithful copy reproduces the step exactly; one that
+    does not carry the state (``copy.deepcopy`` of an ALE env starts a new emulator: every
+    action on a copy of SpaceInvaders gives the same frame) makes every comparison between
+    copies evidence about rlvet's reach, not about the env.
+    """
+    clone = copy.deepcopy(env)
+    copied = flat_obs(hb.call(UserCall.STEP, clone.step, action)[0])
+    real = flat_obs(hb.call(UserCall.STEP, env.step, action)[0])
+    return copied.shape == real.shape and bool(np.array_equal(copied, real, equal_nan=True))
 
 
 def _replay(env: gym.Env, hb: Heartbeat, seed: int, prefix: Sequence[Any]) -> Any:

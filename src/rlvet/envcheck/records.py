@@ -209,6 +209,10 @@ class BranchPoint:
         saturated: for Box actions, whether the declared bound gave the same next observation
             as the half-way point while the midpoint did not (the env clips inside its
             declared space); None where it does not apply.
+        faithful_copy: whether a deep copy, stepped with an action, gave the same next
+            observation as the env itself stepped with it. False: the copy does not carry
+            the env's state (ALE's emulator restarts in a copy), so what the copies showed
+            at this state is no evidence about the env.
     """
 
     seed: int
@@ -219,6 +223,7 @@ class BranchPoint:
     saturated: bool | None = None
     delayed_distinct: int | None = None
     continuous_obs: bool = False
+    faithful_copy: bool = True
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ import numpy as np
 
 from rlvet.envcheck.checks.common import env_finding
 from rlvet.envcheck.records import BranchPoint, ProbeEvidence
-from rlvet.findings import Category, Finding, Severity
+from rlvet.findings import Category, Finding, Severity, Stage
 
 __all__ = ["check_stale_observation"]
 
@@ -26,6 +26,9 @@ MIN_PROOF_POINTS = 2  # states showing a late or frozen observation: proof, not 
 # hides velocities (position-only CartPole) also shows the action one step late, but moves
 # on the first step.
 LAG_FIRST_STEP_SHARE = 0.8
+FAITHFUL_SHARE = 0.5  # at least half the saved states must have a deep copy that reproduces
+# the env's own step: where copies do not carry the state (ALE's emulator), comparing
+# them is evidence about copy.deepcopy, not about the observation
 
 
 def _repeat_share(ev: ProbeEvidence) -> tuple[float, int]:
@@ -75,8 +78,21 @@ def check_stale_observation(ev: ProbeEvidence) -> list[Finding]:
     Without that proof it may be the task: partially observable and
     memory envs legitimately show the same observation (a corridor, a blank cue screen) or
     observations independent of the action (a card drawn each step): a "by design?" warning.
+    Only states where a copy reproduced the env's own step count; when fewer than
+    ``FAITHFUL_SHARE`` of them did, the check says it could not judge
+    (``insufficient_evidence``).
     """
-    points = [b for b in ev.branches if b.n_actions >= 2]
+    tried = [b for b in ev.branches if b.n_actions >= 2]
+    points = [b for b in tried if b.faithful_copy]
+    if tried and len(points) < FAITHFUL_SHARE * len(tried):
+        return [env_finding(
+            "stale_observation", Category.INSUFFICIENT_EVIDENCE, Severity.INFO,
+            f"action sensitivity was not judged: at {len(tried) - len(points)} of {len(tried)} "
+            "saved states a deep copy of the env, stepped with an action, did not give the "
+            "env's own next observation (copy.deepcopy does not carry its state, e.g. an "
+            "emulator), so comparing copies says little about the env",
+            evidence={"branch_points": len(tried), "faithful_copies": len(points)}, remedy="",
+            stage=Stage.ENVIRONMENT)]
     insensitive = [b for b in points if b.distinct_next_obs == 1]
     share = len(insensitive) / len(points) if points else 0.0
     repeat_share, live_steps = _repeat_share(ev) if ev.api.obs_kind == "box" else (0.0, 0)
@@ -84,6 +100,7 @@ def check_stale_observation(ev: ProbeEvidence) -> list[Finding]:
     first_repeat = _first_step_repeat_share(ev)
     evidence = {
         "branch_points": len(points),
+        "unfaithful_copy_points": len(tried) - len(points),
         "insensitive_points": len(insensitive),
         "insensitive_share": round(share, 3),
         "delayed_effect_points": delayed,
