@@ -1,4 +1,5 @@
-"""Done semantics: episodes that never end, end at once or at random, or run past the end.
+"""Done semantics: episodes that never end, end at once or at random, run past the end, or
+hand back a fresh reset observation in place of the final one.
 
 Termination is the learner's only notion of "this cannot continue": a dropped flag makes
 value estimates bootstrap through impossible states; an episode that ends after one step
@@ -23,6 +24,12 @@ INSTANT_END_SHARE = 0.95  # Blackjack ends at step 1 often, but not for 95% of e
 MIN_INCONSISTENT_TRANSITIONS = 2  # one odd transition could be a rare terminal branch
 AFTER_END_MARGIN = 0.5  # share of the live reward range a post-end reward must stand out by
 RUNAWAY_STEPS = 10  # steps spent outside the declared space without the episode ending
+RESET_LIKE_TERMINAL = 0.8  # terminal observations inside the box of reset observations ...
+RESET_LIKE_MID = 0.2  # ... while mid-episode ones rarely are: the env returned a new reset
+MIN_TERMINATIONS = 5  # terminated random episodes needed to judge it
+MIN_MID_LENGTH = 4  # an episode's middle is only "mid-episode" from 4 steps on
+RESET_RANGE_PAD = 0.5  # the reset range widened by half its width on each side: 10 draws of
+# CartPole's uniform(-0.05, 0.05) start cover about 82% of each dimension, 45% of the 4-D box
 
 
 def runaway_episodes(ev: ProbeEvidence) -> int:
@@ -197,10 +204,64 @@ def _paid_after_end(ev: ProbeEvidence) -> Finding | None:
     )
 
 
+def _inside(box: tuple[np.ndarray, np.ndarray], obs: np.ndarray) -> bool:
+    low, high = box
+    return obs.shape == low.shape and bool(np.all((obs >= low) & (obs <= high)))
+
+
+def _terminal_is_a_reset(ev: ProbeEvidence) -> Finding | None:
+    """The observation returned with ``terminated`` looks like the next episode's first one.
+
+    An env (or a wrapper) that resets itself on termination and returns the new episode's
+    first observation in place of the final one (gymnax's ``GymnaxToGymWrapper``; the final
+    one is only in ``info``) hides the terminal state: logged final states and any value
+    computed from it are wrong. Judged against the env's own resets: terminal observations
+    fall inside the per-dimension range of the reset observations (widened by
+    ``RESET_RANGE_PAD``) on ``RESET_LIKE_TERMINAL``
+    of terminations, while observations from the middle of episodes rarely do
+    (``RESET_LIKE_MID``); an env whose resets span its whole space (Blackjack's opening
+    hands) fails the second test and is left alone. A warning: the logs alone cannot tell
+    a reset from a terminal state that truly resembles the start.
+    """
+    episodes = [e for e in ev.random_a if e.error is None and e.length and e.obs.ndim == 2]
+    resets = [e.reset_obs for e in episodes if e.reset_obs.ndim == 1]
+    ended = [e.obs[-1] for e in episodes if bool(e.terminated[-1]) and e.length >= 2]
+    middles = [e.obs[e.length // 2] for e in episodes if e.length >= MIN_MID_LENGTH]
+    if len(resets) < MIN_TERMINATIONS or len(ended) < MIN_TERMINATIONS or len(middles) < \
+            MIN_TERMINATIONS or len({r.shape for r in resets}) != 1:
+        return None
+    stack = np.stack(resets)
+    if not np.all(np.isfinite(stack)):
+        return None
+    low, high = stack.min(axis=0), stack.max(axis=0)
+    pad = RESET_RANGE_PAD * (high - low)  # a few samples under-cover the reset distribution
+    box = (low - pad, high + pad)
+    terminal_share = float(np.mean([_inside(box, o) for o in ended]))
+    mid_share = float(np.mean([_inside(box, o) for o in middles]))
+    if terminal_share < RESET_LIKE_TERMINAL or mid_share > RESET_LIKE_MID:
+        return None
+    return env_finding(
+        "done_semantics",
+        Category.DONE_SEMANTICS,
+        Severity.WARNING,
+        f"the observation returned with terminated=True lay inside the range of reset "
+        f"observations on {terminal_share:.0%} of {len(ended)} terminations, against "
+        f"{mid_share:.0%} of mid-episode observations: the env (or a wrapper) most likely "
+        "resets itself and returns the next episode's first observation instead of the "
+        "final one",
+        evidence={"terminal_inside_reset_range": terminal_share,
+                  "mid_episode_inside_reset_range": mid_share,
+                  "terminations": len(ended), "resets": len(resets)},
+        remedy="return the final observation with terminated=True (keep any automatic reset "
+               "for the next step, or put the new first observation in info)",
+    )
+
+
 def check_done_semantics(ev: ProbeEvidence) -> list[Finding]:
-    """Never ending, running past terminal states, ending at once or at random."""
+    """Never ending, running past terminal states, ending at once or at random, or a reset
+    observation returned in place of the final one."""
     found = (_never_ends(ev), _runaway(ev), _instant_end(ev), _inconsistent_termination(ev),
-             _paid_after_end(ev))
+             _paid_after_end(ev), _terminal_is_a_reset(ev))
     findings = [f for f in found if f is not None]
     if ev.api.step_after_end is ActionOutcome.ACCEPTED:
         findings.append(
