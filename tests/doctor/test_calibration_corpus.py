@@ -15,6 +15,7 @@ must then be re-measured, and a set scored once says so).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,13 +27,13 @@ from rlvet.signals.discover import read_run
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "corpus"
-ARCHIVE, FRESH, FRESH2 = DATA / "corpus.tar.xz", DATA / "fresh.tar.xz", DATA / "fresh2.tar.xz"
-FRESH3, FRESH4, FRESH5 = (DATA / f"fresh{i}.tar.xz" for i in (3, 4, 5))
+SETS = ("corpus", "fresh", "fresh2", "fresh3", "fresh4", "fresh5")
+ARCHIVES = {name: DATA / f"{name}.tar.xz" for name in SETS}
+MIN_RUNS = {name: 140 if name == "corpus" else 50 for name in SETS}
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-pytestmark = pytest.mark.skipif(
-    not all(a.exists() for a in (ARCHIVE, FRESH, FRESH2, FRESH3, FRESH4, FRESH5)),
-    reason="corpus archives not built")
+pytestmark = pytest.mark.skipif(not all(a.exists() for a in ARCHIVES.values()),
+                                reason="corpus archives not built")
 
 KNOWN_OFFLINE_MISSES = {
     "corpus": {
@@ -95,33 +96,15 @@ def _unpack(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _unpack(ARCHIVE, tmp_path_factory)
+def unpacked(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``name -> folder`` of an unpacked set, each unpacked once for the module."""
+    folders: dict[str, Path] = {}
 
-
-@pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _unpack(FRESH, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def fresh2(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _unpack(FRESH2, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def fresh3(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _unpack(FRESH3, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def fresh4(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _unpack(FRESH4, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def fresh5(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _unpack(FRESH5, tmp_path_factory)
+    def get(name: str) -> Path:
+        if name not in folders:
+            folders[name] = _unpack(ARCHIVES[name], tmp_path_factory)
+        return folders[name]
+    return get
 
 
 def _entries(root: Path) -> list[dict[str, object]]:
@@ -151,24 +134,11 @@ def _wrong(root: Path) -> set[str]:
     return wrong
 
 
-def test_first_corpus_verdicts_are_the_known_ones(corpus: Path) -> None:
-    assert len(_entries(corpus)) >= 140
-    assert _wrong(corpus) == set(KNOWN_OFFLINE_MISSES["corpus"])
-
-
-def test_fresh_verdicts_are_the_known_ones(fresh: Path) -> None:
-    assert len(_entries(fresh)) >= 50
-    assert _wrong(fresh) == set(KNOWN_OFFLINE_MISSES["fresh"])
-
-
-def test_fresh2_verdicts_are_the_known_ones(fresh2: Path) -> None:
-    assert len(_entries(fresh2)) >= 50
-    assert _wrong(fresh2) == set(KNOWN_OFFLINE_MISSES["fresh2"])
-
-
-def test_fresh3_verdicts_are_the_known_ones(fresh3: Path) -> None:
-    assert len(_entries(fresh3)) >= 50
-    assert _wrong(fresh3) == set(KNOWN_OFFLINE_MISSES["fresh3"])
+@pytest.mark.parametrize("name", SETS)
+def test_verdicts_are_the_known_ones(unpacked: Callable[[str], Path], name: str) -> None:
+    root = unpacked(name)
+    assert len(_entries(root)) >= MIN_RUNS[name]
+    assert _wrong(root) == set(KNOWN_OFFLINE_MISSES[name])
 
 
 def _live_stops(root: Path) -> dict[str, str]:
@@ -185,42 +155,17 @@ def _live_stops(root: Path) -> dict[str, str]:
     return stopped
 
 
-def test_live_replay_of_fresh2_healthy_runs(fresh2: Path) -> None:
-    assert _live_stops(fresh2) == KNOWN_LIVE_STOPS["fresh2"]
+@pytest.mark.parametrize("name", sorted(KNOWN_LIVE_STOPS))
+def test_live_replay_of_healthy_runs(unpacked: Callable[[str], Path], name: str) -> None:
+    assert _live_stops(unpacked(name)) == KNOWN_LIVE_STOPS[name]
 
 
-def test_live_replay_of_fresh3_healthy_runs(fresh3: Path) -> None:
-    assert _live_stops(fresh3) == KNOWN_LIVE_STOPS["fresh3"]
-
-
-def test_fresh4_verdicts_are_the_known_ones(fresh4: Path) -> None:
-    assert len(_entries(fresh4)) >= 50
-    assert _wrong(fresh4) == set(KNOWN_OFFLINE_MISSES["fresh4"])
-
-
-def test_live_replay_of_fresh4_healthy_runs(fresh4: Path) -> None:
-    assert _live_stops(fresh4) == KNOWN_LIVE_STOPS["fresh4"]
-
-
-def test_fresh5_heldout_verdicts_are_the_published_ones(fresh5: Path) -> None:
-    assert len(_entries(fresh5)) >= 50
-    assert _wrong(fresh5) == set(KNOWN_OFFLINE_MISSES["fresh5"])
-
-
-def test_live_replay_of_fresh5_healthy_runs(fresh5: Path) -> None:
-    assert _live_stops(fresh5) == KNOWN_LIVE_STOPS["fresh5"]
-
-
-def test_manifest_split_is_by_env_and_seed(corpus: Path, fresh: Path, fresh2: Path,
-                                           fresh3: Path, fresh4: Path, fresh5: Path) -> None:
+def test_manifest_split_is_by_env_and_seed(unpacked: Callable[[str], Path]) -> None:
     from calibration import load_manifest
 
-    entries = load_manifest(corpus)
-    assert all(e["split"] == "fresh" for e in _entries(fresh))  # held out entire
-    assert all(e["split"] == "fresh2" for e in _entries(fresh2))
-    assert all(e["split"] == "fresh3" for e in _entries(fresh3))
-    assert all(e["split"] == "fresh4" for e in _entries(fresh4))
-    assert all(e["split"] == "fresh5" for e in _entries(fresh5))
+    entries = load_manifest(unpacked("corpus"))
+    for name in SETS[1:]:  # each further set is held out entire
+        assert all(e["split"] == name for e in _entries(unpacked(name))), name
     halves: dict[tuple[str, int], set[str]] = {}
     for e in entries:
         halves.setdefault((str(e["env"]), int(e["seed"])), set()).add(str(e["split"]))

@@ -190,12 +190,10 @@ def _unexplained(run: RunSignals, ctx: DetectContext) -> Finding | None:
                  "failing_updates": int(ev.size - i), "failing_updates_needed": MIN_FAILING_UPDATES}
     halved = ratio is not None and ratio < FITTING_LOSS
     fitting = learning and halved
-    if fitting:
-        message += (f"; but the value loss fell to {ratio:.2g}x its early level while the "
-                    f"return improved: the critic fits the returns' level, slowly")
-    elif halved:
-        message += (f"; but the value loss fell to {ratio:.2g}x its early level: the critic "
-                    f"learns the returns' level, so it is not untrained")
+    if halved:
+        message += (f"; but the value loss fell to {ratio:.2g}x its early level" + (
+            " while the return improved: the critic fits the returns' level, slowly"
+            if learning else ": the critic learns the returns' level, so it is not untrained"))
     elif learning:
         message += ("; the return still improves and the value loss falls, so this may be a "
                     "slow critic (large, unnormalised returns) rather than a broken one")

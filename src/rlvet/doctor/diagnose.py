@@ -264,10 +264,11 @@ def _critic_while_learning(findings: list[Finding], run: RunSignals,
     critic = next((f for f in findings if f.category == Category.CRITIC_FAILURE
                    and f.severity == Severity.ERROR and f.step is not None
                    and "median_explained_variance" in f.evidence), None)
-    later = [f.step for f in findings if critic is not None and f.severity == Severity.ERROR
-             and f.category != Category.CRITIC_FAILURE and f.step is not None
-             and critic.step is not None and f.step > critic.step]
-    if critic is None or not later or ctx.reward is None:
+    if critic is None or critic.step is None or ctx.reward is None:
+        return findings
+    later = [f.step for f in findings if f.severity == Severity.ERROR and f.step is not None
+             and f.category != Category.CRITIC_FAILURE and f.step > critic.step]
+    if not later:
         return findings
     steps, reward = stats.finite(run.get(ctx.reward))
     until = min(later)

@@ -114,13 +114,19 @@ def _kl_exceedance(kl: np.ndarray) -> np.ndarray:
     return spike
 
 
+def _dead_share(kl: np.ndarray) -> float:
+    """Share of these updates with KL at most ``KL_FROZEN``: a policy that no longer moves
+    (0 for none)."""
+    return float(np.mean(kl <= KL_FROZEN)) if kl.size else 0.0
+
+
 def _killing_step(kl: np.ndarray) -> int | None:
     """Index of the first update past ``KL_KILL`` after which the policy is dead (KL at most
     ``KL_FROZEN`` on ``KL_DEAD_SHARE`` of the remaining updates, at least a persistence
     window of them), or None."""
     for i in np.flatnonzero(kl > KL_KILL):
         rest = kl[i + 1 :]
-        if rest.size >= stats.PERSIST_WINDOW and np.mean(rest <= KL_FROZEN) >= KL_DEAD_SHARE:
+        if rest.size >= stats.PERSIST_WINDOW and _dead_share(rest) >= KL_DEAD_SHARE:
             return int(i)
     return None
 
@@ -205,7 +211,7 @@ def detect_kl_spike(run: RunSignals, ctx: DetectContext) -> list[Finding]:
         "robust_z": float(stats.robust_z(kl[i : i + 1], base)[0]), **base.to_evidence(),
     }
     length, recovered = _excursion(kl, above, i)
-    dead = float(np.mean(kl[i + 1 :] <= KL_FROZEN)) if i + 1 < kl.size else 0.0
+    dead = _dead_share(kl[i + 1 :])
     evidence |= {"spike_updates": length, "recovered": recovered,
                  "dead_share_after": dead}
     message = (
@@ -239,7 +245,7 @@ def _excursion(kl: np.ndarray, above: np.ndarray, i: int) -> tuple[int, bool]:
     rest = kl[end:]
     recovered = (end - i < KL_EPISODE_MAX and rest.size >= stats.PERSIST_WINDOW
                  and float(np.mean(rest > KL_BOUND)) <= KL_RELAPSE_SHARE
-                 and float(np.mean(rest <= KL_FROZEN)) < KL_DEAD_SHARE)
+                 and _dead_share(rest) < KL_DEAD_SHARE)
     return end - i, recovered
 
 

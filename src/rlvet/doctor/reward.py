@@ -98,6 +98,9 @@ SPARSE_SHARE = 0.8  # return at its floor value on 80% of the logged points: alm
 SPARSE_WARNING_SHARE = 0.5  # half the run at the floor: a long sparse phase before learning
 REWARD_STD_ZERO = 1e-6  # relative to the reward level: no spread within groups
 LENGTH_INFLATION = 2.0  # response length doubled while the reward tracked it (rho >= 0.8)
+NEGATED_COST_NOTE = (  # a negated cost and an early-exploited bonus log the same (fresh3)
+    "; the training return climbed through zero while the objective stayed below it: if the "
+    "reward is a cost, check its sign first (a negated cost reads the same from the logs)")
 TRANSFER_NOISE = 2.0  # a true metric's rise must be 2x its point-to-point noise to count as
 # a gain: LLM corpus (tuning + held-out), format-only task rates rise 0.75-1.3x their noise
 # by chance, healthy runs' 4.1-6.5x
@@ -570,11 +573,6 @@ def detect_reward_hacking(run: RunSignals, ctx: DetectContext) -> list[Finding]:
                                                          "proxy_changed_sign": True},
                                      message=first[0].message + NEGATED_COST_NOTE)]
     return first
-
-
-NEGATED_COST_NOTE = (
-    "; the training return climbed through zero while the objective stayed below it: if the "
-    "reward is a cost, check its sign first (a negated cost reads the same from the logs)")
 
 
 def _proxy_changed_sign(run: RunSignals, ctx: DetectContext) -> bool:

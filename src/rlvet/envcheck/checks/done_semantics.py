@@ -227,8 +227,8 @@ def _terminal_is_a_reset(ev: ProbeEvidence) -> Finding | None:
     resets = [e.reset_obs for e in episodes if e.reset_obs.ndim == 1]
     ended = [e.obs[-1] for e in episodes if bool(e.terminated[-1]) and e.length >= 2]
     middles = [e.obs[e.length // 2] for e in episodes if e.length >= MIN_MID_LENGTH]
-    if len(resets) < MIN_TERMINATIONS or len(ended) < MIN_TERMINATIONS or len(middles) < \
-            MIN_TERMINATIONS or len({r.shape for r in resets}) != 1:
+    if (min(len(resets), len(ended), len(middles)) < MIN_TERMINATIONS
+            or len({r.shape for r in resets}) != 1):
         return None
     stack = np.stack(resets)
     if not np.all(np.isfinite(stack)):
