@@ -4,8 +4,8 @@ Contents:
     FaultAfter -- env wrapper: the env behaves normally for ``after`` of its own steps, then
         every step goes through a fault wrapper (a reward transform, observation spikes, a
         memory leak). ``after=0`` is a fault from the first step.
-    ObsSpike, SpinBonus, LivingCost, LeakOnStep -- fault wrappers added to the ones of
-        ``tests/data/make_runs.py`` (RightExitBonus, GoalOnlyReward, ScaleReward,
+    ObsSpike, SpinBonus, VelocityBonus, LivingCost, LeakOnStep -- fault wrappers added to
+        the ones of ``tests/data/make_runs.py`` (RightExitBonus, GoalOnlyReward, ScaleReward,
         ActionIgnored, ProgressiveSlowdown), all reachable through ``WRAPPERS``.
     make_fault_env(env_id, wrapper, kwargs, after, max_episode_steps) -- one env.
     SwitchAt -- SB3 callback: change hyperparameters at an env step (learning rate, entropy
@@ -65,6 +65,26 @@ class SpinBonus(gym.Wrapper):
         return obs, float(reward) + self.bonus * abs(float(obs[2])), terminated, truncated, info
 
 
+class VelocityBonus(gym.Wrapper):
+    """A farmable "keep moving" shaping term: the true reward plus ``bonus * |obs[index]| /
+    top`` on every step (a velocity entry of the observation, ``top`` its bound).
+
+    Meant to encourage momentum on the way to a goal (MountainCar, Acrobot), it pays every
+    step the episode lasts, so with ``bonus`` above the true per-step cost a policy that
+    keeps moving and never reaches the goal earns more than one that finishes: the proxy
+    rises while the true return stays at its floor or falls.
+    """
+
+    def __init__(self, env: gym.Env, index: int, top: float, bonus: float = 2.0):
+        super().__init__(env)
+        self.index, self.top, self.bonus = index, top, bonus
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        shaping = self.bonus * abs(float(obs[self.index])) / self.top
+        return obs, float(reward) + shaping, terminated, truncated, info
+
+
 class RewardSpike(gym.Wrapper):
     """Glitched reward channel: with probability ``prob`` per step the reward is multiplied
     by ``scale`` (an unnormalised outlier, e.g. a unit or overflow bug in a reward term)."""
@@ -119,6 +139,7 @@ WRAPPERS: dict[str, Any] = {
     "obs_spike": ObsSpike,
     "reward_spike": RewardSpike,
     "spin_bonus": SpinBonus,
+    "velocity_bonus": VelocityBonus,
     "living_cost": LivingCost,
     "leak": LeakOnStep,
 }

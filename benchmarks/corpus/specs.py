@@ -6,7 +6,7 @@ Contents:
         shape that fools naive rules it has.
     ENV_INDEX, split_of(env, seed) -- the split, fixed before any rlvet verdict was seen.
     RUNS -- the grid (built by ``_grid()``), names unique.
-    FRESH2_RUNS .. FRESH5_RUNS -- further held-out sets (seeds 30-33, 40-43, 50-53, 60-63),
+    FRESH2_RUNS .. FRESH6_RUNS -- further held-out sets (seeds 30-33, 40-43, 50-53, 60-63, 70-73),
         each scored once after the rules it scores were frozen.
     FRESH_RUNS -- a second held-out set (split ``fresh``, seeds 20-23, built by
         ``_fresh_grid()``), fixed on 2026-12-05 after the first held-out half had been looked
@@ -725,6 +725,52 @@ def _fresh5_grid() -> list[Run]:
 
 
 FRESH5_RUNS: list[Run] = _fresh5_grid()
-_names = [r.name for r in
-          RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS + FRESH5_RUNS]
+
+
+def _fresh6_grid() -> list[Run]:
+    """The seventh held-out set (split ``fresh6``), fixed on 2026-12-06 before any rule was
+    changed on fresh5's misses: the fresh2 recipe with seeds 70-73, plus reward-hacking runs
+    (the category fresh5 held three of), half of them a farming class no earlier set had: a
+    "keep moving" bonus paid every step on MountainCar and Acrobot, where finishing the task
+    ends the pay (``velocity_bonus``)."""
+    shifted = [dataclasses.replace(r, seed=r.seed + 40, batch="fresh6") for r in FRESH2_RUNS]
+    hack = {"category": "reward_hacking", "batch": "fresh6"}
+    exit_bonus = {**hack, "fault": "proxy_exit_bonus", "onset": "start",
+                  "wrapper": "right_exit_bonus"}
+    spin = {**hack, "fault": "proxy_spin_bonus", "wrapper": "spin_bonus", "n_evals": 12}
+    mcar_v = {**hack, "fault": "proxy_velocity_bonus", "onset": "start",
+              "wrapper": "velocity_bonus"}
+    acro_v = {**mcar_v}
+    mcar_kw = {"index": 1, "top": 0.07}
+    acro_kw = {"index": 4, "top": 12.566}
+    extra = [
+        Run("sb3", "ppo", "CartPole-v1", 74, 80_000, PPO_CARTPOLE, 8, strength="strong",
+            wrapper_kwargs={"bonus": 1000.0}, **exit_bonus),
+        Run("sb3", "ppo", "CartPole-v1", 75, 80_000, PPO_CARTPOLE, 8, strength="mild",
+            wrapper_kwargs={"bonus": 200.0}, **exit_bonus),
+        Run("sb3", "dqn", "CartPole-v1", 74, 50_000, DQN_CARTPOLE, 1, strength="strong",
+            wrapper_kwargs={"bonus": 1000.0}, log_interval=4, **exit_bonus),
+        Run("sb3", "sac", "Pendulum-v1", 74, 12_000, SAC_PENDULUM, 1, onset="early",
+            strength="strong", wrapper_kwargs={"bonus": 3.0}, **spin),
+        Run("sb3", "td3", "Pendulum-v1", 75, 12_000, TD3_PENDULUM, 1, onset="late",
+            strength="strong", wrapper_kwargs={"bonus": 5.0}, **spin),
+        Run("sb3", "ppo", "MountainCar-v0", 74, 80_000, PPO_MCAR, 8, strength="strong",
+            wrapper_kwargs={**mcar_kw, "bonus": 3.0}, **mcar_v),
+        Run("sb3", "ppo", "MountainCar-v0", 75, 80_000, PPO_MCAR, 8, strength="mild",
+            wrapper_kwargs={**mcar_kw, "bonus": 1.5}, **mcar_v),
+        Run("sb3", "dqn", "MountainCar-v0", 74, 40_000, DQN_MCAR, 1, strength="strong",
+            wrapper_kwargs={**mcar_kw, "bonus": 3.0}, log_interval=1, **mcar_v),
+        Run("sb3", "ppo", "Acrobot-v1", 74, 80_000, PPO_ACROBOT, 8, strength="strong",
+            wrapper_kwargs={**acro_kw, "bonus": 3.0}, **acro_v),
+        Run("sb3", "ppo", "Acrobot-v1", 75, 80_000, PPO_ACROBOT, 8, strength="mild",
+            wrapper_kwargs={**acro_kw, "bonus": 1.5}, **acro_v),
+        Run("cleanrl", "ppo", "Acrobot-v1", 74, 80_000, CR_PPO, 4, strength="strong",
+            wrapper_kwargs={**acro_kw, "bonus": 3.0}, **acro_v),
+    ]
+    return _round_robin(shifted + extra)
+
+
+FRESH6_RUNS: list[Run] = _fresh6_grid()
+_names = [r.name for r in RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS
+          + FRESH5_RUNS + FRESH6_RUNS]
 assert len(_names) == len(set(_names)), sorted(n for n in _names if _names.count(n) > 1)

@@ -235,7 +235,8 @@ def check_reward_direction_onset(sig: CorpusSignals, on: int) -> Check:
     return {"ok": s is not None, "first_step": s, "evidence": ev}
 
 
-TRUE_MAX_PER_STEP = {"CartPole-v1": 1.0, "Pendulum-v1": 0.0}  # the true reward's ceiling
+TRUE_MAX_PER_STEP = {"CartPole-v1": 1.0, "Pendulum-v1": 0.0,  # the true reward's ceiling
+                     "MountainCar-v0": -1.0, "Acrobot-v1": -1.0}  # -1 a step (0 at the goal)
 
 
 def check_reward_hacking_generic(sig: CorpusSignals) -> Check:
