@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cartpole_lean", "catch_follow", "minigrid_forward", "mountain_car_pump", "panda_reach",
-           "point_mass_pd", "point_maze_pd"]
+__all__ = ["cartpole_lean", "catch_follow", "minatar_breakout_follow", "minatar_freeway_up",
+           "minigrid_forward", "mountain_car_pump", "panda_reach", "point_mass_pd", "point_maze_pd"]
 
 MINIGRID_WALL = 2  # OBJECT_TO_IDX["wall"] in minigrid.core.constants
 MINIGRID_FORWARD, MINIGRID_RIGHT = 2, 1
@@ -63,3 +63,21 @@ def catch_follow(obs: Any) -> int:
     if len(ball) == 0 or len(paddle) == 0:
         return 1
     return 1 + int(np.sign(int(ball[0][1]) - int(paddle[0][0])))
+
+
+def minatar_freeway_up(obs: Any) -> int:
+    """MinAtar Freeway-v1 (minimal action set n, u, d): always walk up, the classic weak
+    baseline that crosses the road now and then."""
+    return 1
+
+
+def minatar_breakout_follow(obs: Any) -> int:
+    """MinAtar Breakout-v1 (10x10 grid, channels paddle, ball, trail, brick; minimal actions
+    n, l, r): move the paddle under the ball's column."""
+    grid = np.asarray(obs)
+    paddle = np.argwhere(grid[..., 0])
+    ball = np.argwhere(grid[..., 1])
+    if len(ball) == 0 or len(paddle) == 0:
+        return 0
+    step = int(np.sign(int(ball[0][1]) - int(paddle[0][1])))
+    return {0: 0, -1: 1, 1: 2}[step]

@@ -33,6 +33,16 @@ PKG_GROUPS=(
   "miniworld"  # pyglet 1.5, renders headless through EGL
   # not installable here: safety-gymnasium 1.0.0 (pins gymnasium 0.28.1, builds pygame from
   # source; with --no-deps it imports gymnasium.wrappers.compatibility, gone in 1.x)
+  # heldout3 (fresh held-out packages). gymnasium-2048 0.1.2 pins gymnasium 1.3: installed
+  # without its deps (it needs only gymnasium, numpy, pygame, already here).
+  "flappy-bird-gymnasium"
+  "gym-anytrading"  # ships its price data sets (GOOGL, EURUSD) in the wheel
+  "gym-simplegrid"
+  "gym-electric-motor"
+  "minatar"
+  "--no-deps gymnasium-2048==0.1.2"
+  # not used: pogema 1.4.0 pins gymnasium 0.28.1, numpy 1.26 and pydantic 1; tetris-gymnasium
+  # 0.3.1 pulls jax 0.5.3 (the corpus keeps jax 0.10)
   "pytest"  # runs the importorskip tests of tests/envcheck against the real packages
 )
 for group in "${PKG_GROUPS[@]}"; do

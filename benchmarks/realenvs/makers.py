@@ -19,7 +19,9 @@ import numpy as np
 REGISTERING = {"shimmy": "shimmy", "mo-gymnasium": "mo_gymnasium", "panda-gym": "panda_gym",
                "minigrid": "minigrid", "popgym": "popgym", "highway-env": "highway_env",
                "ale-py": "ale_py", "gymnasium-robotics": "gymnasium_robotics",
-               "miniworld": "miniworld"}
+               "miniworld": "miniworld", "flappy-bird-gymnasium": "flappy_bird_gymnasium",
+               "gym-anytrading": "gym_anytrading", "gym-simplegrid": "gym_simplegrid",
+               "gym-electric-motor": "gym_electric_motor", "gymnasium-2048": "gymnasium_2048"}
 
 
 class CrafterAdapter(gym.Env):
@@ -168,6 +170,10 @@ def make(package: str, target: str) -> gym.Env:
         pyglet.options["headless"] = True
     if package in REGISTERING:
         importlib.import_module(REGISTERING[package])
+    if package == "minatar" and "MinAtar/Breakout-v1" not in gym.registry:
+        import minatar.gym  # registers its MinAtar/<Game>-v0/-v1 ids only when asked
+
+        minatar.gym.register_envs()
     if kind == "gym":
         return gym.make(name)
     if kind == "jumanji":
