@@ -54,8 +54,6 @@ KNOWN_OFFLINE_MISSES = {
         "sb3_sac_pendulum_leak_late_strong_s21": "throughput fell before the leak began",
         "sb3_td3_pendulum_reward_sign_early_strong_s21": "a negated cost climbing through "
                                                          "zero reads as reward_hacking",
-        "rlvet_ppo_acrobot_vf_detached_start_strong_s23": "critic on a flat return: read "
-                                                          "as sparse",
     },
 }
 KNOWN_OFFLINE_MISSES["fresh2"] = {  # scored once with the rules of commit bda544c (11
@@ -67,24 +65,20 @@ KNOWN_OFFLINE_MISSES["fresh2"] = {  # scored once with the rules of commit bda54
 KNOWN_OFFLINE_MISSES["fresh3"] = {  # scored once with the rules of commit 71fb38c (4
     # misses and one healthy run stopped live: docs/calibration.md); tuning material since
     "sb3_ppo_lunar_neg_ent_coef_early_mild_s41": "critic_failure before the collapse",
-    "rlvet_ppo_acrobot_vf_detached_start_strong_s43": "critic on a flat return: read as "
-                                                      "sparse",
 }
 KNOWN_OFFLINE_MISSES["fresh4"] = {  # scored once with the rules of commit ff5f006 (5
     # misses, one healthy run stopped live: docs/calibration.md); tuning material since
-    "sb3_sac_pendulum_proxy_spin_bonus_early_strong_s50": "no finding",
-    "rlvet_ppo_acrobot_vf_detached_start_strong_s53": "critic on a flat return: read as "
-                                                      "sparse",
     "sb3_dqn_cartpole_proxy_exit_bonus_start_strong_s51": "throughput_drop, no hacking "
                                                           "finding",
     "sb3_ppo_cartpole_proxy_exit_bonus_start_mild_s53": "no finding",
+    "sb3_sac_pendulum_proxy_spin_bonus_early_strong_s50": "no finding: its sink from the "
+                                                          "peak is 7 evaluations, under 8",
 }
 KNOWN_OFFLINE_MISSES["fresh5"] = {  # scored once with the rules of commit 0b4b8b5
-    "sb3_ppo_cartpole_proxy_exit_bonus_start_mild_s63": "no finding",
 }
 KNOWN_LIVE_STOPS: dict[str, dict[str, str]] = {
     "fresh2": {}, "fresh3": {},
-    "fresh4": {"rlvet_ppo_lunar_healthy_s53": "reward_hacking"},
+    "fresh4": {},  # its Monitor stop (reward_hacking) went with evaluation-confirmed breaks
     "fresh5": {},  # scored once with the rules of commit 0b4b8b5
 }
 

@@ -122,3 +122,23 @@ def test_a_critic_whose_loss_fell_far_on_a_flat_return_is_a_warning_not_an_error
     [f] = critic.detect_critic_failure(run, CTX)
     assert f.severity == Severity.WARNING
     assert f.evidence["value_loss_over_reference"] < critic.FITTING_LOSS
+
+
+def test_an_untrained_critic_on_a_return_at_its_floor_is_an_error_not_a_flat_consequence(ppo):
+    # rlvet PPO with vf_coef 0 on Acrobot: every episode hits the -500 time limit, the value
+    # head stays random (EV -2 and below), its loss never moves: the critic, not the floor
+    run = ppo(reward=np.full(200, -500.0), explained_variance=_noise_around(-2.2, 0.8),
+              value_loss=_noise_around(0.24, 0.02))
+    [f] = critic.detect_critic_failure(run, CTX)
+    assert f.severity == Severity.ERROR
+    assert not f.evidence["flat_return_consequence"]
+    assert f.evidence["median_explained_variance"] <= critic.EV_UNTRAINED
+
+
+def test_a_critic_near_the_mean_on_a_return_at_its_floor_is_the_floors_consequence(ppo):
+    # the same floor with a critic whose predictions sit at the mean (EV ~0, loss idle):
+    # nothing between episodes to explain, so the floor is the finding to read
+    run = ppo(reward=np.full(200, -500.0), explained_variance=_noise_around(-0.01, 0.02),
+              value_loss=_noise_around(0.24, 0.02))
+    [f] = critic.detect_critic_failure(run, CTX)
+    assert f.severity == Severity.WARNING and f.evidence["flat_return_consequence"]

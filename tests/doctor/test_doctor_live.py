@@ -102,3 +102,32 @@ def test_replay_stops_a_kl_spike_run_after_warmup() -> None:
     r = replay(read_run(RUNS / "lr_too_high_ppo"))
     assert r.finding is not None and r.finding.category == Category.KL_SPIKE
     assert r.stopped_at is not None and r.stopped_at >= LivePolicy().warmup_updates * 1024
+
+
+def _judged_on(first: Finding, evaluations: int) -> Diagnosis:
+    return Diagnosis(findings=(first,), first_break=first, last_healthy_step=None,
+                     rollback_checkpoint=None,
+                     metrics={"eval_metric": "eval_return",
+                              "signals": {"eval_return": {"points": evaluations}}})
+
+
+def test_a_break_judged_on_evaluations_is_confirmed_only_by_a_further_evaluation() -> None:
+    # fresh4's healthy rlvet LunarLander run: one evaluation fell, hacking was named on the
+    # update records after it, and gone before the next evaluation
+    gate = LiveGate(LivePolicy(confirmations=2))
+    hack = _error(Category.REWARD_HACKING)
+    assert gate.act(_judged_on(hack, 7)) is None
+    assert all(gate.act(_judged_on(hack, 7)) is None for _ in range(5))  # new updates only
+    assert gate.act(_judged_on(hack, 8)) is not None
+
+
+def test_a_break_judged_on_updates_is_confirmed_by_new_records_alone() -> None:
+    gate = LiveGate(LivePolicy(confirmations=2))
+    assert gate.act(_judged_on(_error(), 7)) is None
+    assert gate.act(_judged_on(_error(), 7)) is not None
+
+
+def test_hacking_without_an_evaluation_metric_is_confirmed_by_new_records() -> None:
+    gate = LiveGate(LivePolicy(confirmations=2))
+    assert gate.act(_diagnosis(_error(Category.REWARD_HACKING))) is None
+    assert gate.act(_diagnosis(_error(Category.REWARD_HACKING))) is not None

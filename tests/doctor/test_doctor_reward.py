@@ -217,6 +217,29 @@ def test_true_metric_sinking_by_rank_while_proxy_climbs_after_its_peak_is_hackin
     assert f.evidence["true_peak"] > -400 and f.evidence["true_end"] < -1000
 
 
+def _exit_bonus_proxy(v: np.ndarray) -> np.ndarray:
+    """CartPole paying for the exit from step 0: the proxy climbs to 344, then sags to 297
+    as the exploit replaces balancing (the evaluation falls 430 -> 100 meanwhile)."""
+    rise = logistic(np.arange(v.size), 21.0, 344.0, 0.15 * v.size, 0.04 * v.size)
+    return rise - np.clip(np.arange(v.size) - 0.4 * v.size, 0, None) * 47.0 / (0.6 * v.size)
+
+
+def test_true_metric_sinking_steadily_while_a_farmed_proxy_sags_a_little_is_hacking(ppo):
+    # a bonus farmed from the start: proxy and objective rise together, then the objective
+    # sinks evaluation after evaluation while the proxy keeps 86% of its gain
+    sinking = np.array([121.0, 128, 430, 203, 138, 130, 125, 115, 110, 99, 97, 100])
+    run = ppo(n_rows=240, eval_return=sinking, reward=_exit_bonus_proxy)
+    [f] = [f for f in reward.detect_reward_hacking(run, CTX) if f.severity == Severity.ERROR]
+    assert f.category == Category.REWARD_HACKING and f.evidence["true_end"] < 130
+
+
+def test_a_steady_sink_that_keeps_most_of_the_gain_is_not_hacking(ppo):
+    # the same shapes, but the objective ends with most of its gain: not given back
+    sinking = np.array([121.0, 128, 430, 420, 410, 400, 395, 390, 385, 380, 375, 370])
+    run = ppo(n_rows=240, eval_return=sinking, reward=_exit_bonus_proxy)
+    assert all(f.severity != Severity.ERROR for f in reward.detect_reward_hacking(run, CTX))
+
+
 def test_a_cost_negated_early_climbing_through_zero_is_hacking_that_says_check_the_sign(ppo):
     # TD3 on Pendulum with the cost paid as reward from 30% of the run: the training return
     # climbs -1400 -> +500 while the evaluation never improves and sinks to -1640; a spin

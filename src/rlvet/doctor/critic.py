@@ -73,6 +73,11 @@ WARMUP_SHARE_MAX = 0.3  # ... unless that is more than 30% of a short run (SB3 P
 # logs 29 updates of 2048 steps: its critic must still be judged)
 FAILING_SHARE = 0.6  # and only if it is still failing on 60% of the updates after warm-up,
 # so a late dip (returns saturating at the time limit) does not count
+EV_UNTRAINED = -1.0  # explained variance at or below -1 for the whole failing stretch, with
+# an idle value loss: the critic's predictions scatter wider than the returns themselves, as
+# an untrained head's arbitrary outputs do (rlvet PPO, vf_coef 0, Acrobot at its -500 floor:
+# median EV -2.1..-2.4, loss 0.95-1.07x its start, on three calibration sets); a critic
+# trained on a flat return fits its level (loss 1e-5..0.08x on every goal-only run)
 IDLE_LOSS_BAND = 1.25  # a value loss within 1.25x of its early level on a frozen policy: the
 # optimiser moves nothing (lr ~0), left to plateau; a loss that moves while the policy is
 # frozen is a critic whose error swamps the shared clipped gradient (CleanRL's done-mask bug:
@@ -185,7 +190,9 @@ def _unexplained(run: RunSignals, ctx: DetectContext) -> Finding | None:
     learning = _learning_anyway(run, ctx, ratio)
     same = stats.floor_share(stats.finite(run.get(ctx.reward) if ctx.reward else None)[1])
     brief = ev.size - i < MIN_FAILING_UPDATES
-    flat = same is not None and same >= SPARSE_SHARE  # every episode scored the same
+    untrained = idle and med <= EV_UNTRAINED
+    flat = same is not None and same >= SPARSE_SHARE and not untrained  # every episode
+    # scored the same, and the critic's error is what that leaves, not an untrained head's
     evidence |= {"policy_learning_with_falling_value_loss": learning,
                  "failing_updates": int(ev.size - i), "failing_updates_needed": MIN_FAILING_UPDATES}
     halved = ratio is not None and ratio < FITTING_LOSS

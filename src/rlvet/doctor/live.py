@@ -22,6 +22,11 @@ Why these rules (ARCHITECTURE.md section 9: a healthy run is never stopped):
   would tell the user), it must be an error of an ``ACUTE`` category, and the same one on
   ``confirmations`` consecutive verdicts taken on new data. Once confirmed the decision is
   latched: a run told to stop is not told to continue a record later.
+- New data for a break judged on the evaluations (``EVALUATION_JUDGED``) is a new
+  evaluation: such a break moves only when an evaluation arrives or the training return
+  shifts between two, so verdicts on update records alone would confirm one evaluation's
+  reading with itself (a LunarLander evaluation that fell once, judged as hacking on the
+  updates after it, and gone before the next evaluation: fresh4's one healthy run stopped).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from dataclasses import dataclass, field
 from rlvet.doctor.diagnose import Diagnosis
 from rlvet.findings import Category, Finding, Severity
 
-__all__ = ["ACUTE", "LiveGate", "LivePolicy"]
+__all__ = ["ACUTE", "EVALUATION_JUDGED", "LiveGate", "LivePolicy"]
 
 DEFAULT_BUDGET = 0.01  # in-loop guardrails cost under 1% of an update (ARCHITECTURE.md s.7)
 DEFAULT_WARMUP_UPDATES = 10  # two persistence windows of the doctor (onset.PERSIST_WINDOW 5)
@@ -49,6 +54,19 @@ never fits, entropy that never moves, a plateau, sparse reward, throughput and m
 trends -- and a prefix of a healthy run often looks like them (an untrained critic, entropy
 before learning starts, a slow start, evaluation episodes that lengthen as the policy
 improves): live they are reported, never acted on; the offline doctor judges the run."""
+
+EVALUATION_JUDGED: frozenset[Category] = frozenset({
+    Category.REWARD_HACKING, Category.REWARD_DIRECTION,
+})
+"""Breaks read from the true metric's evaluations (proxy against objective): each
+confirmation of one must come from a verdict that saw a further evaluation."""
+
+
+def _evaluations(diagnosis: Diagnosis) -> int:
+    """Evaluation points the diagnosis read (0 when the run logs no true metric)."""
+    key = diagnosis.metrics.get("eval_metric")
+    summary = diagnosis.metrics.get("signals", {}).get(key, {}) if key else {}
+    return int(summary.get("points", 0))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +110,7 @@ class LiveGate:
     _records_at_last: int = -1
     _pending: str | None = None
     _streak: int = 0
+    _evaluations_at_last: int = 0
     _latched: Finding | None = None
 
     def due(self, *, records: int, updates: int | None = None) -> bool:
@@ -122,10 +141,14 @@ class LiveGate:
         if fb is None or fb.severity != Severity.ERROR or fb.category not in self.policy.acts_on:
             self._pending, self._streak = None, 0
             return None
-        if not new_data and self._pending == str(fb.category):
-            return None  # the same prefix judged twice is not a second confirmation
-        self._streak = self._streak + 1 if self._pending == str(fb.category) else 1
+        same = self._pending == str(fb.category)
+        evaluations = _evaluations(diagnosis)
+        if same and (not new_data or (fb.category in EVALUATION_JUDGED and 0 < evaluations
+                                      <= self._evaluations_at_last)):
+            return None  # the same evidence judged twice is not a second confirmation
+        self._streak = self._streak + 1 if same else 1
         self._pending = str(fb.category)
+        self._evaluations_at_last = evaluations
         if self._streak >= self.policy.confirmations:
             self._latched = fb
         return self._latched

@@ -59,6 +59,7 @@ __all__ = [
     "AGREE",
     "HACK_DROP",
     "HACK_GIVEBACK",
+    "HACK_GIVEBACK_SANK",
     "HACK_NOISE",
     "LENGTH_INFLATION",
     "MIN_CURVE_POINTS",
@@ -87,6 +88,7 @@ HACK_NOISE = 4.0  # and the fall is 4x the evaluation's point-to-point noise: he
 # evaluations swing 16 <-> 500 between checkpoints, and a near-uniform CartPole policy's
 # deterministic evaluation scores 500 by luck before training pulls it down; a hacked
 # policy's evaluations settle low and stay there
+HACK_GIVEBACK_SANK = 0.6  # a steady sink without a climbing proxy: 60% of the gain given back
 PROXY_KEPT = 0.8  # the proxy ended with 80% of its gain: it is still being maximised, so a
 # fall of both (a collapse, which the mechanical detectors explain) is not hacking
 AGREE = 0.25  # proxy and true metric ending within 25% of each other measure the same thing
@@ -400,7 +402,9 @@ def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
     judged by rank instead: from the peak on, over ``TREND_MIN_POINTS`` evaluations or more,
     the proxy climbs and the true metric sinks, both significantly
     (``stats.CURVE_TREND_RHO``, p <= ``stats.TREND_P``); i.i.d. noisy evaluations trend by
-    chance in 1 run of 20 at most, and must also fall and stay fallen.
+    chance in 1 run of 20 at most, and must also fall and stay fallen. A true metric that
+    sinks that steadily and gives back most of its gain while the proxy keeps its own,
+    without climbing further, is a bonus farmed from the start (``_sank_alone``).
     """
     pair = _paired(run, ctx)
     if pair is None:
@@ -419,14 +423,16 @@ def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
     noise = _noise(true[k:])
     rising = stats.trend(e_steps[k:], proxy_at[k:])
     sinking = stats.trend(e_steps[k:], true[k:])
-    opposite = (true.size - k >= TREND_MIN_POINTS and rising.monotone_up(stats.CURVE_TREND_RHO)
-                and sinking.monotone_down(stats.CURVE_TREND_RHO))
+    sank = true.size - k >= TREND_MIN_POINTS and sinking.monotone_down(stats.CURVE_TREND_RHO)
+    opposite = sank and rising.monotone_up(stats.CURVE_TREND_RHO)
     if (fallen.size < HACK_MIN_AFTER or fallen.mean() < HACK_SHARE_AFTER
             or true[-1] >= limit or not _proxy_kept(run, ctx, prog.end)
-            or (prog.peak - prog.end < HACK_NOISE * noise and not opposite)
-            or not rising.rho >= stats.CURVE_TREND_RHO):
+            or (prog.peak - prog.end < HACK_NOISE * noise and not sank)
+            or not (opposite or rising.rho >= stats.CURVE_TREND_RHO
+                    or _sank_alone(sank, run, ctx, prog))):
         return None  # not lasting to the end, within the fallen level's own scatter (unless
-        # both curves trend apart from the peak on), or a proxy that stopped rising
+        # the objective sinks steadily from the peak on), or a proxy that stopped rising
+        # while the objective merely fell
     evidence = {"onset_step": int(e_steps[i]), "true_start": prog.start, "true_peak": prog.peak,
                 "true_peak_step": int(e_steps[k]), "true_end": prog.end,
                 "eval_noise_after_peak": noise, "proxy_rho_after_peak": rising.rho,
@@ -440,6 +446,23 @@ def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
     )
     return prescribe(Category.REWARD_HACKING, severity=Severity.ERROR, message=message,
                      evidence=evidence, step=int(e_steps[i]))
+
+
+def _sank_alone(sank: bool, run: RunSignals, ctx: DetectContext,
+                true_prog: stats.Progress) -> bool:
+    """The true metric sank steadily from its peak (``sank``: a significant rank trend over
+    ``TREND_MIN_POINTS`` evaluations or more) and gave back ``HACK_GIVEBACK_SANK`` of its
+    gain, while the proxy kept ``PROXY_KEPT`` of its own.
+
+    A bonus farmed from the first update (CartPole paying for the exit from step 0) rises
+    with the objective, then the exploit takes over: the objective sinks evaluation after
+    evaluation while the proxy, paid by the exploit now, sags by a few percent. A policy
+    getting worse at its task loses both, or its evaluations swing back up (no rank trend).
+    """
+    if not sank:
+        return False
+    kept = true_prog.at(true_prog.end)
+    return kept <= 1.0 - HACK_GIVEBACK_SANK and _proxy_kept(run, ctx, true_prog.end)
 
 
 def _no_transfer(run: RunSignals, ctx: DetectContext) -> Finding | None:
