@@ -5,6 +5,7 @@ Run:
     .venv/bin/python benchmarks/llm_calibration.py --split fresh     # scored once, seen since
     .venv/bin/python benchmarks/llm_calibration.py --split heldout   # seen: tuning material
     .venv/bin/python benchmarks/llm_calibration.py --split tune      # the tuning half
+    .venv/bin/python benchmarks/llm_calibration.py --split mismatch  # sampler/trainer gap
     .venv/bin/python benchmarks/llm_calibration.py --split all --misses --markdown
 
 The corpus (``benchmarks/llm_corpus/``: real tiny TRL GRPO runs on CPU, healthy and with
@@ -13,8 +14,9 @@ before any verdict) is unpacked from ``tests/data/llm_corpus/llm_corpus.tar.xz``
 tune, heldout, all), ``llm_fresh.tar.xz`` (split fresh: the same recipe on seeds 100-107,
 generated before the rules were changed on the seen halves) or ``llm_fresh2.tar.xz``
 (split fresh2: seeds 200-207, generated before the rules tuned on the fresh set were
-frozen) unless ``--corpus`` names a
-directory holding it already. Every run is diagnosed offline with its
+frozen) or ``llm_mismatch.tar.xz`` (split mismatch: seeds 300-303 trained through TRL's vLLM
+path with a stand-in engine, ``llm_corpus/make_mismatch_runs.py``) unless ``--corpus``
+names a directory holding it already. Every run is diagnosed offline with its
 true objective (TRL's log of a weight-0 task reward) as the eval metric.
 
 Printed, for the chosen half, with the same table functions as ``calibration.py``: per
@@ -53,12 +55,12 @@ from calibration import (
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = ROOT / "tests" / "data" / "llm_corpus" / "llm_corpus.tar.xz"
 FRESH_ARCHIVES = {split: ARCHIVE.with_name(f"llm_{split}.tar.xz")
-                  for split in ("fresh", "fresh2")}
-SPLITS = ("fresh2", "fresh", "heldout", "tune", "all")
+                  for split in ("fresh", "fresh2", "mismatch")}
+SPLITS = ("fresh2", "fresh", "mismatch", "heldout", "tune", "all")
 
 
 def archive_of(split: str) -> Path:
-    """The archive holding ``split``: each fresh set has its own."""
+    """The archive holding ``split``: each fresh set, and the mismatch set, has its own."""
     return FRESH_ARCHIVES.get(split, ARCHIVE)
 
 

@@ -25,12 +25,12 @@ Kinds (expected first category in the manifest):
   ``num_iterations=4`` optimizer updates at a higher learning rate: updates 2-4 train on
   rollouts of an older policy (TRL's clip ratio, exactly 0 on-policy, becomes > 0).
 
-Not produced: a sampler/trainer mismatch (e.g. another sampling temperature). TRL logs its
-mismatch metrics (``sampling/sampling_logp_difference/*``, ``sampling/importance_sampling_
-ratio/*``) only when ``use_vllm`` is on, and vLLM does not run on CPU; with
-``transformers`` generation the trainer re-scales logits by the same ``temperature``, and a
-different ``generation_kwargs`` temperature leaves no trace in the log, so no run of that
-kind could be verified from its own log.
+Not produced here: a sampler/trainer mismatch (e.g. another sampling temperature). TRL logs
+its mismatch metrics (``sampling/sampling_logp_difference/*``, ``sampling/importance_
+sampling_ratio/*``) only when ``use_vllm`` is on, and vLLM does not run on CPU; with
+``transformers`` generation a different ``generation_kwargs`` temperature leaves no trace in
+the log. ``make_mismatch_runs.py`` makes that set through TRL's own vLLM path with a
+stand-in engine.
 
 Split (fixed here, before any verdict): even seeds ``tune``, odd seeds ``heldout``. Once the
 held-out half had been scored and looked at, it became tuning material too; the ``fresh``
