@@ -87,12 +87,12 @@ sys.path.insert(0, str(HERE))
 import make_llm_corpus as corpus  # noqa: E402  (sets HF_HUB_OFFLINE, imports make_trl_runs)
 
 base = corpus.base
-ARCHIVE = corpus.DATA / "llm_mismatch.tar.xz"
-MANIFEST = HERE / "manifest_mismatch.json"
-SPLIT = "mismatch"
-SPLIT_RULE = ("every run -> mismatch (generated before any rlvet verdict on it; scored once "
+SPLIT_RULE = ("every run -> {split} (generated before any rlvet verdict on it; scored once "
               "with the rules frozen at the time)")
-SEEDS = (300, 301, 302, 303)  # disjoint from main 0-7, fresh 100-107, fresh2 200-207
+SETS: dict[str, tuple[int, ...]] = {  # split -> seeds, disjoint from main 0-7, fresh 100-107,
+    "mismatch": (300, 301, 302, 303),  # fresh2 200-207 and each other
+    "mismatch2": (304, 305, 306, 307),  # generated after mismatch was scored, before any
+}                                       # rule was changed on it
 STEPS = 60
 LATE_AT = 0.4  # the late faults start at 40% of the steps
 CATEGORY = "train_inference_mismatch"  # rlvet's Category.TRAIN_INFERENCE_MISMATCH
@@ -404,11 +404,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="where the runs are written")
     parser.add_argument("--only", action="append", choices=sorted(KINDS))
-    parser.add_argument("--seeds", type=int, nargs="*", help="default: 300-303")
+    parser.add_argument("--set", choices=sorted(SETS), default="mismatch", dest="split")
+    parser.add_argument("--seeds", type=int, nargs="*", help="default: the set's seeds")
     parser.add_argument("--no-train", action="store_true", help="verify what --out holds")
     parser.add_argument("--pack", action="store_true", help="write the set's archive")
     ns = parser.parse_args(argv)
-    seeds = ns.seeds if ns.seeds is not None else list(SEEDS)
+    split = ns.split
+    archive = corpus.DATA / f"llm_{split}.tar.xz"
+    manifest = HERE / f"manifest_{split}.json"
+    seeds = ns.seeds if ns.seeds is not None else list(SETS[split])
     if not ns.no_train:
         for kind in ns.only or sorted(KINDS):
             for seed in seeds:
@@ -416,27 +420,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{name}: {train(kind, seed, ns.out / name):.1f} s", flush=True)
     runs, dropped = [], []
     for kind in sorted(KINDS):
-        for seed in SEEDS:
+        for seed in SETS[split]:
             name = run_name(kind, seed)
             if not (ns.out / name / "trainer_state.json").exists():
                 continue
             ev = evidence(ns.out / name, kind)
             plan = dataclasses.asdict(KINDS[kind].plan(seed))
-            entry = {"name": name, "kind": kind, "seed": seed, "split": SPLIT,
+            entry = {"name": name, "kind": kind, "seed": seed, "split": split,
                      "framework": "trl_grpo", "expected_first_category": KINDS[kind].expected,
                      "eval_metric": corpus.EVAL_METRIC, "log": "trainer_state.json",
                      "sampler": plan, "evidence": {k: float(f"{v:.4g}") for k, v in ev.items()}}
             (runs if verified(kind, ev) else dropped).append(entry)
-    MANIFEST.write_text(json.dumps({
-        "split_rule": SPLIT_RULE, "versions": corpus._versions(),
+    manifest.write_text(json.dumps({
+        "split_rule": SPLIT_RULE.format(split=split), "versions": corpus._versions(),
         "generation": "TRL use_vllm=True, vllm_mode=colocate; the vLLM engine replaced by "
                       "make_mismatch_runs.StandInLLM (the HF model's own forward)",
         "runs": runs, "dropped": dropped}, indent=1) + "\n")
     print(f"{len(runs)} verified, {len(dropped)} dropped: "
           f"{', '.join(e['name'] for e in dropped) or '-'}")
     if ns.pack:
-        corpus.pack(ns.out, [e["name"] for e in runs], ARCHIVE, MANIFEST)
-        print(f"packed {ARCHIVE} ({ARCHIVE.stat().st_size / 1024:.0f} KiB)")
+        corpus.pack(ns.out, [e["name"] for e in runs], archive, manifest)
+        print(f"packed {archive} ({archive.stat().st_size / 1024:.0f} KiB)")
     return 0
 
 
