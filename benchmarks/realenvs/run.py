@@ -7,7 +7,8 @@ Usage (repository root, after ``bash benchmarks/realenvs/install.sh``):
     .venv-realenvs/bin/python benchmarks/realenvs/run.py --split heldout --table   # no run
 
 Splits come from the manifest: ``tuning``, ``heldout`` (used to change the checks after its
-first pass) and ``heldout2`` (fresh packages, scored once with the rules as they stood).
+first pass), ``heldout2`` and ``heldout3`` (fresh packages, each scored once with the rules
+as they stood, then used to change the checks).
 
 Each env runs with the defaults of ``rlvet env`` (20 episodes, seed 0, 2 s step budget) and
 the weak expert the manifest names for it, if any. Results go to

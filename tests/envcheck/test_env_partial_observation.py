@@ -89,3 +89,45 @@ def test_popgym_partial_observation_envs_have_no_error() -> None:
     pytest.importorskip("popgym")
     for env_id in ("popgym-RepeatPreviousEasy-v0", "popgym-PositionOnlyCartPoleEasy-v0"):
         assert Severity.ERROR not in _by_category(lambda e=env_id: gym.make(e)).values()
+
+
+class HiddenGoalGrid(gym.Env):
+    """A 4 x 4 grid whose goal is redrawn at every reset and not shown: the observation is
+    the agent's cell only (gym-simplegrid's design), so the same cell transition ends one
+    episode and not the next."""
+
+    SIZE = 4
+    MOVES = ((0, 1), (1, 0), (0, -1), (-1, 0))
+
+    def __init__(self) -> None:
+        self.observation_space = spaces.Discrete(self.SIZE * self.SIZE)
+        self.action_space = spaces.Discrete(4)
+        self.pos, self.goal = (0, 0), (self.SIZE - 1, self.SIZE - 1)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        super().reset(seed=seed)
+        self.pos = (0, 0)
+        cell = int(self.np_random.integers(1, self.SIZE * self.SIZE))
+        self.goal = divmod(cell, self.SIZE)
+        return 0, {}
+
+    def step(self, action: Any) -> Any:
+        dr, dc = self.MOVES[int(action)]
+        row = min(max(self.pos[0] + dr, 0), self.SIZE - 1)
+        col = min(max(self.pos[1] + dc, 0), self.SIZE - 1)
+        self.pos = (row, col)
+        at_goal = self.pos == self.goal
+        return row * self.SIZE + col, float(at_goal), at_goal, False, {}
+
+
+@pytest.mark.slow
+def test_hidden_goal_per_reset_is_a_done_warning_not_an_error() -> None:
+    found = _by_category(lambda: gym.wrappers.TimeLimit(HiddenGoalGrid(), 100))
+    assert found.get(Category.DONE_SEMANTICS) == Severity.WARNING
+    assert Severity.ERROR not in found.values()
+
+
+@pytest.mark.slow
+def test_random_done_flag_on_a_discrete_state_stays_a_done_error() -> None:
+    found = _by_category(lambda: make_fault("random_done_frozenlake"))
+    assert found.get(Category.DONE_SEMANTICS) == Severity.ERROR

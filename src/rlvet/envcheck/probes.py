@@ -215,27 +215,37 @@ def _audit_reward(reward: Any, audit: ContractAudit) -> float:
 
 
 def _audit_obs(env: gym.Env, obs: Any, audit: ContractAudit, source: str) -> None:
+    """Count an observation outside the space or of the wrong dtype (``source``: "step" or
+    a kind of reset, whose violations are counted apart)."""
     space = env.observation_space
+    at_reset = source != "step"
     try:
         inside = space.contains(obs)
     except Exception as exc:  # a malformed obs can make contains() itself raise
-        audit.record("obs_not_in_space", f"{source} obs made contains() raise {exc!r:.80}")
+        audit.record("obs_not_in_space", f"{source} obs made contains() raise {exc!r:.80}",
+                     at_reset=at_reset)
         return
     if not inside:
         audit.record(
-            "obs_not_in_space", f"{source} obs {flat_obs(obs)[:6].tolist()} outside {space!r:.80}"
+            "obs_not_in_space", f"{source} obs {flat_obs(obs)[:6].tolist()} outside {space!r:.80}",
+            at_reset=at_reset,
         )
     if isinstance(space, spaces.Box):
         dtype = getattr(obs, "dtype", None)
         if dtype is not None and dtype != space.dtype:
-            audit.record("obs_dtype", f"{source} obs dtype {dtype} but space dtype {space.dtype}")
+            audit.record("obs_dtype", f"{source} obs dtype {dtype} but space dtype {space.dtype}",
+                         at_reset=at_reset)
 
 
 def _split_reset(result: Any, audit: ContractAudit | None) -> Any:
+    """The observation of a reset result; with an ``audit``, the reset is counted there."""
+    if audit is not None:
+        audit.resets += 1
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict):
         return result[0]
     if audit is not None:
-        audit.record("reset_return", f"reset returned {type(result).__name__}, not (obs, info)")
+        audit.record("reset_return", f"reset returned {type(result).__name__}, not (obs, info)",
+                     at_reset=True)
     if isinstance(result, tuple) and len(result) == 2:
         return result[0]
     return result

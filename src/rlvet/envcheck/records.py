@@ -121,23 +121,40 @@ class EpisodeRecord:
 
 @dataclass(slots=True)
 class ContractAudit:
-    """Contract violations counted over every step; examples keep the first offending value."""
+    """Contract violations counted over every step and reset; examples keep the first
+    offending value.
+
+    Steps and resets are counted apart, each with its own violations, so that a share is
+    always "violations at steps of audited steps" (FlappyBird's reset observation once
+    read "1012 of 1008 audited steps" when both went into one count).
+    """
 
     steps: int = 0
+    resets: int = 0
     violations: dict[str, int] = field(default_factory=dict)
+    reset_violations: dict[str, int] = field(default_factory=dict)
     examples: dict[str, str] = field(default_factory=dict)
 
-    def record(self, kind: str, example: str) -> None:
-        """Count one violation of ``kind``; keep the first example text."""
-        self.violations[kind] = self.violations.get(kind, 0) + 1
+    def record(self, kind: str, example: str, *, at_reset: bool = False) -> None:
+        """Count one violation of ``kind`` at a step (or a reset); keep the first example."""
+        counts = self.reset_violations if at_reset else self.violations
+        counts[kind] = counts.get(kind, 0) + 1
         self.examples.setdefault(kind, example[:200])
+
+    def kinds(self) -> list[str]:
+        """Every violated kind, at steps or resets, sorted."""
+        return sorted({*self.violations, *self.reset_violations})
 
     def merge(self, other: ContractAudit) -> None:
         """Add another audit's counts (used across probes)."""
         self.steps += other.steps
-        for kind, n in other.violations.items():
-            self.violations[kind] = self.violations.get(kind, 0) + n
-            self.examples.setdefault(kind, other.examples[kind])
+        self.resets += other.resets
+        for mine, theirs in ((self.violations, other.violations),
+                             (self.reset_violations, other.reset_violations)):
+            for kind, n in theirs.items():
+                mine[kind] = mine.get(kind, 0) + n
+        for kind, text in other.examples.items():
+            self.examples.setdefault(kind, text)
 
 
 @dataclass(slots=True)

@@ -59,7 +59,14 @@ __all__ = ["EnvQAConfig", "EnvQAOutcome", "run_env_qa"]
 DEFAULT_EPISODE_CAP = 1000  # envs without a time limit: enough for any classic task to end
 MIN_PROBE_STEPS = 1000  # random/expert probes extend short-episode envs to this many steps
 MAX_PROBE_EPISODES = 300  # ... but never beyond this many episodes
-FRESH_REPLAYS = 5  # episodes of A replayed in brand-new envs to expose leakage
+FRESH_REPLAYS = 5  # episodes of A always replayed in brand-new envs to expose leakage ...
+# ... and more, up to MAX_FRESH_REPLAYS, while their steps fit FRESH_REPLAY_STEPS: MinAtar's
+# sticky-action memory leaks across reset() on only 5-9 of 40 seeds (heldout3,
+# repro/minatar_sticky_action_leak.py); 5 seeds miss a leak on 15% of seeds with
+# probability 0.85^5 = 44%, 16 seeds with 7%
+MAX_FRESH_REPLAYS = 16
+FRESH_REPLAY_STEPS = 1000  # the random probe's own floor (MIN_PROBE_STEPS): short-episode
+# envs get the extra seeds almost free, long-episode ones keep the 5 replays they had
 BRANCH_POINTS = 24  # saved states for the counterfactual stale-observation test
 MAX_HANGS = 4  # after this many hangs or deaths the remaining probes are skipped
 PROBE_SECONDS = 8.0  # per episode probe: slow envs get fewer episodes, not minutes of probing
@@ -204,12 +211,31 @@ def _farm_plan(records: list[EpisodeRecord]) -> list[tuple[int, list[Any], float
     return plan
 
 
-def _fresh_plan(records: list[EpisodeRecord]) -> list[int]:
-    later = [i for i in range(1, len(records)) if records[i].error is None]
-    if not later:
+def _spread(n: int, k: int) -> list[int]:
+    """Up to ``k`` indices spread evenly over ``range(n)``, first and last included."""
+    if n == 0:
         return []
-    picks = np.unique(np.linspace(0, len(later) - 1, num=min(FRESH_REPLAYS, len(later))).round())
-    return [later[int(i)] for i in picks]
+    return [int(i) for i in np.unique(np.linspace(0, n - 1, num=min(k, n)).round())]
+
+
+def _fresh_plan(records: list[EpisodeRecord]) -> list[int]:
+    """Episodes of A (after the first) to replay in brand-new envs.
+
+    Up to ``MAX_FRESH_REPLAYS`` spread over A; ``FRESH_REPLAYS`` of them, spread too, come
+    first and always run (a time budget that stops the replays early still has them); the
+    others follow while the replayed steps stay within ``FRESH_REPLAY_STEPS``, because a
+    leak may show on some seeds only (a sticky action repeated when a seed's first draw
+    says so).
+    """
+    later = [i for i in range(1, len(records)) if records[i].error is None]
+    picks = [later[i] for i in _spread(len(later), MAX_FRESH_REPLAYS)]
+    chosen = [picks[i] for i in _spread(len(picks), FRESH_REPLAYS)]
+    steps = sum(records[i].length for i in chosen)
+    for index in picks:
+        if index not in chosen and steps + records[index].length <= FRESH_REPLAY_STEPS:
+            chosen.append(index)
+            steps += records[index].length
+    return chosen
 
 
 def _check_expert(c: _Collector) -> str | None:

@@ -85,11 +85,25 @@ def _out_of_space_severity(ev: ProbeEvidence) -> Severity:
     return Severity.WARNING
 
 
+def _share(count: int, total: int, what: str) -> str:
+    return f"{count} of {total} audited {what} ({count / max(total, 1):.1%})"
+
+
+def _where_violated(ev: ProbeEvidence, kind: str) -> str:
+    """"on 3 of 900 audited steps (0.3%) and 4 of 24 audited resets (16.7%)": steps and
+    resets are counted apart, so each share counts like with like."""
+    audit = ev.audit
+    at_steps = audit.violations.get(kind, 0)
+    at_resets = audit.reset_violations.get(kind, 0)
+    parts = ([_share(at_steps, audit.steps, "steps")] if at_steps else []) + (
+        [_share(at_resets, audit.resets, "resets")] if at_resets else [])
+    return " and ".join(parts)
+
+
 def check_api_contract(ev: ProbeEvidence) -> list[Finding]:
     """Contract violations found by direct API calls and by auditing every random step."""
     findings = _probe_findings(ev)
-    steps = max(ev.audit.steps, 1)
-    for kind, count in sorted(ev.audit.violations.items()):
+    for kind in ev.audit.kinds():
         severity = (_out_of_space_severity(ev) if kind == "obs_not_in_space"
                     else Severity.WARNING if kind in _DESIGN_VIOLATIONS else Severity.ERROR)
         findings.append(
@@ -97,12 +111,14 @@ def check_api_contract(ev: ProbeEvidence) -> list[Finding]:
                 "api_contract",
                 Category.API_CONTRACT,
                 severity,
-                f"{kind.replace('_', ' ')} on {count} of {ev.audit.steps} audited steps "
-                f"({count / steps:.1%}); first: {ev.audit.examples[kind]}",
+                f"{kind.replace('_', ' ')} on {_where_violated(ev, kind)}; "
+                f"first: {ev.audit.examples[kind]}",
                 evidence={
                     "violation": kind,
-                    "count": count,
+                    "count": ev.audit.violations.get(kind, 0),
                     "steps": ev.audit.steps,
+                    "reset_count": ev.audit.reset_violations.get(kind, 0),
+                    "resets": ev.audit.resets,
                     "example": ev.audit.examples[kind],
                 },
                 remedy=_REMEDY_BY_PROBLEM.get(kind),

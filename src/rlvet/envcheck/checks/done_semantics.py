@@ -22,6 +22,12 @@ __all__ = ["check_done_semantics", "runaway_episodes"]
 CAPPED_SHARE = 0.5  # most random episodes hitting rlvet's cap means no end condition fires
 INSTANT_END_SHARE = 0.95  # Blackjack ends at step 1 often, but not for 95% of every policy
 MIN_INCONSISTENT_TRANSITIONS = 2  # one odd transition could be a rare terminal branch
+# A hidden draw per episode (gym-simplegrid's goal, redrawn at every reset) ends an episode
+# the first time the deciding transition is taken, so it never ends an episode on a
+# transition taken earlier in that same episode; a random done flag does (FrozenLake with a
+# 10% random flag: see tests/envcheck/test_env_partial_observation.py). One such repeat is
+# proof the flag is not a function of the observed state *within* an episode.
+MIN_WITHIN_EPISODE_REPEATS = 1
 AFTER_END_MARGIN = 0.5  # share of the live reward range a post-end reward must stand out by
 RUNAWAY_STEPS = 10  # steps spent outside the declared space without the episode ending
 RESET_LIKE_TERMINAL = 0.8  # terminal observations inside the box of reset observations ...
@@ -128,12 +134,59 @@ def _transition_keys(e: EpisodeRecord) -> list[tuple[bytes, bytes, bytes]]:
     ]
 
 
+def _within_episode_repeats(episodes: list[EpisodeRecord],
+                            mixed: set[tuple[bytes, bytes, bytes]]) -> int:
+    """Inconsistent transitions that ended an episode in which they had been taken before.
+
+    Within one episode a hidden per-episode variable (a goal drawn at reset) is constant, so
+    it cannot make the same observed transition first go on and then end: only a flag that
+    is random, or driven by something that changes within the episode, can.
+    """
+    repeated: set[tuple[bytes, bytes, bytes]] = set()
+    for e in episodes:
+        keys = _transition_keys(e)
+        if keys and bool(e.terminated[-1]) and keys[-1] in mixed and keys[-1] in keys[:-1]:
+            repeated.add(keys[-1])
+    return len(repeated)
+
+
+def _inconsistent_cause(ev: ProbeEvidence, fixed_horizon: bool, horizon: set[int],
+                        repeats: int) -> tuple[Severity, str]:
+    """Severity and cause of inconsistent termination, from what the evidence can prove.
+
+    A Discrete observation is the state index by convention (FrozenLake, Taxi): there the
+    flag must be a function of it, and a flag that ends an episode on a transition the same
+    episode already took without ending is an error. Any other observation may be partial
+    (a memory task's corridor looks the same at every step while a hidden counter runs out).
+    So may a Discrete one when every terminated episode ends on the same step (popgym's card
+    games end after a deck), or when the inconsistency is only *across* episodes: a goal
+    redrawn at every reset that the observation does not show (gym-simplegrid).
+    """
+    if fixed_horizon:
+        return Severity.WARNING, (
+            f"every episode ended on step {min(horizon) + 1}: a fixed horizon the "
+            "observation does not show (a step counter), by design?")
+    if ev.api.obs_kind != "discrete":
+        return Severity.WARNING, (
+            "termination depends on something the observation does not show "
+            "(partially observable by design, or a random done flag?)")
+    if repeats >= MIN_WITHIN_EPISODE_REPEATS:
+        return Severity.ERROR, (
+            f"termination is not a function of the state ({repeats} of them ended an "
+            "episode that had already taken them without ending)")
+    return Severity.WARNING, (
+        "each of them ended only episodes that had not taken it before, so something drawn "
+        "per episode that the observation does not show decides the end (a goal redrawn at "
+        "reset?): partially observable by design?")
+
+
 def _inconsistent_termination(ev: ProbeEvidence) -> Finding | None:
     """The same (observation, action, next observation) both ends and does not end episodes.
 
     In a Markov env termination is a function of the transition; when identical transitions
-    disagree, the done flag is random or attached to the wrong step. Exact repeats only occur
-    with discrete observations, so continuous envs simply give no evidence here.
+    disagree, the done flag is random or attached to the wrong step, or the observation is
+    not the full state. Exact repeats only occur with discrete observations, so continuous
+    envs simply give no evidence here.
     """
     flags: dict[tuple[bytes, bytes, bytes], set[bool]] = defaultdict(set)
     ending_steps: dict[tuple[bytes, bytes, bytes], set[int]] = defaultdict(set)
@@ -142,34 +195,23 @@ def _inconsistent_termination(ev: ProbeEvidence) -> Finding | None:
             flags[key].add(bool(done))
             if done:
                 ending_steps[key].add(t)
-    mixed = [key for key, seen in flags.items() if len(seen) == 2]
+    mixed = {key for key, seen in flags.items() if len(seen) == 2}
     if len(mixed) < MIN_INCONSISTENT_TRANSITIONS:
         return None
-    # A Discrete observation is the state index by convention (FrozenLake, Taxi): there the
-    # flag must be a function of it. Any other observation may be partial (a memory task's
-    # corridor looks the same at every step while a hidden counter runs out). So may a
-    # Discrete one when every terminated episode ends on the same step: a fixed horizon
-    # (popgym's card games end after a deck) the observation does not show.
     horizon = set().union(*(ending_steps[key] for key in mixed))
     ended = {e.length for e in ev.random_a if e.length and bool(e.terminated[-1])}
     fixed_horizon = len(horizon) == 1 and ended == {min(horizon) + 1}
-    markov = ev.api.obs_kind == "discrete" and not fixed_horizon
-    if markov:
-        cause = "termination is not a function of the state"
-    elif fixed_horizon:
-        cause = (f"every episode ended on step {min(horizon) + 1}: a fixed horizon the "
-                 "observation does not show (a step counter), by design?")
-    else:
-        cause = ("termination depends on something the observation does not show "
-                 "(partially observable by design, or a random done flag?)")
+    repeats = _within_episode_repeats(ev.random_a, mixed)
+    severity, cause = _inconsistent_cause(ev, fixed_horizon, horizon, repeats)
     return env_finding(
         "done_semantics",
         Category.DONE_SEMANTICS,
-        Severity.ERROR if markov else Severity.WARNING,
+        severity,
         f"{len(mixed)} distinct transitions (same observation, action and next observation) "
         f"ended the episode on some visits and not on others: {cause}",
         evidence={"inconsistent_transitions": len(mixed), "transitions": len(flags),
                   "discrete_state_observation": ev.api.obs_kind == "discrete",
+                  "ended_after_earlier_visit_same_episode": repeats,
                   "ending_steps": sorted(t + 1 for t in horizon)[:10]},
     )
 

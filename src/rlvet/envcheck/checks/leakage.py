@@ -7,6 +7,8 @@ state that survived ``reset`` -- a counter, a drift term, a cache, a velocity.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rlvet.envcheck.checks.common import env_finding, first_divergence
 from rlvet.envcheck.checks.determinism import seed_not_honoured
 from rlvet.envcheck.records import ProbeEvidence
@@ -20,29 +22,49 @@ def _deterministic_given_history(ev: ProbeEvidence) -> bool:
     return all(first_divergence(a, b) is None for a, b in pairs) and not seed_not_honoured(ev)
 
 
-def check_reset_leakage(ev: ProbeEvidence) -> list[Finding]:
-    """Compare replays in fresh envs with the same seeds run after other episodes."""
-    if not ev.fresh or not _deterministic_given_history(ev):
-        return []
+def _diverging_replays(ev: ProbeEvidence) -> list[tuple[int, int, dict[str, Any]]]:
+    """``(seed, episodes before it, where)`` for every fresh replay that differs from A's run."""
     by_seed = {e.seed: (i, e) for i, e in enumerate(ev.random_a)}
+    out = []
     for seed, fresh in sorted(ev.fresh.items()):
         index, ran = by_seed[seed]
         where = first_divergence(ran, fresh)
         if where is not None and ran.error is None and fresh.error is None:
-            return [
-                env_finding(
-                    "reset_leakage",
-                    Category.RESET_LEAKAGE,
-                    Severity.ERROR,
-                    f"episode {index + 1} with seed {seed} differs from the same seed and actions "
-                    f"in a fresh env at the {where['where']} (step {where['step']}): state from "
-                    "earlier episodes survives reset()",
-                    evidence={"seed": seed, "episodes_before": index, **where},
-                )
-            ]
-    cut = _mid_episode_leak(ev)
-    if cut is not None:
-        return [cut]
+            out.append((seed, index, where))
+    return out
+
+
+def _leak_across_episodes(ev: ProbeEvidence) -> Finding | None:
+    """Seeded episodes run after others that differ from the same seed in a fresh env.
+
+    Several seeds are replayed because a leak may matter on some of them only: MinAtar's
+    sticky-action memory changes an episode only when its first draw repeats the action.
+    """
+    diverging = _diverging_replays(ev)
+    if not diverging:
+        return None
+    seed, index, where = diverging[0]
+    return env_finding(
+        "reset_leakage",
+        Category.RESET_LEAKAGE,
+        Severity.ERROR,
+        f"{len(diverging)} of {len(ev.fresh)} seeded episodes replayed in a fresh env differ "
+        f"from the same seed and actions run after earlier episodes; first: episode "
+        f"{index + 1} with seed {seed}, at the {where['where']} (step {where['step']}): "
+        "state from earlier episodes survives reset()",
+        evidence={"seed": seed, "episodes_before": index, **where,
+                  "diverging_seeds": [d[0] for d in diverging],
+                  "replayed_seeds": sorted(ev.fresh)},
+    )
+
+
+def check_reset_leakage(ev: ProbeEvidence) -> list[Finding]:
+    """Compare replays in fresh envs with the same seeds run after other episodes."""
+    if not ev.fresh or not _deterministic_given_history(ev):
+        return []
+    for found in (_leak_across_episodes(ev), _mid_episode_leak(ev)):
+        if found is not None:
+            return [found]
     if not ev.api.same_seed_reset_equal:
         return [
             env_finding(

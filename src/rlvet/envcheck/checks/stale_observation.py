@@ -32,7 +32,7 @@ FAITHFUL_SHARE = 0.5  # at least half the saved states must have a deep copy tha
 
 
 def _repeat_share(ev: ProbeEvidence) -> tuple[float, int]:
-    """Share of non-terminal steps whose continuous observation equals the previous one."""
+    """Share of non-terminal steps whose Box observation equals the previous one."""
     repeats = total = 0
     for e in ev.random_a:
         if e.length < 2 or e.obs.ndim != 2:
@@ -47,6 +47,25 @@ def _repeat_share(ev: ProbeEvidence) -> tuple[float, int]:
         repeats += int(np.sum(same & live))
         total += int(np.sum(live))
     return (repeats / total if total else 0.0), total
+
+
+def _whole_valued(ev: ProbeEvidence) -> bool:
+    """Every observed value is a whole number: a bool or integer grid (MinAtar's bool
+    image), not a continuous reading, whatever the Box's dtype."""
+    rows = [e.obs[np.isfinite(e.obs)] for e in ev.random_a if e.obs.size]
+    values = np.concatenate(rows) if rows else np.zeros(0)
+    return bool(values.size) and bool(np.all(values == np.round(values)))
+
+
+def _repeat_message(ev: ProbeEvidence, repeat_share: float) -> str:
+    """The exact-repeat warning, worded for the kind of values the observation holds."""
+    if _whole_valued(ev):
+        return (f"{repeat_share:.0%} of live steps returned exactly the previous observation "
+                "(whole-valued, a grid or board): frozen or refreshed less often than steps, "
+                "or a frame in which nothing moved (game timers) by design?")
+    return (f"{repeat_share:.0%} of live steps returned exactly the previous continuous "
+            "observation: frozen or refreshed less often than steps, or a position that "
+            "stays put against a wall by design?")
 
 
 def _lag_evidence(insensitive: list[BranchPoint]) -> tuple[int, int]:
@@ -145,9 +164,7 @@ def check_stale_observation(ev: ProbeEvidence) -> list[Finding]:
                 "stale_observation",
                 Category.STALE_OBSERVATION,
                 Severity.WARNING,
-                f"{repeat_share:.0%} of live steps returned exactly the previous continuous "
-                "observation: frozen or refreshed less often than steps, or a position that "
-                "stays put against a wall by design?",
+                _repeat_message(ev, repeat_share),
                 evidence=evidence,
             )
         ]
