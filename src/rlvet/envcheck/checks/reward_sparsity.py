@@ -24,6 +24,10 @@ TAIL_SHARE = 0.5  # top 1% of steps carrying half the reward mass: a few samples
 
 
 def _constant_returns(ev: ProbeEvidence) -> bool:
+    """Every episode of both policies alike; never judged without random episodes (a probe
+    lost to a hang or a crash leaves the expert's alone, alike because it is good)."""
+    if not ev.random_a:
+        return False
     returns = [e.episode_return for e in (*ev.random_a, *ev.expert) if e.error is None]
     lengths = {e.length for e in (*ev.random_a, *ev.expert)}
     return len(returns) > 1 and np.ptp(returns) == 0 and len(lengths) == 1
