@@ -40,6 +40,7 @@ from specs import (  # noqa: E402
     FRESH4_RUNS,
     FRESH5_RUNS,
     FRESH6_RUNS,
+    FRESH7_RUNS,
     FRESH_RUNS,
     RUNS,
     Run,
@@ -61,6 +62,8 @@ GRIDS: dict[str, tuple[list[Run], Path, Path]] = {
                HERE / "manifest-fresh5.json"),
     "fresh6": (FRESH6_RUNS, REPO / "tests" / "data" / "corpus" / "fresh6.tar.xz",
                HERE / "manifest-fresh6.json"),
+    "fresh7": (FRESH7_RUNS, REPO / "tests" / "data" / "corpus" / "fresh7.tar.xz",
+               HERE / "manifest-fresh7.json"),
 }
 ARCHIVE, MANIFEST = GRIDS["v1"][1], GRIDS["v1"][2]
 KEEP_SUFFIXES = (".csv", ".jsonl")  # plus TensorBoard event files
@@ -282,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--grid", choices=sorted(GRIDS), default="v1",
-                   help="v1: the split corpus; fresh .. fresh6: further held-out sets")
+                   help="v1: the split corpus; fresh .. fresh7: further held-out sets")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--only", action="append", default=[], help="name or glob (repeatable)")
     p.add_argument("--list", action="store_true", help="list the runs and exit")
@@ -294,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     grid, archive, manifest_path = GRIDS[a.grid]
     by_name = {r.name: r for r in
                RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS + FRESH5_RUNS
-               + FRESH6_RUNS}
+               + FRESH6_RUNS + FRESH7_RUNS}
     if a.train_one:
         train_one(by_name[a.train_one], a.out)
         return 0

@@ -6,7 +6,7 @@ Contents:
         shape that fools naive rules it has.
     ENV_INDEX, split_of(env, seed) -- the split, fixed before any rlvet verdict was seen.
     RUNS -- the grid (built by ``_grid()``), names unique.
-    FRESH2_RUNS .. FRESH6_RUNS -- further held-out sets (seeds 30-33, 40-43, 50-53, 60-63, 70-73),
+    FRESH2_RUNS .. FRESH7_RUNS -- further held-out sets (seeds 30-33, 40-43, ..., 80-83),
         each scored once after the rules it scores were frozen.
     FRESH_RUNS -- a second held-out set (split ``fresh``, seeds 20-23, built by
         ``_fresh_grid()``), fixed on 2026-12-05 after the first held-out half had been looked
@@ -771,6 +771,21 @@ def _fresh6_grid() -> list[Run]:
 
 
 FRESH6_RUNS: list[Run] = _fresh6_grid()
+
+
+def _fresh7_grid() -> list[Run]:
+    """The eighth held-out set (split ``fresh7``), fixed on 2026-12-06 right after fresh6
+    was scored once and before any rule was changed on it: the fresh2 recipe with seeds
+    80-83, plus a second draw (seeds 85-88) of the categories fresh6 held four runs or fewer
+    of and missed one of (critic_failure, reward_direction, throughput_drop)."""
+    shifted = [dataclasses.replace(r, seed=r.seed + 50, batch="fresh7") for r in FRESH2_RUNS]
+    thin = ("critic_failure", "reward_direction", "throughput_drop")
+    extra = [dataclasses.replace(r, seed=r.seed + 55, batch="fresh7") for r in FRESH2_RUNS
+             if r.category in thin]
+    return _round_robin(shifted + extra)
+
+
+FRESH7_RUNS: list[Run] = _fresh7_grid()
 _names = [r.name for r in RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS
-          + FRESH5_RUNS + FRESH6_RUNS]
+          + FRESH5_RUNS + FRESH6_RUNS + FRESH7_RUNS]
 assert len(_names) == len(set(_names)), sorted(n for n in _names if _names.count(n) > 1)
