@@ -55,8 +55,8 @@ from calibration import (
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = ROOT / "tests" / "data" / "llm_corpus" / "llm_corpus.tar.xz"
 FRESH_ARCHIVES = {split: ARCHIVE.with_name(f"llm_{split}.tar.xz")
-                  for split in ("fresh", "fresh2", "mismatch")}
-SPLITS = ("fresh2", "fresh", "mismatch", "heldout", "tune", "all")
+                  for split in ("fresh", "fresh2", "mismatch", "mismatch2")}
+SPLITS = ("fresh2", "fresh", "mismatch2", "mismatch", "heldout", "tune", "all")
 
 
 def archive_of(split: str) -> Path:
