@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rlvet.doctor import llm
@@ -20,6 +21,7 @@ from rlvet.doctor.diagnose import diagnose
 from rlvet.doctor.registry import DetectContext
 from rlvet.findings import Category, Severity
 from rlvet.signals.discover import read_run
+from rlvet.signals.series import RunSignals, Series
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TRL = DATA / "trl_runs"
@@ -92,6 +94,20 @@ def test_mismatch_growing_while_the_clip_is_quiet() -> None:
     assert f.evidence["growth"] >= llm.MISMATCH_GROWTH
     assert f.evidence["clip_fraction_after"] <= llm.CLIP_QUIET
     assert "importance sampling" in f.remedy
+
+
+def test_a_large_gap_from_the_first_step_is_a_mismatch_error_though_it_never_grows() -> None:
+    # a sampler at another temperature from the start: the gap sits at ~0.2 nats/token and
+    # never reaches 3x its own early level (TRL 1.16's metrics, tests/data/llm_corpus)
+    steps = np.arange(1, 61)
+    gap = 0.2 + 0.01 * np.sin(steps)
+    run = RunSignals(source="synthetic", series={
+        "logprob_diff": Series.from_lists(steps, gap),
+        "clip_fraction": Series.from_lists(steps, np.zeros(60))},
+        raw_names={"logprob_diff": "sampling/sampling_logp_difference/mean"},
+        formats=("synthetic",))
+    [f] = llm.detect_train_inference_mismatch(run, DetectContext())
+    assert f.severity == Severity.ERROR and f.step == 1 and "sat at" in f.message
 
 
 def test_aligned_sampler_has_no_mismatch() -> None:

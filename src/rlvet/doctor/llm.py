@@ -44,6 +44,7 @@ __all__ = [
     "KL_REF_BUDGET",
     "KL_REF_STILL_RISING",
     "LENGTH_SURGE",
+    "MISMATCH_ABSOLUTE",
     "MISMATCH_GROWTH",
     "MISMATCH_LEVEL",
     "TRUNCATION_ERROR",
@@ -81,6 +82,11 @@ MISMATCH_LEVEL = 5e-3  # nats/token of KL(sampler || trainer): a bf16 sampler sc
 # weights measures ~1e-4 (committed openrlhf_aligned run); Liu, Li et al. 2025 ("When Speed
 # Kills Stability") saw the vLLM-FSDP KL climb before the gradient norm exploded
 MISMATCH_GROWTH = 3.0  # and 3x the run's own early level: the gap is growing, not a constant
+MISMATCH_ABSOLUTE = 0.05  # ... unless it is this large: 0.05 nats/token of |log-prob
+# difference| is 500x a bf16 sampler scoring the same weights, and over a 48-token
+# completion a sequence ratio of e^2.4 ~ 11, past TRL's default importance-sampling cap (3);
+# a sampler at another temperature sits at 0.18-0.26 from the first step (the mismatch set:
+# TRL 1.16's own metrics, a stand-in engine), never tripling its own early level
 CLIP_QUIET = 0.01  # PPO clip fraction ~0: the trust region compares against the trainer's own
 # log-probs and cannot see the sampler's drift
 KL_REF_BUDGET = 0.1  # nats/token to the reference: Ziegler et al. 2019's adaptive controller
@@ -308,15 +314,16 @@ def detect_train_inference_mismatch(run: RunSignals, ctx: DetectContext) -> list
     """The KL between the inference engine's and the trainer's log-probs of the same tokens
     (OpenRLHF ``vllm_kl``, verl ``rollout_corr/kl``, prime-rl ``mismatch_kl``; else the mean
     |log-prob difference|) persistently above ``MISMATCH_LEVEL`` and ``MISMATCH_GROWTH``
-    times its own early level, while the clip fraction (when logged) stays below
-    ``CLIP_QUIET``.
+    times its own early level, or above ``MISMATCH_ABSOLUTE`` whatever its early level (a
+    gap present from the first step never grows), while the clip fraction (when logged)
+    stays below ``CLIP_QUIET``.
 
     Why: the samples come from the engine's policy, the gradient assumes the trainer's; the
     PPO ratio compares the trainer with itself, so the clip stays at 0 and nothing in the
     update corrects the bias. A growing gap precedes gradient-norm explosions and collapse
     (Liu, Li et al. 2025; Yao et al. 2025, "Your efficient RL framework secretly brings you
     off-policy RL training"). An error when the gap is still at its highest tenth at the
-    end; otherwise a warning.
+    end, or at ``MISMATCH_ABSOLUTE`` or more after its onset; otherwise a warning.
     """
     key = names.MISMATCH_KL if run.get(names.MISMATCH_KL) is not None else names.LOGPROB_DIFF
     steps, gap = _curve(run, key)
@@ -325,7 +332,7 @@ def detect_train_inference_mismatch(run: RunSignals, ctx: DetectContext) -> list
     gap = np.abs(gap)
     base = stats.early_baseline(gap)
     level = stats.rolling_median(gap)
-    floor = max(MISMATCH_LEVEL, MISMATCH_GROWTH * base.median)
+    floor = min(max(MISMATCH_LEVEL, MISMATCH_GROWTH * base.median), MISMATCH_ABSOLUTE)
     i = stats.persistent_onset(level >= floor)
     if i is None or level[-1] < floor:
         return []
@@ -335,9 +342,11 @@ def detect_train_inference_mismatch(run: RunSignals, ctx: DetectContext) -> list
     if clip_median is not None and clip_median > CLIP_QUIET:
         return []  # the trust region is active: the drift is the update's own (kl_spike)
     after = _tail_median(gap, i)
+    grew = after >= MISMATCH_GROWTH * base.median
+    how = (f"grew from {base.median:.2g} early to {after:.2g} after step {steps[i]}" if grew
+           else f"sat at {after:.2g} from step {steps[i]} on")
     message = (
-        f"{_label(run, key)} grew from {base.median:.2g} early to {after:.2g} after step "
-        f"{steps[i]} while the clip fraction stayed at "
+        f"{_label(run, key)} {how} while the clip fraction stayed at "
         f"{'?' if clip_median is None else f'{clip_median:.2g}'}: the sampler's and the "
         f"trainer's log-probs of the same tokens drift apart, so the update trains on "
         f"off-policy samples without correcting for them"
@@ -346,7 +355,8 @@ def detect_train_inference_mismatch(run: RunSignals, ctx: DetectContext) -> list
                 "median_after": after, "end_level": float(level[-1]),
                 "growth": after / max(base.median, stats.SCALE_FLOOR),
                 "clip_fraction_after": clip_median}
-    severe = level[-1] >= np.quantile(level[i:], 0.9) and after >= 2 * floor
+    severe = (level[-1] >= np.quantile(level[i:], 0.9) and after >= 2 * floor
+              or after >= MISMATCH_ABSOLUTE)
     return [prescribe(Category.TRAIN_INFERENCE_MISMATCH,
                       severity=Severity.ERROR if severe else Severity.WARNING,
                       message=message, evidence=evidence, step=int(steps[i]))]
