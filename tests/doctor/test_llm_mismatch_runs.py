@@ -23,10 +23,12 @@ from rlvet.signals import names
 from rlvet.signals.discover import read_run
 
 ROOT = Path(__file__).resolve().parents[2]
-ARCHIVE = ROOT / "tests" / "data" / "llm_corpus" / "llm_mismatch.tar.xz"
+SETS = ("mismatch", "mismatch2")  # mismatch2: scored once with the rules of commit 6ad37ad
+ARCHIVES = {name: ROOT / "tests" / "data" / "llm_corpus" / f"llm_{name}.tar.xz" for name in SETS}
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-pytestmark = pytest.mark.skipif(not ARCHIVE.exists(), reason="LLM mismatch archive not built")
+pytestmark = pytest.mark.skipif(not all(a.exists() for a in ARCHIVES.values()),
+                                reason="LLM mismatch archives not built")
 
 # scored once with the rules of commit d17fc7f: 6 misses of 16 planted (a gap present from
 # the first step never reached 3x its own early level), healthy runs clean; all named since
@@ -35,20 +37,16 @@ KNOWN_MISSES: dict[str, str] = {}
 SWITCH_STEP = 25  # the late faults start at generation call 24 (0-based), logged as step 25
 
 
-@pytest.fixture(scope="module")
-def mismatch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from llm_calibration import corpus_dir
-
-    return corpus_dir(ARCHIVE, tmp_path_factory.mktemp("llm_mismatch"))
-
-
-@pytest.fixture(scope="module")
-def verdicts(mismatch: Path) -> dict[str, tuple[dict[str, object], Diagnosis]]:
+@pytest.fixture(scope="module", params=SETS)
+def verdicts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+             ) -> dict[str, tuple[dict[str, object], Diagnosis]]:
+    """name -> (manifest entry, diagnosis) for every run of one mismatch set."""
     from calibration import run_dir
-    from llm_calibration import entries
+    from llm_calibration import corpus_dir, entries
 
+    mismatch = corpus_dir(ARCHIVES[request.param], tmp_path_factory.mktemp(request.param))
     out = {}
-    for entry in entries(mismatch, "mismatch"):
+    for entry in entries(mismatch, request.param):
         run = read_run(run_dir(mismatch, entry))
         out[str(entry["name"])] = entry, diagnose(run, eval_metric=str(entry["eval_metric"]))
     return out
@@ -64,7 +62,7 @@ def _right(entry: dict[str, object], d: Diagnosis) -> bool:
 def test_set_covers_every_kind(verdicts: dict[str, tuple[dict[str, object], Diagnosis]]) -> None:
     kinds = {str(e["kind"]) for e, _ in verdicts.values()}
     assert kinds == {"healthy", "hot_sampler", "cold_sampler", "late_hot", "stale_sampler"}
-    assert all(e["split"] == "mismatch" and 300 <= int(str(e["seed"])) <= 307
+    assert all(str(e["split"]).startswith("mismatch") and 300 <= int(str(e["seed"])) <= 307
                for e, _ in verdicts.values())
 
 
