@@ -1,15 +1,15 @@
 """The calibration corpora as a strict regression guard in ``make test``.
 
 The full tables (per category, confusion, live replays through Monitor and RlvetCallback)
-are ``benchmarks/calibration.py`` and ``docs/calibration.md``. Six archives: the first
+are ``benchmarks/calibration.py`` and ``docs/calibration.md``. Seven archives: the first
 corpus (``corpus.tar.xz``, 144 runs; its held-out half was scored and looked at, so all of
-it is tuning material now), the fresh .. fresh4 sets (each scored once, then looked at) and
-fresh5 (``fresh5.tar.xz``: scored once with the rules of commit 0b4b8b5, the published
-figures; its misses recorded here are that scoring's). Every run is diagnosed offline
-(seconds) and every fresh2 .. fresh5 healthy run is replayed through the live path. The
-runs each gets wrong are listed below, like strict xfails: a new miss fails the test, and
-so does a fixed one until it is taken off the list (the figures in docs/calibration.md
-must then be re-measured, and a set scored once says so).
+it is tuning material now) and the fresh .. fresh6 sets, each scored once (fresh6 with the
+rules of commit d17fc7f, the published figures) and looked at since; the misses recorded
+here are those of the rules in main. Every run is diagnosed offline (seconds) and every
+fresh2 .. fresh6 healthy run is replayed through the live path. The runs each gets wrong
+are listed below, like strict xfails: a new miss fails the test, and so does a fixed one
+until it is taken off the list (the figures in docs/calibration.md must then be
+re-measured, and a set scored once says so).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from rlvet.signals.discover import read_run
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "corpus"
-SETS = ("corpus", "fresh", "fresh2", "fresh3", "fresh4", "fresh5")
+SETS = ("corpus", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")
 ARCHIVES = {name: DATA / f"{name}.tar.xz" for name in SETS}
 MIN_RUNS = {name: 140 if name == "corpus" else 50 for name in SETS}
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -74,12 +74,22 @@ KNOWN_OFFLINE_MISSES["fresh4"] = {  # scored once with the rules of commit ff5f0
     "sb3_sac_pendulum_proxy_spin_bonus_early_strong_s50": "no finding: its sink from the "
                                                           "peak is 7 evaluations, under 8",
 }
-KNOWN_OFFLINE_MISSES["fresh5"] = {  # scored once with the rules of commit 0b4b8b5
+KNOWN_OFFLINE_MISSES["fresh5"] = {}  # scored once with the rules of commit 0b4b8b5 (one
+# miss, a bonus farmed from the start, named since d17fc7f)
+KNOWN_OFFLINE_MISSES["fresh6"] = {  # scored once with the rules of commit d17fc7f (4 misses
+    # and one healthy run with an error: docs/calibration.md); tuning material since
+    "cleanrl_ppo_acrobot_env_slowdown_late_strong_s71": "a return at its floor from the "
+                                                        "start, read as sparse before the "
+                                                        "late slowdown",
+    "sb3_dqn_cartpole_proxy_exit_bonus_start_strong_s71": "no finding",
+    "sb3_td3_pendulum_reward_sign_early_strong_s71": "a negated cost climbing through zero "
+                                                     "with 10 evaluations: no finding",
 }
 KNOWN_LIVE_STOPS: dict[str, dict[str, str]] = {
     "fresh2": {}, "fresh3": {},
     "fresh4": {},  # its Monitor stop (reward_hacking) went with evaluation-confirmed breaks
     "fresh5": {},  # scored once with the rules of commit 0b4b8b5
+    "fresh6": {},  # scored once with the rules of commit d17fc7f
 }
 
 

@@ -126,8 +126,8 @@ def test_a_critic_whose_loss_fell_far_on_a_flat_return_is_a_warning_not_an_error
 
 def test_an_untrained_critic_on_a_return_at_its_floor_is_an_error_not_a_flat_consequence(ppo):
     # rlvet PPO with vf_coef 0 on Acrobot: every episode hits the -500 time limit, the value
-    # head stays random (EV -2 and below), its loss never moves: the critic, not the floor
-    run = ppo(reward=np.full(200, -500.0), explained_variance=_noise_around(-2.2, 0.8),
+    # head stays random (EV -0.6 and below), its loss never moves: the critic, not the floor
+    run = ppo(reward=np.full(200, -500.0), explained_variance=_noise_around(-0.6, 0.3),
               value_loss=_noise_around(0.24, 0.02))
     [f] = critic.detect_critic_failure(run, CTX)
     assert f.severity == Severity.ERROR

@@ -39,6 +39,29 @@ def test_negated_reward_is_a_direction_error_from_the_start(ppo):
     assert f.severity == Severity.ERROR and f.step == reward.run_start(run)
 
 
+def test_a_reward_negated_mid_run_is_a_direction_error_at_the_crossing(ppo):
+    # CartPole learned to +150, then its reward is negated: the return drops through zero
+    # and stays below while the evaluation falls
+    def negated(v: np.ndarray) -> np.ndarray:
+        return np.where(np.arange(v.size) < 120, 150.0, -9.0) + _flat(0.0, 3.0)(v)
+    evals = np.array([40.0, 150, 300, 420, 480, 60, 20, 12, 10, 9])
+    run = ppo(reward=negated, eval_return=evals)
+    [f] = reward.detect_reward_direction(run, CTX)
+    assert f.severity == Severity.ERROR and f.evidence["proxy_before"] > 100
+
+
+def test_a_noisy_return_wandering_across_zero_is_not_a_negation(ppo):
+    # rlvet PPO on LunarLander: a training return swinging across zero (+30 / -60 every few
+    # points, point-to-point noise ~34) ends on a stretch a little below zero while a noisy
+    # evaluation happens to end lower: no clear sign to lose
+    def wandering(v: np.ndarray) -> np.ndarray:
+        swings = np.where((np.arange(v.size) // 3) % 2 == 0, 30.0, -60.0)
+        return np.where(np.arange(v.size) < v.size - 24, swings, -13.0)
+    evals = np.array([-77.0, 19, -41, -147, -150, -137, -181, -122, -201, -196])
+    run = ppo(reward=wandering, eval_return=evals)
+    assert reward.detect_reward_direction(run, CTX) == []
+
+
 def test_shaped_reward_with_a_negative_offset_is_not_a_direction_error(ppo):
     # reward = true return - time penalty: opposite sign, but the true metric improves.
     run = ppo(reward=lambda v: v - 600.0)

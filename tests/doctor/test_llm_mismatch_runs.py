@@ -47,8 +47,10 @@ def verdicts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     mismatch = corpus_dir(ARCHIVES[request.param], tmp_path_factory.mktemp(request.param))
     out = {}
     for entry in entries(mismatch, request.param):
-        run = read_run(run_dir(mismatch, entry))
-        out[str(entry["name"])] = entry, diagnose(run, eval_metric=str(entry["eval_metric"]))
+        folder = run_dir(mismatch, entry)
+        run = read_run(folder)
+        out[str(entry["name"])] = ({**entry, "folder": str(folder)},
+                                   diagnose(run, eval_metric=str(entry["eval_metric"])))
     return out
 
 
@@ -89,3 +91,20 @@ def test_late_faults_are_dated_at_the_switch(
             assert d.first_break.severity in (Severity.WARNING, Severity.ERROR), name
             assert d.first_break.step == SWITCH_STEP, name
             assert d.first_break.evidence["signal"] == names.LOGPROB_DIFF  # TRL's gap, aliased
+
+
+def test_live_replay_stops_the_gap_within_two_logging_intervals_and_no_healthy_run(
+        verdicts: dict[str, tuple[dict[str, object], Diagnosis]]) -> None:
+    # the Monitor's policy is rlvet watch's: a late gap appears at step 25 (a step is a
+    # logging interval here), a healthy sampler is never stopped
+    from rlvet.doctor.replay import replay
+
+    for name, (entry, _) in verdicts.items():
+        r = replay(read_run(Path(str(entry["folder"]))), eval_metric=str(entry["eval_metric"]))
+        if entry["kind"] == "healthy":
+            assert r.stopped_at is None, name
+        else:
+            assert r.finding is not None, name
+            assert r.finding.category == Category.TRAIN_INFERENCE_MISMATCH, name
+        if entry["kind"] in ("late_hot", "stale_sampler"):
+            assert r.stopped_at is not None and r.stopped_at <= SWITCH_STEP + 2, name

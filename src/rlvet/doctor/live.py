@@ -46,14 +46,16 @@ DEFAULT_CONFIRMATIONS = 2  # the same error first break on two verdicts in a row
 ACUTE: frozenset[Category] = frozenset({
     Category.KL_SPIKE, Category.ENTROPY_COLLAPSE, Category.NUMERICAL_INSTABILITY,
     Category.REWARD_HACKING, Category.REWARD_DIRECTION, Category.STALE_DATA,
+    Category.TRAIN_INFERENCE_MISMATCH,
 })
 """Breaks a live verdict may act on: each is dated by a local event (a jump, a NaN, proxy
-and true reward parting), every further update makes the run worse, and a rollback or a
-stop saves compute. The others are judged against the whole run so far -- a critic that
-never fits, entropy that never moves, a plateau, sparse reward, throughput and memory
-trends -- and a prefix of a healthy run often looks like them (an untrained critic, entropy
-before learning starts, a slow start, evaluation episodes that lengthen as the policy
-improves): live they are reported, never acted on; the offline doctor judges the run."""
+and true reward parting, the sampler's log-probs leaving the trainer's), every further
+update makes the run worse, and a rollback or a stop saves compute. The others are judged
+against the whole run so far -- a critic that never fits, entropy that never moves, a
+plateau, sparse reward, throughput and memory trends -- and a prefix of a healthy run often
+looks like them (an untrained critic, entropy before learning starts, a slow start,
+evaluation episodes that lengthen as the policy improves): live they are reported, never
+acted on; the offline doctor judges the run."""
 
 EVALUATION_JUDGED: frozenset[Category] = frozenset({
     Category.REWARD_HACKING, Category.REWARD_DIRECTION,

@@ -221,7 +221,11 @@ def _sign_flip(run: RunSignals, ctx: DetectContext, e_steps: np.ndarray,
     climbs *up* through zero while the true metric falls is reward hacking's: a negated
     cost (Pendulum's cost paid as reward) and a bonus exploited before the task was learned
     look the same from the logs (both tried on the calibration sets: a rule for the first
-    named the second wrongly), so ``detect_reward_hacking`` says both. Dated at the crossing.
+    named the second wrongly), so ``detect_reward_hacking`` says both. The return must have
+    held a clear sign before the crossing: a median at least its point-to-point noise above
+    zero (a noisy LunarLander return wandering across zero is no negation; after a mild
+    negation the new return may sit just below zero: CartPole at -0.05 a step). Dated at the
+    crossing.
     """
     r_steps, proxy = _curve(run, ctx.reward)
     if proxy.size < 2 * MIN_CURVE_POINTS:
@@ -234,6 +238,9 @@ def _sign_flip(run: RunSignals, ctx: DetectContext, e_steps: np.ndarray,
     before = proxy[:i][sign[:i] == -new]
     if i == 0 or before.size < MIN_CURVE_POINTS or sign.size - i < MIN_CURVE_POINTS:
         return None  # one sign all run, or not long enough on either side
+    if float(np.median(before)) < _noise(proxy):
+        return None  # a return hovering around zero within its own noise had no clear sign
+        # to lose (rlvet PPO on LunarLander: median +23 before, point-to-point noise 80)
     crossing = int(r_steps[i])
     true_before, true_after = true[e_steps < crossing], true[e_steps >= crossing]
     if true_before.size < 2 or true_after.size < 2:
