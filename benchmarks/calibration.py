@@ -1,8 +1,8 @@
 """Calibration of ``rlvet doctor`` and the live guardrails on the corpus's held-out half.
 
 Run:
-    .venv/bin/python benchmarks/calibration.py                  # fresh6: the published set
-    .venv/bin/python benchmarks/calibration.py --split fresh5   # scored once, tuning since
+    .venv/bin/python benchmarks/calibration.py                  # fresh7: the published set
+    .venv/bin/python benchmarks/calibration.py --split fresh6   # scored once, tuning since
     .venv/bin/python benchmarks/calibration.py --split fresh    # scored once, tuning since
     .venv/bin/python benchmarks/calibration.py --split all      # the first corpus, all of it
     .venv/bin/python benchmarks/calibration.py --split heldout  # its held-out half (seen)
@@ -11,9 +11,9 @@ Run:
 The corpus (``benchmarks/corpus/``: real SB3, CleanRL-style and ``rlvet train`` runs, split
 once by (env, seed) in its manifest) is unpacked from ``tests/data/corpus/corpus.tar.xz``
 unless ``--corpus`` names a directory holding it already. Its held-out half was scored and
-looked at on 2026-12-05, so it became tuning material; so did the fresh .. fresh5 sets
-(``tests/data/corpus/fresh*.tar.xz``) after each was scored once. ``--split fresh6`` (the
-default) scores ``tests/data/corpus/fresh6.tar.xz``, whose grid was fixed before the rules
+looked at on 2026-12-05, so it became tuning material; so did the fresh .. fresh6 sets
+(``tests/data/corpus/fresh*.tar.xz``) after each was scored once. ``--split fresh7`` (the
+default) scores ``tests/data/corpus/fresh7.tar.xz``, whose grid was fixed before the rules
 it scores were changed, and which was scored once after they were frozen
 (docs/calibration.md).
 
@@ -58,7 +58,8 @@ from rlvet.signals.series import RunSignals
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = ROOT / "tests" / "data" / "corpus" / "corpus.tar.xz"
 FRESH_ARCHIVES = {split: ROOT / "tests" / "data" / "corpus" / f"{split}.tar.xz"
-                  for split in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")}
+                  for split in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6",
+                                "fresh7")}
 MANIFEST = ROOT / "benchmarks" / "corpus" / "manifest.json"
 EVAL_DROP = 0.2  # "the evaluation return first falls 20% below its best" (issue #12)
 HEALTHY = "healthy"
@@ -362,9 +363,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="unpacked corpus (default: the archive)")
     parser.add_argument("--split",
-                        choices=("fresh6", "fresh5", "fresh4", "fresh3", "fresh2", "fresh",
-                                 "heldout", "tune", "all"),
-                        default="fresh6", help="fresh6: the published held-out set")
+                        choices=("fresh7", "fresh6", "fresh5", "fresh4", "fresh3", "fresh2",
+                                 "fresh", "heldout", "tune", "all"),
+                        default="fresh7", help="fresh7: the published held-out set")
     parser.add_argument("--no-live", action="store_true", help="skip the live replays")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--misses", action="store_true", help="list every wrong run")
