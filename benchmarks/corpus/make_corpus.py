@@ -47,23 +47,16 @@ from specs import (  # noqa: E402
 )
 
 DEFAULT_OUT = Path("/tmp/rlvet-corpus")
-# per grid: its runs, its archive, its manifest (the fresh set is a second held-out set)
+DATA = REPO / "tests" / "data" / "corpus"
+FRESH_GRIDS: dict[str, list[Run]] = {  # further held-out sets, each scored once
+    "fresh": FRESH_RUNS, "fresh2": FRESH2_RUNS, "fresh3": FRESH3_RUNS, "fresh4": FRESH4_RUNS,
+    "fresh5": FRESH5_RUNS, "fresh6": FRESH6_RUNS, "fresh7": FRESH7_RUNS,
+}
+# per grid: its runs, its archive, its manifest
 GRIDS: dict[str, tuple[list[Run], Path, Path]] = {
-    "v1": (RUNS, REPO / "tests" / "data" / "corpus" / "corpus.tar.xz", HERE / "manifest.json"),
-    "fresh": (FRESH_RUNS, REPO / "tests" / "data" / "corpus" / "fresh.tar.xz",
-              HERE / "manifest-fresh.json"),
-    "fresh2": (FRESH2_RUNS, REPO / "tests" / "data" / "corpus" / "fresh2.tar.xz",
-               HERE / "manifest-fresh2.json"),
-    "fresh3": (FRESH3_RUNS, REPO / "tests" / "data" / "corpus" / "fresh3.tar.xz",
-               HERE / "manifest-fresh3.json"),
-    "fresh4": (FRESH4_RUNS, REPO / "tests" / "data" / "corpus" / "fresh4.tar.xz",
-               HERE / "manifest-fresh4.json"),
-    "fresh5": (FRESH5_RUNS, REPO / "tests" / "data" / "corpus" / "fresh5.tar.xz",
-               HERE / "manifest-fresh5.json"),
-    "fresh6": (FRESH6_RUNS, REPO / "tests" / "data" / "corpus" / "fresh6.tar.xz",
-               HERE / "manifest-fresh6.json"),
-    "fresh7": (FRESH7_RUNS, REPO / "tests" / "data" / "corpus" / "fresh7.tar.xz",
-               HERE / "manifest-fresh7.json"),
+    "v1": (RUNS, DATA / "corpus.tar.xz", HERE / "manifest.json"),
+    **{name: (runs, DATA / f"{name}.tar.xz", HERE / f"manifest-{name}.json")
+       for name, runs in FRESH_GRIDS.items()},
 }
 ARCHIVE, MANIFEST = GRIDS["v1"][1], GRIDS["v1"][2]
 KEEP_SUFFIXES = (".csv", ".jsonl")  # plus TensorBoard event files
@@ -295,9 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-one", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     grid, archive, manifest_path = GRIDS[a.grid]
-    by_name = {r.name: r for r in
-               RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS + FRESH5_RUNS
-               + FRESH6_RUNS + FRESH7_RUNS}
+    by_name = {r.name: r for runs, _, _ in GRIDS.values() for r in runs}
     if a.train_one:
         train_one(by_name[a.train_one], a.out)
         return 0

@@ -738,9 +738,8 @@ def _fresh6_grid() -> list[Run]:
     exit_bonus = {**hack, "fault": "proxy_exit_bonus", "onset": "start",
                   "wrapper": "right_exit_bonus"}
     spin = {**hack, "fault": "proxy_spin_bonus", "wrapper": "spin_bonus", "n_evals": 12}
-    mcar_v = {**hack, "fault": "proxy_velocity_bonus", "onset": "start",
-              "wrapper": "velocity_bonus"}
-    acro_v = {**mcar_v}
+    velocity = {**hack, "fault": "proxy_velocity_bonus", "onset": "start",
+                "wrapper": "velocity_bonus"}
     mcar_kw = {"index": 1, "top": 0.07}
     acro_kw = {"index": 4, "top": 12.566}
     extra = [
@@ -755,17 +754,17 @@ def _fresh6_grid() -> list[Run]:
         Run("sb3", "td3", "Pendulum-v1", 75, 12_000, TD3_PENDULUM, 1, onset="late",
             strength="strong", wrapper_kwargs={"bonus": 5.0}, **spin),
         Run("sb3", "ppo", "MountainCar-v0", 74, 80_000, PPO_MCAR, 8, strength="strong",
-            wrapper_kwargs={**mcar_kw, "bonus": 3.0}, **mcar_v),
+            wrapper_kwargs={**mcar_kw, "bonus": 3.0}, **velocity),
         Run("sb3", "ppo", "MountainCar-v0", 75, 80_000, PPO_MCAR, 8, strength="mild",
-            wrapper_kwargs={**mcar_kw, "bonus": 1.5}, **mcar_v),
+            wrapper_kwargs={**mcar_kw, "bonus": 1.5}, **velocity),
         Run("sb3", "dqn", "MountainCar-v0", 74, 40_000, DQN_MCAR, 1, strength="strong",
-            wrapper_kwargs={**mcar_kw, "bonus": 3.0}, log_interval=1, **mcar_v),
+            wrapper_kwargs={**mcar_kw, "bonus": 3.0}, log_interval=1, **velocity),
         Run("sb3", "ppo", "Acrobot-v1", 74, 80_000, PPO_ACROBOT, 8, strength="strong",
-            wrapper_kwargs={**acro_kw, "bonus": 3.0}, **acro_v),
+            wrapper_kwargs={**acro_kw, "bonus": 3.0}, **velocity),
         Run("sb3", "ppo", "Acrobot-v1", 75, 80_000, PPO_ACROBOT, 8, strength="mild",
-            wrapper_kwargs={**acro_kw, "bonus": 1.5}, **acro_v),
+            wrapper_kwargs={**acro_kw, "bonus": 1.5}, **velocity),
         Run("cleanrl", "ppo", "Acrobot-v1", 74, 80_000, CR_PPO, 4, strength="strong",
-            wrapper_kwargs={**acro_kw, "bonus": 3.0}, **acro_v),
+            wrapper_kwargs={**acro_kw, "bonus": 3.0}, **velocity),
     ]
     return _round_robin(shifted + extra)
 

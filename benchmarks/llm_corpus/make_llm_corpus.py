@@ -164,40 +164,62 @@ def run_name(kind: str, seed: int) -> str:
     return f"trl_grpo_{kind}_s{seed}"
 
 
-def train(kind: str, seed: int, out: Path) -> float:
-    """Train one run; keep ``out/trainer_state.json``; return the training wall time."""
+def grpo_args(output_dir: Path, seed: int, **overrides: Any) -> Any:
+    """The corpus's ``GRPOConfig`` (16 completions a step in groups of 4, beta 0.04,
+    temperature 1.0, constant lr 1e-3, the task as a second reward of weight 0), with
+    ``overrides`` on top; gradient checkpointing off under whichever name TRL uses."""
     import dataclasses
 
-    import torch
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig
 
-    spec = KINDS[kind]
-    torch.set_num_threads(1)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
     fields = {f.name for f in dataclasses.fields(GRPOConfig)}
     no_ckpt = ("activation_checkpointing" if "activation_checkpointing" in fields
                else "gradient_checkpointing")
+    settings: dict[str, Any] = dict(
+        output_dir=str(output_dir), learning_rate=1e-3, lr_scheduler_type="constant",
+        warmup_steps=0, per_device_train_batch_size=16, num_generations=4,
+        reward_weights=[1.0, 0.0], max_completion_length=base.MAX_COMPLETION,
+        temperature=1.0, beta=0.04, bf16=False, use_cpu=True, seed=seed, logging_steps=1,
+        report_to=[], save_strategy="no", disable_tqdm=True, **{no_ckpt: False})
+    return GRPOConfig(**{**settings, **overrides})
+
+
+def fresh_folder(out: Path) -> None:
+    """``out`` emptied (a rerun replaces the run) and created."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+
+
+def fit(args: Any, model_dir: Path, reward: Callable[..., list[float]], seed: int,
+        out: Path) -> float:
+    """Train with TRL's ``GRPOTrainer`` on ``reward`` (the task logged beside it); copy the
+    Trainer's ``trainer_state.json`` to ``out``; return the training wall time."""
+    from trl import GRPOTrainer
+
+    trainer = GRPOTrainer(model=str(model_dir), processing_class=base.build_tokenizer(),
+                          reward_funcs=[reward, base.starts_with_target],
+                          args=args, train_dataset=base.prompt_dataset(seed=seed))
+    start = time.perf_counter()
+    trainer.train()
+    wall = time.perf_counter() - start
+    trainer.save_state()
+    shutil.copy(Path(args.output_dir) / "trainer_state.json", out)
+    return wall
+
+
+def train(kind: str, seed: int, out: Path) -> float:
+    """Train one run; keep ``out/trainer_state.json``; return the training wall time."""
+    import torch
+
+    spec = KINDS[kind]
+    torch.set_num_threads(1)
+    fresh_folder(out)
     with tempfile.TemporaryDirectory(prefix="rlvet-llm-corpus-") as tmp:
         model_dir = base.save_model(Path(tmp) / "model", seed=seed)
-        args = GRPOConfig(
-            output_dir=str(Path(tmp) / "output"), learning_rate=spec.learning_rate,
-            lr_scheduler_type="constant", warmup_steps=0, max_steps=spec.steps,
-            per_device_train_batch_size=16, num_generations=4,
-            num_iterations=spec.num_iterations, reward_weights=[1.0, 0.0],
-            max_completion_length=base.MAX_COMPLETION, temperature=1.0, beta=0.04,
-            bf16=False, use_cpu=True, seed=seed, logging_steps=1, report_to=[],
-            save_strategy="no", disable_tqdm=True, **{no_ckpt: False})
-        trainer = GRPOTrainer(model=str(model_dir), processing_class=base.build_tokenizer(),
-                              reward_funcs=[spec.reward, base.starts_with_target],
-                              args=args, train_dataset=base.prompt_dataset(seed=seed))
-        start = time.perf_counter()
-        trainer.train()
-        wall = time.perf_counter() - start
-        trainer.save_state()
-        shutil.copy(Path(args.output_dir) / "trainer_state.json", out)
-    return wall
+        args = grpo_args(Path(tmp) / "output", seed, learning_rate=spec.learning_rate,
+                         max_steps=spec.steps, num_iterations=spec.num_iterations)
+        return fit(args, model_dir, spec.reward, seed, out)
 
 
 # -------------------------------------------------------------------------- verification

@@ -72,7 +72,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -323,46 +322,27 @@ def stand_in_vllm(plan: SamplerPlan) -> Iterator[list[StandInLLM]]:
 # ------------------------------------------------------------------------------ training
 
 
-def run_name(kind: str, seed: int) -> str:
-    return f"trl_grpo_{kind}_s{seed}"
+run_name = corpus.run_name
 
 
 def train(kind: str, seed: int, out: Path, steps: int = STEPS) -> float:
     """Train one run through TRL's vLLM path with the stand-in engine; keep
     ``out/trainer_state.json``; return the training wall time."""
     import torch
-    from trl import GRPOConfig, GRPOTrainer
 
     torch.set_num_threads(1)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    fields = {f.name for f in dataclasses.fields(GRPOConfig)}
-    no_ckpt = ("activation_checkpointing" if "activation_checkpointing" in fields
-               else "gradient_checkpointing")
+    corpus.fresh_folder(out)
     plan = KINDS[kind].plan(seed, steps)
     with tempfile.TemporaryDirectory(prefix="rlvet-llm-mismatch-") as tmp, \
             stand_in_vllm(plan) as engines:
         model_dir = base.save_model(Path(tmp) / "model", seed=seed)
-        args = GRPOConfig(
-            output_dir=str(Path(tmp) / "output"), learning_rate=1e-3,
-            lr_scheduler_type="constant", warmup_steps=0, max_steps=steps,
-            per_device_train_batch_size=16, num_generations=4, reward_weights=[1.0, 0.0],
-            max_completion_length=base.MAX_COMPLETION, temperature=1.0, beta=0.04,
-            use_vllm=True, vllm_mode="colocate",
-            bf16=False, use_cpu=True, seed=seed, logging_steps=1, report_to=[],
-            save_strategy="no", disable_tqdm=True, **{no_ckpt: False})
-        trainer = GRPOTrainer(model=str(model_dir), processing_class=base.build_tokenizer(),
-                              reward_funcs=[base.starts_with_target, base.starts_with_target],
-                              args=args, train_dataset=base.prompt_dataset(seed=seed))
-        start = time.perf_counter()
-        trainer.train()
-        wall = time.perf_counter() - start
-        if len(engines) != 1 or engines[0].calls != steps or engines[0].loads == 0:
-            raise RuntimeError(f"{out.name}: the stand-in engine was not used as planned "
-                               f"({len(engines)} engines)")
-        trainer.save_state()
-        shutil.copy(Path(args.output_dir) / "trainer_state.json", out)
+        args = corpus.grpo_args(Path(tmp) / "output", seed, max_steps=steps,
+                                use_vllm=True, vllm_mode="colocate")
+        wall = corpus.fit(args, model_dir, base.starts_with_target, seed, out)
+    if len(engines) != 1 or engines[0].calls != steps or engines[0].loads == 0:
+        shutil.rmtree(out)
+        raise RuntimeError(f"{out.name}: the stand-in engine was not used as planned "
+                           f"({len(engines)} engines)")
     return wall
 
 

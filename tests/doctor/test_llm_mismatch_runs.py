@@ -21,6 +21,7 @@ from rlvet.doctor.diagnose import Diagnosis, diagnose
 from rlvet.findings import Category, Severity
 from rlvet.signals import names
 from rlvet.signals.discover import read_run
+from rlvet.signals.series import RunSignals
 
 ROOT = Path(__file__).resolve().parents[2]
 SETS = ("mismatch", "mismatch2")  # mismatch2: scored once with the rules of commit 6ad37ad
@@ -47,9 +48,8 @@ def verdicts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     mismatch = corpus_dir(ARCHIVES[request.param], tmp_path_factory.mktemp(request.param))
     out = {}
     for entry in entries(mismatch, request.param):
-        folder = run_dir(mismatch, entry)
-        run = read_run(folder)
-        out[str(entry["name"])] = ({**entry, "folder": str(folder)},
+        run = read_run(run_dir(mismatch, entry))
+        out[str(entry["name"])] = ({**entry, "run": run},
                                    diagnose(run, eval_metric=str(entry["eval_metric"])))
     return out
 
@@ -100,7 +100,9 @@ def test_live_replay_stops_the_gap_within_two_logging_intervals_and_no_healthy_r
     from rlvet.doctor.replay import replay
 
     for name, (entry, _) in verdicts.items():
-        r = replay(read_run(Path(str(entry["folder"]))), eval_metric=str(entry["eval_metric"]))
+        run = entry["run"]
+        assert isinstance(run, RunSignals)
+        r = replay(run, eval_metric=str(entry["eval_metric"]))
         if entry["kind"] == "healthy":
             assert r.stopped_at is None, name
         else:

@@ -410,8 +410,11 @@ def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
     the proxy climbs and the true metric sinks, both significantly
     (``stats.CURVE_TREND_RHO``, p <= ``stats.TREND_P``); i.i.d. noisy evaluations trend by
     chance in 1 run of 20 at most, and must also fall and stay fallen. A true metric that
-    sinks that steadily and gives back most of its gain while the proxy keeps its own,
-    without climbing further, is a bonus farmed from the start (``_sank_alone``).
+    sinks that steadily and gives back ``HACK_GIVEBACK_SANK`` of its gain while the proxy
+    keeps ``PROXY_KEPT`` of its own, without climbing further, is a bonus farmed from the
+    start: it rises with the objective, then the exploit takes over and the proxy, paid by
+    the exploit now, sags by a few percent (a policy getting worse at its task loses both,
+    or its evaluations swing back up: no rank trend).
     """
     pair = _paired(run, ctx)
     if pair is None:
@@ -431,12 +434,11 @@ def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
     rising = stats.trend(e_steps[k:], proxy_at[k:])
     sinking = stats.trend(e_steps[k:], true[k:])
     sank = true.size - k >= TREND_MIN_POINTS and sinking.monotone_down(stats.CURVE_TREND_RHO)
-    opposite = sank and rising.monotone_up(stats.CURVE_TREND_RHO)
+    sank_alone = sank and prog.at(prog.end) <= 1.0 - HACK_GIVEBACK_SANK
     if (fallen.size < HACK_MIN_AFTER or fallen.mean() < HACK_SHARE_AFTER
             or true[-1] >= limit or not _proxy_kept(run, ctx, prog.end)
             or (prog.peak - prog.end < HACK_NOISE * noise and not sank)
-            or not (opposite or rising.rho >= stats.CURVE_TREND_RHO
-                    or _sank_alone(sank, run, ctx, prog))):
+            or not (rising.rho >= stats.CURVE_TREND_RHO or sank_alone)):
         return None  # not lasting to the end, within the fallen level's own scatter (unless
         # the objective sinks steadily from the peak on), or a proxy that stopped rising
         # while the objective merely fell
@@ -453,23 +455,6 @@ def _giveback(run: RunSignals, ctx: DetectContext) -> Finding | None:
     )
     return prescribe(Category.REWARD_HACKING, severity=Severity.ERROR, message=message,
                      evidence=evidence, step=int(e_steps[i]))
-
-
-def _sank_alone(sank: bool, run: RunSignals, ctx: DetectContext,
-                true_prog: stats.Progress) -> bool:
-    """The true metric sank steadily from its peak (``sank``: a significant rank trend over
-    ``TREND_MIN_POINTS`` evaluations or more) and gave back ``HACK_GIVEBACK_SANK`` of its
-    gain, while the proxy kept ``PROXY_KEPT`` of its own.
-
-    A bonus farmed from the first update (CartPole paying for the exit from step 0) rises
-    with the objective, then the exploit takes over: the objective sinks evaluation after
-    evaluation while the proxy, paid by the exploit now, sags by a few percent. A policy
-    getting worse at its task loses both, or its evaluations swing back up (no rank trend).
-    """
-    if not sank:
-        return False
-    kept = true_prog.at(true_prog.end)
-    return kept <= 1.0 - HACK_GIVEBACK_SANK and _proxy_kept(run, ctx, true_prog.end)
 
 
 def _no_transfer(run: RunSignals, ctx: DetectContext) -> Finding | None:
