@@ -785,6 +785,26 @@ def _fresh7_grid() -> list[Run]:
 
 
 FRESH7_RUNS: list[Run] = _fresh7_grid()
+
+
+def _fresh8_grid() -> list[Run]:
+    """The ninth held-out set (split ``fresh8``), fixed on 2026-12-06 right after fresh7
+    was scored once and before any rule was changed on it: the fresh2 recipe with seeds
+    90-93, plus a second draw (seeds 95-98) of the categories fresh7 held four verified runs
+    or fewer of and that fresh2's recipe plants four times or fewer (memory_growth,
+    numerical_instability, plateau, stale_data, throughput_drop), so one arguable run does
+    not decide a category; a third draw (seeds 100-103) of throughput_drop."""
+    shifted = [dataclasses.replace(r, seed=r.seed + 60, batch="fresh8") for r in FRESH2_RUNS]
+    thin = ("memory_growth", "numerical_instability", "plateau", "stale_data",
+            "throughput_drop")
+    extra = [dataclasses.replace(r, seed=r.seed + 65, batch="fresh8") for r in FRESH2_RUNS
+             if r.category in thin]
+    third = [dataclasses.replace(r, seed=r.seed + 70, batch="fresh8") for r in FRESH2_RUNS
+             if r.category == "throughput_drop"]  # half its runs fail verification
+    return _round_robin(shifted + extra + third)
+
+
+FRESH8_RUNS: list[Run] = _fresh8_grid()
 _names = [r.name for r in RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS
-          + FRESH5_RUNS + FRESH6_RUNS + FRESH7_RUNS]
+          + FRESH5_RUNS + FRESH6_RUNS + FRESH7_RUNS + FRESH8_RUNS]
 assert len(_names) == len(set(_names)), sorted(n for n in _names if _names.count(n) > 1)

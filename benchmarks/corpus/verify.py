@@ -371,6 +371,25 @@ def _nonfinite(sig: CorpusSignals) -> list[str]:
     return out
 
 
+SYSTEMS_FAULTS = ("throughput_drop", "memory_growth")  # slow or grow; leave learning alone
+
+
+def _never_learned(run: Run, sig: CorpusSignals) -> list[str]:
+    """A systems fault does not stop learning, so its run must learn like a healthy one.
+    One that never left its start carries a second break, from its first update (no
+    learning signal), before the planted one: its first break is ambiguous and the run is
+    not kept (added for fresh8, before it was generated; fresh7's s86 slowdown run sat at
+    Acrobot's -500 floor throughout)."""
+    if run.category not in SYSTEMS_FAULTS:
+        return []
+    r = sig["reward"][1]
+    n = max(1, len(r) // 10)
+    if np.mean(r[-n:]) > np.mean(r[:n]):
+        return []
+    return [f"never learned: training return {_g(np.mean(r[:n]))} in the first 10% of its "
+            f"points -> {_g(np.mean(r[-n:]))} in the last (a systems-fault run must learn)"]
+
+
 def verify(run: Run, run_dir: Path) -> dict[str, Any]:
     sig = CorpusSignals(run, run_dir)
     problems: list[str] = []
@@ -402,6 +421,7 @@ def verify(run: Run, run_dir: Path) -> dict[str, Any]:
         res, pre = _planted_check(run, sig)
         if not res["ok"]:
             problems.append(f"{run.category} not shown: {res['evidence']}")
+        problems += _never_learned(run, sig)
         if pre is not None and pre["ok"]:
             problems.append(f"{run.category} already shown before the onset: {pre['evidence']}")
         evidence = (f"[{run.category} from step {res['first_step']}] {res['evidence']}; {story}")
