@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["cartpole_lean", "catch_follow", "minatar_breakout_follow", "minatar_freeway_up",
-           "minigrid_forward", "mountain_car_pump", "panda_reach", "point_mass_pd", "point_maze_pd"]
+           "minigrid_forward", "mountain_car_pump", "panda_reach", "pgx_first_legal",
+           "point_mass_pd", "point_maze_pd", "xminigrid_forward"]
 
 MINIGRID_WALL = 2  # OBJECT_TO_IDX["wall"] in minigrid.core.constants
 MINIGRID_FORWARD, MINIGRID_RIGHT = 2, 1
@@ -81,3 +82,22 @@ def minatar_breakout_follow(obs: Any) -> int:
         return 0
     step = int(np.sign(int(ball[0][1]) - int(paddle[0][1])))
     return {0: 0, -1: 1, 1: 2}[step]
+
+
+XMINIGRID_WALL = 2  # Tiles.WALL in xminigrid.core.constants
+XMINIGRID_FORWARD, XMINIGRID_RIGHT = 0, 1
+
+
+def xminigrid_forward(obs: Any) -> int:
+    """XLand-MiniGrid (7x7 view of (tile, colour), the agent at the bottom centre facing up):
+    walk forward, turn right at a wall; reaches the far corner of an empty room."""
+    ahead = int(np.asarray(obs)[-2, np.asarray(obs).shape[1] // 2, 0])
+    return XMINIGRID_RIGHT if ahead == XMINIGRID_WALL else XMINIGRID_FORWARD
+
+
+def pgx_first_legal(obs: Any) -> int:
+    """Pgx games through makers.PgxAdapter: the first legal action of the mask. It never
+    loses to an illegal move (2048: slides until stuck; Connect Four: stacks the leftmost
+    open column, which a random opponent seldom blocks)."""
+    legal = np.flatnonzero(np.asarray(obs["action_mask"]))
+    return int(legal[0]) if len(legal) else 0

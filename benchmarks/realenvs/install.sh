@@ -43,6 +43,17 @@ PKG_GROUPS=(
   "--no-deps gymnasium-2048==0.1.2"
   # not used: pogema 1.4.0 pins gymnasium 0.28.1, numpy 1.26 and pydantic 1; tetris-gymnasium
   # 0.3.1 pulls jax 0.5.3 (the corpus keeps jax 0.10)
+  # heldout4 (fresh held-out packages). tetris-gymnasium 0.3.1 pins jax<0.6 for its JAX
+  # variant only: installed without its deps (its numpy env needs gymnasium, numpy and
+  # opencv-python, the last pulled by gym-pusht) so the corpus keeps jax 0.10.
+  "gym-pusht"  # pymunk, shapely, opencv-python
+  "--no-deps tetris-gymnasium==0.3.1"
+  "craftax"  # JAX; builds its texture cache on first use (no download)
+  "xminigrid"  # JAX; only the MiniGrid-* ids (the XLand rulesets are a download)
+  "pgx"  # JAX board games
+  "rware"
+  # not used: navix 0.7.4 (pulls black, flake8, opentelemetry, distrax), bluesky-gym 0.2.0
+  # (pulls torch with CUDA), gym-trading-env 0.3.5 (needs a price data set)
   "pytest"  # runs the importorskip tests of tests/envcheck against the real packages
 )
 for group in "${PKG_GROUPS[@]}"; do

@@ -144,25 +144,44 @@ HEALTHY: dict[str, Callable[[], gym.Env]] = {
 }
 
 
-def main() -> int:
+def score(faults: dict[str, tuple[Callable[[], gym.Env], Category]],
+          healthy: dict[str, Callable[[], gym.Env]]) -> int:
+    """Run rlvet's env QA on every env and print the table and the summary line."""
     named = 0
     false_errors = 0
     print("| planted env | expected | named | error findings |")
     print("|---|---|---|---|")
-    for name, (make, category) in FAULTS.items():
+    for name, (make, category) in faults.items():
         found = run_env_qa(EnvQAConfig(spec=name, factory=make)).result.findings
         hit = any(f.category == category and f.severity != Severity.INFO for f in found)
         named += hit
         errors = sorted({str(f.category) for f in found if f.severity == Severity.ERROR})
         print(f"| `{name}` | {category} | {'yes' if hit else 'NO'} | {', '.join(errors) or '-'} |")
-    for name, make in HEALTHY.items():
+    for name, make in healthy.items():
         found = run_env_qa(EnvQAConfig(spec=name, factory=make)).result.findings
         errors = sorted({str(f.category) for f in found if f.severity == Severity.ERROR})
         false_errors += bool(errors)
         print(f"| `{name}` (healthy) | none | - | {', '.join(errors) or '-'} |")
-    print(f"\nnamed {named}/{len(FAULTS)}; "
-          f"healthy envs with an error: {false_errors}/{len(HEALTHY)}")
+    print(f"\nnamed {named}/{len(faults)}; "
+          f"healthy envs with an error: {false_errors}/{len(healthy)}")
     return 0
+
+
+def run_set(faults: dict[str, tuple[Callable[[], gym.Env], Category]],
+            healthy: dict[str, Callable[[], gym.Env]], self_check: Callable[[], bool]) -> int:
+    """A later held-out set's command line: its self-checks first (no rlvet; the set is not
+    scored if one fails), then, without ``--self-check-only``, the table."""
+    print("self-checks (no rlvet):")
+    if not self_check():
+        return 1
+    if "--self-check-only" in sys.argv:
+        return 0
+    print()
+    return score(faults, healthy)
+
+
+def main() -> int:
+    return score(FAULTS, HEALTHY)
 
 
 if __name__ == "__main__":

@@ -394,15 +394,7 @@ def self_check() -> bool:
 
 
 def main() -> int:
-    print("self-checks (no rlvet):")
-    if not self_check():
-        return 1
-    if "--self-check-only" in sys.argv:
-        return 0
-    print()
-    # Reuse the first set's runner and table format: it reads its module's FAULTS/HEALTHY.
-    first_set.FAULTS, first_set.HEALTHY = FAULTS, HEALTHY
-    return first_set.main()
+    return first_set.run_set(FAULTS, HEALTHY, self_check)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ __all__ = [
     "Outcome",
     "Sandbox",
     "UserCall",
+    "WarmUp",
     "bounded_seconds",
     "default_memory_mb",
 ]
@@ -217,6 +218,25 @@ class Limits:
         return self.call_s
 
 
+@dataclass(frozen=True, slots=True)
+class WarmUp:
+    """A longer budget for the first calls of one request.
+
+    Why: a freshly built env may compile or load lazily on first use (JAX-jitted envs such
+    as jumanji or gymnax compile reset and step on their first call: seconds, more on a
+    loaded machine) and then step in microseconds. Judged by the per-call budget, that
+    first call reads as a hang.
+
+    Attributes:
+        calls: how many of each freshly built env's first calls get ``budget_s`` (counted
+            from the end of its ``BUILD`` call).
+        budget_s: their budget (never below the per-call budget).
+    """
+
+    calls: int
+    budget_s: float
+
+
 # --------------------------------------------------------------------------- child side
 
 
@@ -227,18 +247,22 @@ class Heartbeat:
     child runs unchanged in-process.
     """
 
-    __slots__ = ("_done", "_send", "_state", "_ticks")
+    __slots__ = ("_built", "_done", "_in", "_send", "_state", "_ticks")
 
     def __init__(self, state: Any | None = None,
                  send: Callable[[Any], None] | None = None) -> None:
-        self._state: Any = state  # shared int64[3]: progress ticks, call code, calls done
+        # shared int64[4]: progress ticks, call code, calls done, calls since the last build
+        self._state: Any = state
         self._send = send
         self._ticks = 0
         self._done = 0
+        self._built = 0  # calls done since the last env was built
+        self._in: UserCall = UserCall.OTHER
 
     def enter(self, call: UserCall) -> None:
         """User code of kind ``call`` starts now."""
         if self._state is not None:
+            self._in = call
             self._ticks += 1
             self._state[1] = _CODE[call]
             self._state[0] = self._ticks
@@ -247,7 +271,9 @@ class Heartbeat:
         """The call entered last returned."""
         if self._state is not None:
             self._done += 1
+            self._built = 0 if self._in is UserCall.BUILD else self._built + 1
             self._state[2] = self._done
+            self._state[3] = self._built
             self._leave()
 
     def _leave(self) -> None:
@@ -438,7 +464,7 @@ class Sandbox:
 
     def _start(self) -> None:
         ctx = self._context()
-        self._state = ctx.Array("q", 3, lock=False)
+        self._state = ctx.Array("q", 4, lock=False)
         parent, child = ctx.Pipe()
         forked = ctx.get_start_method() == "fork"
         self._proc = ctx.Process(
@@ -475,10 +501,11 @@ class Sandbox:
         self._kill()
 
     def call(self, request: str, /, *, on_item: Callable[[Any], None] | None = None,
-             **kwargs: Any) -> Outcome:
+             warm_up: WarmUp | None = None, **kwargs: Any) -> Outcome:
         """Run ``handler(hb, request, **kwargs)`` in the child and wait for it.
 
         Items the handler streams go to ``on_item`` if given, else to ``Outcome.items``.
+        ``warm_up`` gives each freshly built env's first calls a longer budget.
         A failure is returned in ``Outcome.failure``, never raised; after a death, hang or
         out-of-memory the child is gone and the next request starts a fresh one.
 
@@ -495,10 +522,10 @@ class Sandbox:
         except (BrokenPipeError, OSError):
             outcome.failure = self._died(start_done)
             return outcome
-        return self._watch(outcome, start_done, on_item)
+        return self._watch(outcome, start_done, on_item, warm_up)
 
     def _watch(self, outcome: Outcome, start_done: int,
-               on_item: Callable[[Any], None] | None) -> Outcome:
+               on_item: Callable[[Any], None] | None, warm_up: WarmUp | None) -> Outcome:
         state = self._state
         last_tick, last_change = state[0], time.monotonic()
         while True:
@@ -521,6 +548,8 @@ class Sandbox:
                 continue
             call = _CALLS[state[1]]
             budget = self.limits.budget(call)
+            if warm_up is not None and state[3] < warm_up.calls and call not in SETUP_CALLS:
+                budget = max(budget, warm_up.budget_s)
             if now - last_change > budget:
                 done = state[2] - start_done
                 self._kill()

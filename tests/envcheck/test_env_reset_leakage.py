@@ -62,3 +62,52 @@ def test_leak_on_some_seeds_only_is_named() -> None:
     # single spread of 5 replays picked does, 3 of the 16 replayed now do
     found = _findings(lambda: TimeLimit(StickyWalk(), 20), seed=5)
     assert found.get(Category.RESET_LEAKAGE) == Severity.ERROR
+
+
+class Battery(gym.Env):
+    """A robot with a battery: reset draws a random charge only when the battery is empty,
+    so a charge left over from the last episode (kept across ``reset()``, the bug) both
+    shows in the observation and changes how many numbers reset draws after seeding. The
+    generator is reseeded at every reset: the seed is honoured, the state is not cleared.
+    """
+
+    def __init__(self, *, clear_on_reset: bool) -> None:
+        self.observation_space = spaces.Box(0.0, 10.0, (2,), np.float32)
+        self.action_space = spaces.Discrete(3)  # idle, work, charge
+        self.clear = clear_on_reset
+        self.charge: float | None = None
+        self.done_work = 0.0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        super().reset(seed=seed)
+        if self.clear or self.charge is None:
+            self.charge = float(self.np_random.uniform(2.0, 8.0))
+        self.done_work = 0.0
+        return self._obs(), {}
+
+    def _obs(self) -> np.ndarray:
+        return np.array([self.charge, min(self.done_work, 10.0)], np.float32)
+
+    def step(self, action: Any) -> Any:
+        assert self.charge is not None
+        noise = float(self.np_random.normal(0.0, 0.05))
+        if int(action) == 1 and self.charge > 0.5:
+            self.charge -= 0.5
+            self.done_work += 1.0
+        elif int(action) == 2:
+            self.charge = min(self.charge + 0.3 + noise, 10.0)
+        empty = self.charge <= 0.5
+        return self._obs(), float(int(action) == 1 and not empty), empty, False, {}
+
+
+def test_state_kept_across_reset_that_changes_its_draws_is_leakage_not_an_unhonoured_seed(
+) -> None:
+    found = _findings(lambda: TimeLimit(Battery(clear_on_reset=False), 30), seed=0)
+    assert found.get(Category.RESET_LEAKAGE) == Severity.ERROR
+    assert Category.NONDETERMINISTIC_RESET not in found
+
+
+def test_battery_cleared_on_reset_is_neither() -> None:
+    found = _findings(lambda: TimeLimit(Battery(clear_on_reset=True), 30), seed=0)
+    assert Category.RESET_LEAKAGE not in found
+    assert Category.NONDETERMINISTIC_RESET not in found

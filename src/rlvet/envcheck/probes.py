@@ -531,11 +531,25 @@ def run_episodes(
             record = _episode(
                 env, seed, name, policy_fn, cap, hb, contract if audit else None, snapshots
             )
+            if fresh_each and record.rng_fingerprint is not None:
+                record.rng_after_reseed = _fingerprint_after_reseed(env, seed, hb)
             taken.append(record.length)
             yield EpisodeUpdate(record, contract, tuple(snapshots))
     finally:
         if env is not None:
             _close(env, hb)
+
+
+def _fingerprint_after_reseed(env: gym.Env, seed: int, hb: Heartbeat) -> str | None:
+    """The generators' hashes after ``reset(seed)`` in an env that just ran an episode;
+    None if that reset raised (the replay itself is the evidence then)."""
+    try:
+        hb.call(UserCall.RESET, env.reset, seed=seed)
+    except MemoryError:
+        raise
+    except Exception:
+        return None
+    return _rng_fingerprint(env)
 
 
 def _oob_candidates(space: gym.Space[Any]) -> dict[str, tuple[Any, Any, Any]]:
@@ -638,15 +652,16 @@ def _probe_oob(factory: Callable[[], gym.Env], hb: Heartbeat, seed: int
     return outcomes, errors
 
 
-def _probe_step_after_end(
-    factory: Callable[[], gym.Env], hb: Heartbeat, seed: int
-) -> tuple[ActionOutcome, str | None, list[tuple[float, bool, bool]], float | None]:
+def _probe_step_after_end(factory: Callable[[], gym.Env], hb: Heartbeat, seed: int,
+                          api: ApiProbe) -> str | None:
     """Step on past the first end of a few episodes without ``reset``.
 
-    Returns the outcome (accepted, rejected, or not probed: no episode ended within the
-    budget), the exception type of a rejection, ``(reward, terminated, truncated)`` of every
-    step taken after an end, and the largest reward seen on a live step of the same episodes
-    (a reward paid only after the end is lost to every loop that resets on done).
+    Fills ``api``'s outcome (accepted, rejected, or not probed: no episode ended within the
+    budget), ``(reward, terminated, truncated)`` of every step taken after an end, the
+    largest reward seen on a live step of the same episodes (a reward paid only after the
+    end is lost to every loop that resets on done) and, per episode ended by termination,
+    its terminating reward and what the steps after it paid (a goal paid again and again).
+    Returns the exception type of a rejection.
     """
     env = _build(factory, hb)
     after: list[tuple[float, bool, bool]] = []
@@ -670,9 +685,13 @@ def _probe_step_after_end(
             if not ended:
                 break
             past_end = True
+            repeats: list[float] = []
+            if bool(result[2]):
+                api.terminal_repeats.append((reward, repeats))
             for _ in range(AFTER_END_STEPS):
                 result = hb.call(UserCall.STEP, env.step, env.action_space.sample())
                 after.append((_scalar(result[1]), bool(result[2]), bool(result[3])))
+                repeats.append(after[-1][0])
                 outcome = ActionOutcome.ACCEPTED
             past_end = False
     except MemoryError:
@@ -682,7 +701,8 @@ def _probe_step_after_end(
             outcome, error = ActionOutcome.REJECTED, type(exc).__name__
     finally:
         _close(env, hb)
-    return outcome, error, after, live_max
+    api.step_after_end, api.after_end, api.after_end_live_max = outcome, after, live_max
+    return error
 
 
 def _scalar(value: Any) -> float:
@@ -836,8 +856,7 @@ def probe_api(factory: Callable[[], gym.Env], hb: Heartbeat, *, seed: int) -> Ap
     if failure is not None:
         api.problems["gymnasium_passive_checker"] = f"Gymnasium's passive checker failed: {failure}"
     api.oob_actions, api.rejections = _probe_oob(factory, hb, seed)
-    api.step_after_end, error, api.after_end, api.after_end_live_max = _probe_step_after_end(
-        factory, hb, seed)
+    error = _probe_step_after_end(factory, hb, seed, api)
     if error is not None:
         api.rejections[STEP_AFTER_END] = error
     return api

@@ -83,6 +83,10 @@ class EpisodeRecord:
         rng_fingerprint: hashes of every random generator along the wrapper stack right
             after ``reset(seed)`` (``"Layer.attr=hash;..."``), or None if there is none;
             tells "seed not honoured" apart from "state leaks past reset".
+        rng_after_reseed: fresh-env replays only: the same hashes after a second
+            ``reset(seed)`` at the episode's end. Equal to an env-with-history's
+            ``rng_fingerprint`` when reset reseeds every generator and only what reset drew
+            depends on state kept across resets (a leak, not an unhonoured seed).
         capped: the episode hit rlvet's step cap without terminating or truncating.
     """
 
@@ -102,6 +106,7 @@ class EpisodeRecord:
     step_started: np.ndarray = field(default_factory=lambda: np.zeros(0))
     step_wait: np.ndarray = field(default_factory=lambda: np.zeros(0))
     nonfinite_obs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    rng_after_reseed: str | None = None
 
     @property
     def length(self) -> int:
@@ -173,6 +178,8 @@ class ApiProbe:
             step after the end is ``STEP_AFTER_END``).
         after_end: ``(reward, terminated, truncated)`` of each step taken after an end.
         after_end_live_max: the largest reward of a live step in the same episodes.
+        terminal_repeats: per episode that ended with ``terminated``: the reward of its
+            terminating step and the rewards of the steps taken after it.
         obs_leaf_kinds: the observation space's leaf space types (``"Text"``, ``"Graph"``,
             ``"Sequence"``, ...) beyond Box/Discrete/MultiDiscrete/MultiBinary.
         space_snapshots: text snapshots of (observation_space, action_space) after each reset
@@ -195,6 +202,7 @@ class ApiProbe:
     rejections: dict[str, str] = field(default_factory=dict)
     after_end: list[tuple[float, bool, bool]] = field(default_factory=list)
     after_end_live_max: float | None = None
+    terminal_repeats: list[tuple[float, list[float]]] = field(default_factory=list)
     obs_leaf_kinds: list[str] = field(default_factory=list)
     space_snapshots: list[str] = field(default_factory=list)
     declared_reward_range: tuple[float, float] | None = None
@@ -284,6 +292,7 @@ class HangEvent:
     seed: int | None
     step: int
     budget_s: float
+    recovered_s: float | None = None  # see ProbeFailure.recovered_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,10 +303,14 @@ class ProbeFailure:
         probe: the probe's label (``"random episodes"``).
         failure: how it failed (raised, died, hung, out_of_memory, skipped), in which user
             call, with the exit code, signal or budget.
+        recovered_s: for a hang in a freshly built env's first calls, the seconds the same
+            probe took when rerun with a warm-up budget for those calls, if it then
+            finished: a slow cold start (JIT compilation), not an env that blocks.
     """
 
     probe: str
     failure: Failure
+    recovered_s: float | None = None
 
     @property
     def breaks_the_harness(self) -> bool:
@@ -332,6 +345,8 @@ class ProbeEvidence:
         farm: repeated actions from states just paid a high reward.
         sequence: the multi-episode API run, if it ran.
         load: the machine's measured load while the probes ran.
+        long_run: one random episode run far past the step cap, when episodes hit the cap
+            and no time limit is declared (not in ``all_episodes``).
     """
 
     api: ApiProbe
@@ -349,13 +364,15 @@ class ProbeEvidence:
     farm: list[FarmPoint] = field(default_factory=list)
     sequence: SequenceProbe | None = None
     load: LoadTrace = field(default_factory=lambda: LoadTrace())
+    long_run: EpisodeRecord | None = None
 
     @property
     def hangs(self) -> list[HangEvent]:
         """Env calls (reset, step, policy) that blew the per-step budget."""
         return [
             HangEvent(probe=f.probe, seed=None, step=f.failure.calls_done,
-                      budget_s=float(f.failure.budget_s or self.step_timeout))
+                      budget_s=float(f.failure.budget_s or self.step_timeout),
+                      recovered_s=f.recovered_s)
             for f in self.failures
             if f.failure.kind is FailureKind.HUNG and not f.breaks_the_harness
         ]

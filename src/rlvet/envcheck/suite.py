@@ -36,6 +36,7 @@ from rich.progress import Progress
 
 from rlvet.documents import SUMMARY_KEY, EnvSummary, EpisodeStats
 from rlvet.envcheck.checks import CHECKS
+from rlvet.envcheck.checks.silent_timeout import COLD_START_CALLS
 from rlvet.envcheck.harness import EnvHarness
 from rlvet.envcheck.load import LoadGauge
 from rlvet.envcheck.probes import EpisodeUpdate
@@ -52,11 +53,21 @@ from rlvet.envcheck.records import (
 from rlvet.envcheck.spec import env_factory
 from rlvet.errors import RlvetInputError
 from rlvet.findings import CommandResult
-from rlvet.sandbox import Failure, FailureKind, Outcome, bounded_seconds
+from rlvet.sandbox import (
+    SETUP_CALLS,
+    Failure,
+    FailureKind,
+    Outcome,
+    UserCall,
+    WarmUp,
+    bounded_seconds,
+)
 
 __all__ = ["EnvQAConfig", "EnvQAOutcome", "run_env_qa"]
 
 DEFAULT_EPISODE_CAP = 1000  # envs without a time limit: enough for any classic task to end
+LONG_RUN_MAX_STEPS = 50 * DEFAULT_EPISODE_CAP  # one episode past the cap, to find a built-in
+LONG_RUN_SECONDS = 30.0  # horizon (ALE Freeway's game clock: ~2700 steps), in this much time
 MIN_PROBE_STEPS = 1000  # random/expert probes extend short-episode envs to this many steps
 MAX_PROBE_EPISODES = 300  # ... but never beyond this many episodes
 FRESH_REPLAYS = 5  # episodes of A always replayed in brand-new envs to expose leakage ...
@@ -125,7 +136,16 @@ class EnvQAOutcome:
 
 
 class _Collector:
-    """Runs probes through the harness, keeping every failure as typed evidence."""
+    """Runs probes through the harness, keeping every failure as typed evidence.
+
+    The first hang in an env call gets one rerun of its probe with the setup budget for
+    each freshly built env's first ``COLD_START_CALLS`` calls: compiling on first use is
+    setup work (a JIT-compiled env on a loaded machine overruns the step budget on its
+    first call every time: jumanji Maze under a CPU hog), a blocking env blocks again (a
+    hang past the warm-up calls costs the rerun only the step budget). If the rerun
+    finishes, the hang is kept as a recovered cold start and every later probe gets the
+    warm-up budget.
+    """
 
     def __init__(self, harness: EnvHarness, config: EnvQAConfig, progress: Callable[[str], None]):
         self.harness = harness
@@ -133,13 +153,15 @@ class _Collector:
         self.progress = progress
         self.failures: list[ProbeFailure] = []
         self.expert_problem: str | None = None
+        self.warm_up: WarmUp | None = None
+        self.rerun_spent = False
 
     def _skip_reason(self) -> str | None:
         """Why the next probe is not worth running, if it is not."""
         if any(f.probe == "build" for f in self.failures):
             return "skipped: the env could not be built"
         fatal = [f for f in self.failures
-                 if f.failure.kind in _FATAL]
+                 if f.failure.kind in _FATAL and f.recovered_s is None]
         if len(fatal) >= MAX_HANGS:
             return f"skipped after {len(fatal)} hung or dead probes"
         return None
@@ -150,10 +172,28 @@ class _Collector:
         if reason is not None:
             self.failures.append(ProbeFailure(label, Failure(FailureKind.SKIPPED, reason)))
             return Outcome()
-        outcome = self.harness.call(probe, **kwargs)
+        outcome = self.harness.call(probe, warm_up=self.warm_up, **kwargs)
+        if outcome.failure is not None and self._cold_hang(outcome.failure):
+            return self._rerun_warm(label, probe, outcome.failure, **kwargs)
         if outcome.failure is not None:
             self.failures.append(ProbeFailure(label, outcome.failure))
         return outcome
+
+    def _cold_hang(self, failure: Failure) -> bool:
+        return (failure.kind is FailureKind.HUNG and failure.call not in SETUP_CALLS
+                and not self.rerun_spent)
+
+    def _rerun_warm(self, label: str, probe: str, hang: Failure, **kwargs: Any) -> Outcome:
+        self.rerun_spent = True
+        warm_up = WarmUp(COLD_START_CALLS, self.harness.limits.budget(UserCall.BUILD))
+        started = time.monotonic()
+        rerun = self.harness.call(probe, warm_up=warm_up, **kwargs)
+        if rerun.failure is not None:  # it blocks again with the long budget: a real hang
+            self.failures += [ProbeFailure(label, hang), ProbeFailure(label, rerun.failure)]
+            return rerun
+        self.warm_up = warm_up
+        self.failures.append(ProbeFailure(label, hang, recovered_s=time.monotonic() - started))
+        return rerun
 
     def episodes(
         self, label: str, **kwargs: Any
@@ -280,6 +320,7 @@ def _collect(c: _Collector) -> ProbeEvidence:
         fresh_each=True,
         actions={s: plan[s] for s in fresh_seeds},
     )
+    long_run = _long_run(c, api, random_a, cap)
     sequence_outcome = c.run("multi-episode API run", "sequence", seed=cfg.seed, cap=cap)
     sequence = sequence_outcome.value if isinstance(sequence_outcome.value,
                                                      SequenceProbe) else None
@@ -321,7 +362,24 @@ def _collect(c: _Collector) -> ProbeEvidence:
         expert_problem=c.expert_problem,
         farm=farm,
         sequence=sequence,
+        long_run=long_run,
     )
+
+
+def _long_run(c: _Collector, api: ApiProbe, random_a: list[EpisodeRecord],
+              cap: int) -> EpisodeRecord | None:
+    """One more random episode far past the cap, when episodes hit it and the env declares
+    no time limit: a built-in horizon longer than the cap (an Atari game clock, a price
+    series, MinAtar's 2500 frames) ends it; an env with no end does not."""
+    capped = [e for e in random_a if e.capped and e.step_seconds.size]
+    if api.max_episode_steps is not None or not capped:
+        return None
+    per_step = float(np.median(np.concatenate([e.step_seconds for e in capped])))
+    steps = int(min(LONG_RUN_MAX_STEPS, LONG_RUN_SECONDS / max(per_step, 1e-7)))
+    if steps <= cap:
+        return None
+    records, _, _ = c.episodes("one long episode", seeds=[capped[0].seed], cap=steps)
+    return records[0] if records else None
 
 
 def _episode_stats(episodes: list[EpisodeRecord]) -> EpisodeStats:

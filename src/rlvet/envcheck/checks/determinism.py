@@ -11,15 +11,25 @@ History-dependent but reproducible differences are reset *leakage* (``leakage.py
 from __future__ import annotations
 
 from rlvet.envcheck.checks.common import env_finding, first_divergence
-from rlvet.envcheck.records import ProbeEvidence
+from rlvet.envcheck.records import EpisodeRecord, ProbeEvidence
 from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["check_reset_determinism", "seed_not_honoured"]
 
 
+def _reseeded_elsewhere(ran: EpisodeRecord, fresh: EpisodeRecord) -> bool:
+    """The fresh env, reset with the seed once more after its episode, holds the generators
+    of the env with history: reset does reseed them, only what reset drew after seeding
+    differs (state kept across reset decides how much it draws: reset leakage)."""
+    return fresh.rng_after_reseed is not None and fresh.rng_after_reseed == ran.rng_fingerprint
+
+
 def seed_not_honoured(ev: ProbeEvidence) -> list[int]:
-    """Seeds whose post-reset RNG state differs between a fresh env and one with history."""
+    """Seeds whose post-reset RNG state differs between a fresh env and one with history
+    because reset(seed) does not reseed every generator (-1: two back-to-back
+    ``reset(seed)`` calls left different states, and no seed showed reseeding)."""
     bad = []
+    reseeded = False
     by_seed = {e.seed: e for e in ev.random_a}
     for seed, fresh in ev.fresh.items():
         ran = by_seed.get(seed)
@@ -29,8 +39,11 @@ def seed_not_honoured(ev: ProbeEvidence) -> list[int]:
             and fresh.rng_fingerprint
             and ran.rng_fingerprint != fresh.rng_fingerprint
         ):
-            bad.append(seed)
-    if ev.api.same_seed_rng_equal is False:
+            if _reseeded_elsewhere(ran, fresh):
+                reseeded = True
+            else:
+                bad.append(seed)
+    if ev.api.same_seed_rng_equal is False and not reseeded:
         bad.append(-1)
     return bad
 

@@ -29,6 +29,8 @@ MIN_INCONSISTENT_TRANSITIONS = 2  # one odd transition could be a rare terminal 
 # proof the flag is not a function of the observed state *within* an episode.
 MIN_WITHIN_EPISODE_REPEATS = 1
 AFTER_END_MARGIN = 0.5  # share of the live reward range a post-end reward must stand out by
+TERMINAL_QUANTILE = 0.9  # a terminal reward above 90% of live steps' is a goal payment ...
+REPAID_SHARE = 2 / 3  # ... repaid when most steps after the end pay it again
 RUNAWAY_STEPS = 10  # steps spent outside the declared space without the episode ending
 RESET_LIKE_TERMINAL = 0.8  # terminal observations inside the box of reset observations ...
 RESET_LIKE_MID = 0.2  # ... while mid-episode ones rarely are: the env returned a new reset
@@ -75,13 +77,29 @@ def _never_ends(ev: ProbeEvidence) -> Finding | None:
                 "max_episode_steps": limit,
             },
         )
+    long = ev.long_run
+    if limit is None and long is not None and long.error is None and not long.capped:
+        how = "terminated" if long.terminated[-1] else "truncated"
+        return env_finding(
+            "done_semantics",
+            Category.DONE_SEMANTICS,
+            Severity.INFO,
+            f"{len(capped)} of {len(ev.random_a)} random episodes ran past rlvet's {cap}-step "
+            f"cap; one run on {how} at step {long.length}: a built-in horizon longer than the "
+            "cap, not an episode without end",
+            evidence={"capped": len(capped), "cap": cap, "long_run_length": long.length,
+                      "long_run_end": how},
+            remedy="",
+        )
+    ran = "" if long is None else f"; one run on for {long.length} steps did not end either"
     return env_finding(
         "done_semantics",
         Category.DONE_SEMANTICS,
         Severity.WARNING,
         f"{len(capped)} of {len(ev.random_a)} random episodes did not end within {cap} steps "
-        "and the env has no time limit",
-        evidence={"capped": len(capped), "cap": cap},
+        f"and the env has no time limit{ran}",
+        evidence={"capped": len(capped), "cap": cap,
+                  "long_run_length": None if long is None else long.length},
         remedy="wrap the env in gymnasium.wrappers.TimeLimit",
     )
 
@@ -246,6 +264,42 @@ def _paid_after_end(ev: ProbeEvidence) -> Finding | None:
     )
 
 
+def _terminal_reward_repaid(ev: ProbeEvidence) -> Finding | None:
+    """A terminal reward that stands out from the live steps' and is paid again on the
+    steps after ``terminated``: the goal keeps paying to any caller that does not reset.
+
+    A warning: every correct loop resets on ``terminated`` and never collects it, but a
+    hand-written loop or an autoreset wrapper that steps once more farms the goal, and the
+    env's own end is not an end. An end paid once (CartPole's 0 after the fall, Acrobot's
+    0 while the tip stays up, MountainCar's -1) does not stand out or is not a payment.
+    """
+    live = pooled_rewards(ev.all_episodes())
+    live = live[np.isfinite(live)]
+    if not live.size:
+        return None
+    typical = float(np.quantile(live, TERMINAL_QUANTILE))
+    repaid = [(end, after) for end, after in ev.api.terminal_repeats
+              if end > 0 and end > typical and after
+              and sum(r >= end for r in after) >= REPAID_SHARE * len(after)]
+    if not repaid:
+        return None
+    end, after = repaid[0]
+    return env_finding(
+        "done_semantics",
+        Category.DONE_SEMANTICS,
+        Severity.WARNING,
+        f"after terminated=True the env paid its terminal reward {end:g} again on "
+        f"{sum(r >= end for r in after)} of {len(after)} further steps (live steps pay "
+        f"{typical:g} or less on {TERMINAL_QUANTILE:.0%} of steps; {len(repaid)} of "
+        f"{len(ev.api.terminal_repeats)} terminated episodes so): the end is not an end, "
+        "and a loop that steps once more without reset farms it",
+        evidence={"terminal_reward": end, "after_end_rewards": after,
+                  "live_quantile": typical, "episodes_repaid": len(repaid),
+                  "terminated_episodes_probed": len(ev.api.terminal_repeats)},
+        remedy="stop paying once the episode has terminated (return 0, or raise until reset)",
+    )
+
+
 def _inside(box: tuple[np.ndarray, np.ndarray], obs: np.ndarray) -> bool:
     low, high = box
     return obs.shape == low.shape and bool(np.all((obs >= low) & (obs <= high)))
@@ -303,7 +357,7 @@ def check_done_semantics(ev: ProbeEvidence) -> list[Finding]:
     """Never ending, running past terminal states, ending at once or at random, or a reset
     observation returned in place of the final one."""
     found = (_never_ends(ev), _runaway(ev), _instant_end(ev), _inconsistent_termination(ev),
-             _paid_after_end(ev), _terminal_is_a_reset(ev))
+             _paid_after_end(ev), _terminal_reward_repaid(ev), _terminal_is_a_reset(ev))
     findings = [f for f in found if f is not None]
     if ev.api.step_after_end is ActionOutcome.ACCEPTED:
         findings.append(
