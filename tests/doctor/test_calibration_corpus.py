@@ -87,8 +87,6 @@ KNOWN_OFFLINE_MISSES["fresh6"] = {  # scored once with the rules of commit d17fc
 }
 KNOWN_OFFLINE_MISSES["fresh7"] = {  # scored once with the rules of commit f0fb418, the
     # published figures
-    "sb3_ppo_lunar_reward_sign_start_strong_s80": "critic_failure dated before the negated "
-                                                  "reward",
     "cleanrl_ppo_acrobot_env_slowdown_late_strong_s86": "a return at its floor from the "
                                                         "start, read as sparse before the "
                                                         "late slowdown",

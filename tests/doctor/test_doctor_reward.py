@@ -39,6 +39,18 @@ def test_negated_reward_is_a_direction_error_from_the_start(ppo):
     assert f.severity == Severity.ERROR and f.step == reward.run_start(run)
 
 
+def test_negated_reward_with_noisy_evaluations_rising_by_chance_is_a_direction_error(ppo):
+    # SB3 PPO on a negated LunarLander (fresh7): the training return climbs +157 -> +490
+    # while 5-episode evaluations swing -600 <-> -1650 and end a little above their
+    # smoothed start: a "gain" of a quarter of their scale, within their own noise
+    evals = np.array([-656.0, -1080, -1060, -595, -1230, -833, -742, -1650, -642, -730,
+                      -960, -799])
+    run = ppo(reward=lambda v: logistic(np.arange(v.size), 160.0, 490.0, 40, 15),
+              eval_return=evals)
+    [f] = reward.detect_reward_direction(run, CTX)
+    assert f.severity == Severity.ERROR and f.evidence["opposite_sign_share"] == 1.0
+
+
 def test_a_reward_negated_mid_run_is_a_direction_error_at_the_crossing(ppo):
     # CartPole learned to +150, then its reward is negated: the return drops through zero
     # and stays below while the evaluation falls

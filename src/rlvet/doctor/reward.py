@@ -180,7 +180,9 @@ def detect_reward_direction(run: RunSignals, ctx: DetectContext) -> list[Finding
     That is a negated objective: maximising the logged reward minimises the goal (a
     CartPole agent trained on -1 per step learns to fall in 9 steps). A shaped reward with
     a negative offset also has the opposite sign, but its true metric improves, so it is
-    left alone. Dated at the start of the run: the reward was wrong from step 0.
+    left alone; an improvement within the evaluations' own noise is not one (a negated
+    LunarLander reward: noisy evaluations -1060 -> -800 by chance, fresh7). Dated at the
+    start of the run: the reward was wrong from step 0.
     """
     pair = _paired(run, ctx)
     if pair is None:
@@ -190,7 +192,7 @@ def detect_reward_direction(run: RunSignals, ctx: DetectContext) -> list[Finding
     proxy_prog = stats.progress(r_steps, proxy)
     true_prog = stats.progress(e_steps, true, window=EVAL_SMOOTHING)
     opposite = _opposite_share(true, proxy_at)
-    if opposite < SIGN_SHARE or true_prog.improved or proxy_prog.end <= proxy_prog.start:
+    if opposite < SIGN_SHARE or _gained(true_prog, true) or proxy_prog.end <= proxy_prog.start:
         flip = _sign_flip(run, ctx, e_steps, true)
         return [] if flip is None else [flip]
     step = run_start(run)
