@@ -805,6 +805,24 @@ def _fresh8_grid() -> list[Run]:
 
 
 FRESH8_RUNS: list[Run] = _fresh8_grid()
+
+
+def _fresh9_grid() -> list[Run]:
+    """The tenth held-out set (split ``fresh9``), fixed on 2026-12-06 right after fresh8
+    was scored once and before any rule was changed on it: the fresh2 recipe with seeds
+    110-113, plus a second draw (seeds 115-118) of the categories fresh8 held four verified
+    runs of or missed one of (critic_failure, entropy_collapse, kl_spike, reward_direction,
+    sparse_reward)."""
+    shifted = [dataclasses.replace(r, seed=r.seed + 80, batch="fresh9") for r in FRESH2_RUNS]
+    thin = ("critic_failure", "entropy_collapse", "kl_spike", "reward_direction",
+            "sparse_reward")
+    extra = [dataclasses.replace(r, seed=r.seed + 85, batch="fresh9") for r in FRESH2_RUNS
+             if r.category in thin]
+    return _round_robin(shifted + extra)
+
+
+FRESH9_RUNS: list[Run] = _fresh9_grid()
 _names = [r.name for r in RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS
-          + FRESH5_RUNS + FRESH6_RUNS + FRESH7_RUNS + FRESH8_RUNS]
+          + FRESH5_RUNS + FRESH6_RUNS + FRESH7_RUNS + FRESH8_RUNS
+          + FRESH9_RUNS]
 assert len(_names) == len(set(_names)), sorted(n for n in _names if _names.count(n) > 1)
