@@ -180,6 +180,25 @@ def run_set(faults: dict[str, tuple[Callable[[], gym.Env], Category]],
     return score(faults, healthy)
 
 
+def run_checked_set(faults: dict[str, tuple[Callable[[], gym.Env], Category]],
+                    healthy: dict[str, Callable[[], gym.Env]],
+                    checks: dict[str, Callable[[], str]]) -> int:
+    """``run_set`` for a set whose every env, healthy ones included, has a self-check
+    returning a one-line description (an AssertionError when the fault or property does not
+    show)."""
+    def self_check() -> bool:
+        ok = True
+        for name, check in checks.items():
+            label = "healthy" if name in healthy else "fault present"
+            try:
+                print(f"  {label}: {name}: {check()}")
+            except AssertionError as exc:
+                ok = False
+                print(f"  CHECK FAILED: {name}: {exc!r}")
+        return ok
+    return run_set(faults, healthy, self_check)
+
+
 def main() -> int:
     return score(FAULTS, HEALTHY)
 

@@ -938,20 +938,8 @@ SELF_CHECKS: dict[str, Callable[[], str]] = {
 }
 
 
-def self_check() -> bool:
-    ok = True
-    for name, check in SELF_CHECKS.items():
-        label = "healthy" if name in HEALTHY else "fault present"
-        try:
-            print(f"  {label}: {name}: {check()}")
-        except AssertionError as exc:
-            ok = False
-            print(f"  CHECK FAILED: {name}: {exc!r}")
-    return ok
-
-
 def main() -> int:
-    return first_set.run_set(FAULTS, HEALTHY, self_check)
+    return first_set.run_checked_set(FAULTS, HEALTHY, SELF_CHECKS)
 
 
 if __name__ == "__main__":

@@ -121,6 +121,8 @@ class Failure:
         exit_code: the child's exit status (died), negative for a signal.
         signal: the signal's name (``"SIGABRT"``), if a signal ended the child.
         budget_s: the budget that ran out (hung).
+        env_calls: calls of the hung call's kind (reset, step, ...) that returned since the
+            last env was built: 0 is a freshly built env's first reset or step.
     """
 
     kind: FailureKind
@@ -130,6 +132,7 @@ class Failure:
     exit_code: int | None = None
     signal: str | None = None
     budget_s: float | None = None
+    env_calls: int | None = None
 
     def to_evidence(self) -> dict[str, Any]:
         """JSON-ready evidence for a finding."""
@@ -228,8 +231,8 @@ class WarmUp:
     first call reads as a hang.
 
     Attributes:
-        calls: how many of each freshly built env's first calls get ``budget_s`` (counted
-            from the end of its ``BUILD`` call).
+        calls: how many of each freshly built env's first calls of each kind (its first
+            resets, its first steps) get ``budget_s``.
         budget_s: their budget (never below the per-call budget).
     """
 
@@ -247,16 +250,17 @@ class Heartbeat:
     child runs unchanged in-process.
     """
 
-    __slots__ = ("_built", "_done", "_in", "_send", "_state", "_ticks")
+    __slots__ = ("_done", "_in", "_send", "_since_build", "_state", "_ticks")
 
     def __init__(self, state: Any | None = None,
                  send: Callable[[Any], None] | None = None) -> None:
-        # shared int64[4]: progress ticks, call code, calls done, calls since the last build
+        # shared int64[4]: progress ticks, call code, calls done, and how many calls of the
+        # kind in progress returned since the last env was built
         self._state: Any = state
         self._send = send
         self._ticks = 0
         self._done = 0
-        self._built = 0  # calls done since the last env was built
+        self._since_build: dict[UserCall, int] = {}
         self._in: UserCall = UserCall.OTHER
 
     def enter(self, call: UserCall) -> None:
@@ -264,6 +268,7 @@ class Heartbeat:
         if self._state is not None:
             self._in = call
             self._ticks += 1
+            self._state[3] = self._since_build.get(call, 0)
             self._state[1] = _CODE[call]
             self._state[0] = self._ticks
 
@@ -271,9 +276,11 @@ class Heartbeat:
         """The call entered last returned."""
         if self._state is not None:
             self._done += 1
-            self._built = 0 if self._in is UserCall.BUILD else self._built + 1
+            if self._in is UserCall.BUILD:
+                self._since_build.clear()
+            else:
+                self._since_build[self._in] = self._since_build.get(self._in, 0) + 1
             self._state[2] = self._done
-            self._state[3] = self._built
             self._leave()
 
     def _leave(self) -> None:
@@ -555,7 +562,7 @@ class Sandbox:
                 self._kill()
                 outcome.failure = Failure(
                     FailureKind.HUNG, f"no progress for {budget:g} s", call=call,
-                    calls_done=done, budget_s=budget)
+                    calls_done=done, budget_s=budget, env_calls=int(state[3]))
                 return outcome
 
     def _finish(self, outcome: Outcome, status: str, payload: Any, call: UserCall | None,

@@ -24,6 +24,7 @@ import copy
 import gc
 import hashlib
 import inspect
+import itertools
 import os
 import random
 import time
@@ -932,6 +933,52 @@ def _branch_once(
     return len(distinct), changed, _saturated(nexts), delayed
 
 
+def _component_variants(space: gym.Space[Any]) -> list[list[Any]] | None:
+    """Per action component, actions that differ in that component alone (the others held
+    at a middle value): a Box's low and high, a MultiDiscrete's values (up to
+    ``MAX_BRANCH_ACTIONS``). None for a single-component action."""
+    if isinstance(space, spaces.Box) and space.shape is not None and len(space.shape) == 1 \
+            and space.shape[0] >= 2:
+        low = np.where(np.isfinite(space.low), space.low, -1.0)
+        high = np.where(np.isfinite(space.high), space.high, 1.0)
+        base = (low + high) / 2
+        out = []
+        for i in range(space.shape[0]):
+            ends = []
+            for end in (low, high):
+                action = base.copy()
+                action[i] = end[i]
+                ends.append(action.astype(space.dtype))
+            out.append(ends)
+        return out
+    if isinstance(space, spaces.MultiDiscrete) and space.nvec.ndim == 1 and space.nvec.size >= 2:
+        base = space.start + space.nvec // 2
+        out = []
+        for i, n in enumerate(space.nvec):
+            values = []
+            for v in range(min(int(n), MAX_BRANCH_ACTIONS)):
+                action = base.copy()
+                action[i] = space.start[i] + v
+                values.append(action.astype(space.dtype))
+            out.append(values)
+        return out
+    return None
+
+
+def _component_effects(env: gym.Env, variants: list[list[Any]],
+                       hb: Heartbeat) -> tuple[bool, ...]:
+    """Per component: did any of its variants give another next observation or reward?"""
+    effects = []
+    for actions in variants:
+        outcomes = set()
+        for action in actions:
+            clone = copy.deepcopy(env)
+            result = hb.call(UserCall.STEP, clone.step, action)
+            outcomes.add((flat_obs(result[0]).tobytes(), _scalar(result[1])))
+        effects.append(len(outcomes) > 1)
+    return tuple(effects)
+
+
 def _continuous(values: np.ndarray) -> bool:
     finite = values[np.isfinite(values)]
     return bool(finite.size) and bool(np.any(finite != np.round(finite)))
@@ -952,6 +999,7 @@ def probe_branches(
     """
     env = _build(factory, hb)
     candidates = _candidate_actions(env.action_space, 0)
+    variants = _component_variants(env.action_space)
     out = []
     for seed, t, prefix in points:
         obs = _split_reset(hb.call(UserCall.RESET, env.reset, seed=seed), None)
@@ -960,6 +1008,7 @@ def probe_branches(
         current = flat_obs(obs)
         try:
             distinct, changed, saturated, delayed = _branch_once(env, candidates, hb, current)
+            effects = None if variants is None else _component_effects(env, variants, hb)
             faithful = _copy_is_faithful(env, next(iter(candidates.values())), hb)
         except MemoryError:
             raise
@@ -976,6 +1025,7 @@ def probe_branches(
                 delayed_distinct=delayed,
                 continuous_obs=_continuous(current),
                 faithful_copy=faithful,
+                component_effects=effects,
             )
         )
     _close(env, hb)
@@ -1004,22 +1054,36 @@ def _replay(env: gym.Env, hb: Heartbeat, seed: int, prefix: Sequence[Any]) -> An
     return obs
 
 
-def _farm_once(env: gym.Env, hb: Heartbeat, action: Any, start: np.ndarray,
+def _farm_once(env: gym.Env, hb: Heartbeat, cycle: Sequence[Any], start: np.ndarray,
                paid: float) -> tuple[int, int, bool]:
-    """Repeat one action from a paying state: (steps, paid steps without change, ended)."""
+    """Repeat one action, or a cycle of actions, from a paying state: (repeats, repeats
+    paid ``paid`` that came back to the start observation, ended)."""
     clone = copy.deepcopy(env)
-    steps = farmed = 0
+    repeats = farmed = 0
     for _ in range(FARM_STEPS):
-        obs, reward, terminated, truncated = hb.call(UserCall.STEP, clone.step, action)[:4]
-        steps += 1
-        same = np.array_equal(flat_obs(obs), start, equal_nan=True)
-        if same and _scalar(reward) >= paid:
+        earned = 0.0
+        for action in cycle:
+            obs, reward, terminated, truncated = hb.call(UserCall.STEP, clone.step, action)[:4]
+            earned += _scalar(reward)
+            if terminated or truncated:
+                break
+        repeats += 1
+        if np.array_equal(flat_obs(obs), start, equal_nan=True) and earned >= paid:
             farmed += 1
         if terminated:
-            return steps, farmed, True
+            return repeats, farmed, True
         if truncated:
             break
-    return steps, farmed, False
+    return repeats, farmed, False
+
+
+def _farm_cycles(candidates: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """Every candidate action alone, and every ordered pair of two as a cycle: a pick and a
+    free drop paid per pick farm as a loop of two, never as one action repeated."""
+    cycles: dict[str, tuple[Any, ...]] = {label: (a,) for label, a in candidates.items()}
+    for (la, a), (lb, b) in itertools.permutations(candidates.items(), 2):
+        cycles[f"{la}>{lb}"] = (a, b)
+    return cycles
 
 
 def probe_farm(
@@ -1028,18 +1092,19 @@ def probe_farm(
     *,
     points: Sequence[tuple[int, Sequence[Any], float]],
 ) -> list[FarmPoint]:
-    """From states just paid a high reward, repeat each candidate action ``FARM_STEPS``
-    times on a copy: does the env keep paying while the observation does not change and
-    the episode does not end? (A goal that pays every step and never ends the episode.)"""
+    """From states just paid a high reward, repeat each candidate action, and each cycle of
+    two, ``FARM_STEPS`` times on a copy: does the env keep paying while the observation
+    comes back unchanged and the episode does not end? (A goal that pays every step and
+    never ends the episode; a pick paid each time that can be undone for free.)"""
     env = _build(factory, hb)
-    candidates = _candidate_actions(env.action_space, 0)
+    cycles = _farm_cycles(_candidate_actions(env.action_space, 0))
     out = []
     for seed, prefix, paid in points:
         start = flat_obs(_replay(env, hb, seed, prefix))
         best = (0, 0, False, "")
-        for label, action in candidates.items():
+        for label, cycle in cycles.items():
             try:
-                steps, farmed, ended = _farm_once(env, hb, action, start, paid)
+                steps, farmed, ended = _farm_once(env, hb, cycle, start, paid)
             except MemoryError:
                 raise
             except Exception:

@@ -238,6 +238,9 @@ class BranchPoint:
             observation as the env itself stepped with it. False: the copy does not carry
             the env's state (ALE's emulator restarts in a copy), so what the copies showed
             at this state is no evidence about the env.
+        component_effects: for an action of several components (a Box of 2+ dimensions, a
+            MultiDiscrete), per component, whether changing it alone (the others held)
+            changed the next observation or reward here; None where it does not apply.
     """
 
     seed: int
@@ -248,19 +251,21 @@ class BranchPoint:
     saturated: bool | None = None
     delayed_distinct: int | None = None
     continuous_obs: bool = False
+    component_effects: tuple[bool, ...] | None = None
     faithful_copy: bool = True
 
 
 @dataclass(slots=True)
 class FarmPoint:
-    """One action repeated from a state that was just paid a high reward.
+    """One action, or a cycle of two, repeated from a state that was just paid a high reward.
 
     Attributes:
         seed, t: where the state came from (episode seed, steps into it).
         paid: the reward that state was paid.
-        action: the candidate action that farmed best.
-        steps: steps repeated (fewer when the episode ended or was cut).
-        farmed: of them, steps paid at least ``paid`` with the observation unchanged.
+        action: the candidate action (``"a"``) or cycle (``"a>b"``) that farmed best.
+        steps: repeats run (fewer when the episode ended or was cut).
+        farmed: of them, repeats paid at least ``paid`` in all that came back to the
+            observation they started from (no progress).
         ended: whether the env terminated while the action was repeated.
     """
 

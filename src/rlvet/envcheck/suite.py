@@ -36,7 +36,6 @@ from rich.progress import Progress
 
 from rlvet.documents import SUMMARY_KEY, EnvSummary, EpisodeStats
 from rlvet.envcheck.checks import CHECKS
-from rlvet.envcheck.checks.silent_timeout import COLD_START_CALLS
 from rlvet.envcheck.harness import EnvHarness
 from rlvet.envcheck.load import LoadGauge
 from rlvet.envcheck.probes import EpisodeUpdate
@@ -66,6 +65,8 @@ from rlvet.sandbox import (
 __all__ = ["EnvQAConfig", "EnvQAOutcome", "run_env_qa"]
 
 DEFAULT_EPISODE_CAP = 1000  # envs without a time limit: enough for any classic task to end
+FIRST_ENV_CALLS = 2  # a fresh env's first two resets and steps: where jitted envs compile
+# (Craftax: reset, the first step, and a recompile on the second, seconds each)
 LONG_RUN_MAX_STEPS = 50 * DEFAULT_EPISODE_CAP  # one episode past the cap, to find a built-in
 LONG_RUN_SECONDS = 30.0  # horizon (ALE Freeway's game clock: ~2700 steps), in this much time
 MIN_PROBE_STEPS = 1000  # random/expert probes extend short-episode envs to this many steps
@@ -138,13 +139,13 @@ class EnvQAOutcome:
 class _Collector:
     """Runs probes through the harness, keeping every failure as typed evidence.
 
-    The first hang in an env call gets one rerun of its probe with the setup budget for
-    each freshly built env's first ``COLD_START_CALLS`` calls: compiling on first use is
-    setup work (a JIT-compiled env on a loaded machine overruns the step budget on its
-    first call every time: jumanji Maze under a CPU hog), a blocking env blocks again (a
-    hang past the warm-up calls costs the rerun only the step budget). If the rerun
-    finishes, the hang is kept as a recovered cold start and every later probe gets the
-    warm-up budget.
+    A hang in one of a freshly built env's first ``FIRST_ENV_CALLS`` resets or steps (where
+    a JIT-compiled env compiles) gets one rerun of its probe with the
+    setup budget for each fresh env's first calls: compiling on first use is setup work (a
+    jitted env on a loaded machine overruns the step budget on its first call every time:
+    jumanji Maze under a CPU hog), a blocking env blocks again. If the rerun finishes, the
+    hang is kept as a recovered cold start and every later probe gets the warm-up budget.
+    A hang later in an env's life is judged as it is.
     """
 
     def __init__(self, harness: EnvHarness, config: EnvQAConfig, progress: Callable[[str], None]):
@@ -181,11 +182,12 @@ class _Collector:
 
     def _cold_hang(self, failure: Failure) -> bool:
         return (failure.kind is FailureKind.HUNG and failure.call not in SETUP_CALLS
+                and failure.env_calls is not None and failure.env_calls < FIRST_ENV_CALLS
                 and not self.rerun_spent)
 
     def _rerun_warm(self, label: str, probe: str, hang: Failure, **kwargs: Any) -> Outcome:
         self.rerun_spent = True
-        warm_up = WarmUp(COLD_START_CALLS, self.harness.limits.budget(UserCall.BUILD))
+        warm_up = WarmUp(FIRST_ENV_CALLS, self.harness.limits.budget(UserCall.BUILD))
         started = time.monotonic()
         rerun = self.harness.call(probe, warm_up=warm_up, **kwargs)
         if rerun.failure is not None:  # it blocks again with the long budget: a real hang
@@ -226,14 +228,16 @@ def _branch_plan(records: list[EpisodeRecord], seed: int) -> list[tuple[int, int
 
 
 def _farm_plan(records: list[EpisodeRecord]) -> list[tuple[int, list[Any], float]]:
-    """States just paid the largest positive reward, above the typical step's reward.
+    """States just paid the largest positive reward of a step that did not end the episode,
+    above the typical step's reward (a payment that ends the episode cannot be farmed; a
+    sparse delivery bonus must not hide the pick bonus paid on the way).
 
     Only replayable episodes qualify (random ones: their actions replay from the seed).
     """
     usable = [r for r in records if r.error is None and r.length and r.policy != "expert"]
     if not usable:
         return []
-    rewards = np.concatenate([r.rewards for r in usable])
+    rewards = np.concatenate([r.rewards[~r.terminated & ~r.truncated] for r in usable])
     rewards = rewards[np.isfinite(rewards)]
     if not rewards.size:
         return []

@@ -16,6 +16,7 @@ __all__ = ["check_action_space_drift"]
 
 SATURATED_SHARE = 0.5  # most states must show it: one state near a wall proves nothing
 MIN_SATURATED_POINTS = 3
+MIN_COMPONENT_POINTS = 8  # faithful saved states where no change of a component ever mattered
 
 
 def _changed_spaces(ev: ProbeEvidence) -> Finding | None:
@@ -31,6 +32,34 @@ def _changed_spaces(ev: ProbeEvidence) -> Finding | None:
         f"versions over {len(snapshots)} snapshots): first {distinct[0][:120]!r}, "
         f"later {distinct[1][:120]!r}",
         evidence={"versions": distinct[:5], "snapshots": len(snapshots)},
+    )
+
+
+def _dead_components(ev: ProbeEvidence) -> Finding | None:
+    """Action components that never change anything, at any saved state, while the others
+    do: the declared action space is larger than the one the env executes (a damper the
+    thermostat ignores, a second server the scheduler never reads). The policy spends its
+    capacity, exploration noise and entropy on them. A warning: a component may matter only
+    in states random play never reaches."""
+    points = [p.component_effects for p in ev.branches
+              if p.faithful_copy and p.component_effects is not None]
+    if len(points) < MIN_COMPONENT_POINTS:
+        return None
+    matters = [any(p[i] for p in points) for i in range(len(points[0]))]
+    dead = [i for i, m in enumerate(matters) if not m]
+    if not dead or len(dead) == len(matters):
+        return None  # nothing matters anywhere: the whole action is ignored (stale checks)
+    return env_finding(
+        "action_space_drift",
+        Category.ACTION_SPACE_DRIFT,
+        Severity.WARNING,
+        f"action component(s) {dead} of {len(matters)} never changed the next observation "
+        f"or reward at any of {len(points)} saved states (changed alone, the others held), "
+        "while the others did: the env ignores part of its declared action space; by "
+        "design in states random play does not reach?",
+        evidence={"dead_components": dead, "components": len(matters),
+                  "points": len(points)},
+        remedy="wire the ignored component into step(), or drop it from action_space",
     )
 
 
@@ -98,5 +127,6 @@ def _saturated_inside_bounds(ev: ProbeEvidence) -> Finding | None:
 
 def check_action_space_drift(ev: ProbeEvidence) -> list[Finding]:
     """Spaces changing across resets/steps, out-of-bounds acceptance, hidden clipping."""
-    found = (_changed_spaces(ev), _out_of_range(ev), _saturated_inside_bounds(ev))
+    found = (_changed_spaces(ev), _out_of_range(ev), _saturated_inside_bounds(ev),
+             _dead_components(ev))
     return [f for f in found if f is not None]

@@ -36,8 +36,9 @@ def check_reward_farming(ev: ProbeEvidence) -> list[Finding]:
             Category.REWARD_HACKING,
             Severity.WARNING,
             f"from {len(farmed)} of {len(ev.farm)} states paid the top reward {best.paid:g}, "
-            f"repeating action {best.action} was paid it again {best.farmed} times in a row "
-            f"with the observation unchanged and no termination ({to_limit} of {len(ran)} "
+            f"repeating {'cycle' if '>' in best.action else 'action'} {best.action} was "
+            f"paid it again {best.farmed} times in a row, back at the same observation each "
+            f"time and with no termination ({to_limit} of {len(ran)} "
             "random episodes ran to the limit): the reward can be farmed without progress; "
             "a continuing task by design?",
             evidence={"farmed_points": len(farmed), "probed_points": len(ev.farm),

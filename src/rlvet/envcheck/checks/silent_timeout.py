@@ -175,7 +175,7 @@ def _hangs(ev: ProbeEvidence) -> Finding:
         all(h.step <= COLD_START_CALLS for h in ev.hangs) and warm_steps >= WARM_STEPS)
     repeated = len(ev.hangs) >= MIN_HANGS_ERROR and not cold
     rerun = (f"its probe finished in {max(recovered):.1f} s when rerun with a longer "
-             f"budget for a fresh env's first {COLD_START_CALLS} calls" if recovered else
+             "budget for a fresh env's first calls" if recovered else
              f"all in the first {COLD_START_CALLS} calls of a freshly built env, while "
              f"{warm_steps} steps ran within budget elsewhere")
     note = ("" if repeated else
