@@ -140,12 +140,12 @@ class _Collector:
     """Runs probes through the harness, keeping every failure as typed evidence.
 
     A hang in one of a freshly built env's first ``FIRST_ENV_CALLS`` resets or steps (where
-    a JIT-compiled env compiles) gets one rerun of its probe with the
-    setup budget for each fresh env's first calls: compiling on first use is setup work (a
-    jitted env on a loaded machine overruns the step budget on its first call every time:
-    jumanji Maze under a CPU hog), a blocking env blocks again. If the rerun finishes, the
-    hang is kept as a recovered cold start and every later probe gets the warm-up budget.
-    A hang later in an env's life is judged as it is.
+    a JIT-compiled env compiles) gets one rerun of its probe with the setup budget for
+    each fresh env's first calls: compiling on first use is setup work (a jitted env on a
+    loaded machine overruns the step budget on its first call every time: jumanji Maze
+    under a CPU hog), a blocking env blocks again. If the rerun finishes, the hang is kept
+    as a recovered cold start and every later probe gets the warm-up budget. A hang later
+    in an env's life is judged as it is.
     """
 
     def __init__(self, harness: EnvHarness, config: EnvQAConfig, progress: Callable[[str], None]):
