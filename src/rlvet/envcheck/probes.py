@@ -41,6 +41,7 @@ from gymnasium import spaces
 
 from rlvet.envcheck.experts import load_expert
 from rlvet.envcheck.records import (
+    FARM_MISSES,
     STEP_AFTER_END,
     ActionOutcome,
     ApiProbe,
@@ -75,8 +76,6 @@ END_PROBE_EPISODES = 5  # episodes stepped past their end (a goal end is rarer t
 AFTER_END_STEPS = 3  # steps taken after each end
 FOLLOW_UP_STEPS = 4  # after an action-insensitive step: does the action show up later?
 FARM_STEPS = 20  # steps repeated in a paying state to see whether the pay goes on
-FARM_MISSES = 2  # repeats not paid back at the start: farming is paid on all but one
-# (reward_farming's rule), so a cycle that missed twice is dropped early
 FARM_SECONDS = 8.0  # for the two-action cycles of all points together: an emulator whose
 # deep copy and step cost milliseconds (ALE) gets its single actions and what fits
 MAX_FARM_POINTS = 6

@@ -255,6 +255,10 @@ class BranchPoint:
     faithful_copy: bool = True
 
 
+FARM_MISSES = 2  # repeats not paid back at the start that rule farming out: farming is
+# paid on all but one repeat (checks/reward_farming), so the probe drops a cycle at two
+
+
 @dataclass(slots=True)
 class FarmPoint:
     """One action, or a cycle of two, repeated from a state that was just paid a high reward.

@@ -13,7 +13,7 @@ pose (dm_control) do this by design, hence a warning worded "by design?".
 from __future__ import annotations
 
 from rlvet.envcheck.checks.common import env_finding
-from rlvet.envcheck.records import ProbeEvidence
+from rlvet.envcheck.records import FARM_MISSES, ProbeEvidence
 from rlvet.findings import Category, Finding, Severity
 
 __all__ = ["check_reward_farming"]
@@ -24,7 +24,7 @@ MIN_FARMED_STEPS = 5  # paid this many times in a row without change: not a coin
 def check_reward_farming(ev: ProbeEvidence) -> list[Finding]:
     """Warn when a paying state can be held for reward without progress or an end."""
     farmed = [p for p in ev.farm if not p.ended and p.farmed >= MIN_FARMED_STEPS
-              and p.farmed >= p.steps - 1]
+              and p.steps - p.farmed < FARM_MISSES]
     if not farmed:
         return []
     ran = [e for e in ev.random_a if e.error is None]
