@@ -822,7 +822,26 @@ def _fresh9_grid() -> list[Run]:
 
 
 FRESH9_RUNS: list[Run] = _fresh9_grid()
+
+
+def _fresh10_grid() -> list[Run]:
+    """The eleventh held-out set (split ``fresh10``), fixed on 2026-12-06 right after fresh9
+    was scored once and before any rule was changed on it: the fresh2 recipe with seeds
+    120-123, plus a second draw (seeds 125-128) of every faulty category, so that no
+    category holds fewer than six planted runs before verification and one arguable run
+    cannot decide the per-category bar on its own (on fresh5 .. fresh9 it always did); a
+    third draw (seeds 130-133) of plateau and throughput_drop, whose runs most often fail
+    verification."""
+    shifted = [dataclasses.replace(r, seed=r.seed + 90, batch="fresh10") for r in FRESH2_RUNS]
+    extra = [dataclasses.replace(r, seed=r.seed + 95, batch="fresh10") for r in FRESH2_RUNS
+             if r.category is not None]
+    third = [dataclasses.replace(r, seed=r.seed + 100, batch="fresh10") for r in FRESH2_RUNS
+             if r.category in ("plateau", "throughput_drop")]
+    return _round_robin(shifted + extra + third)
+
+
+FRESH10_RUNS: list[Run] = _fresh10_grid()
 _names = [r.name for r in RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS
           + FRESH5_RUNS + FRESH6_RUNS + FRESH7_RUNS + FRESH8_RUNS
-          + FRESH9_RUNS]
+          + FRESH9_RUNS + FRESH10_RUNS]
 assert len(_names) == len(set(_names)), sorted(n for n in _names if _names.count(n) > 1)
