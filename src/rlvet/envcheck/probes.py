@@ -78,7 +78,6 @@ FOLLOW_UP_STEPS = 4  # after an action-insensitive step: does the action show up
 FARM_STEPS = 20  # steps repeated in a paying state to see whether the pay goes on
 FARM_SECONDS = 8.0  # for the two-action cycles of all points together: an emulator whose
 # deep copy and step cost milliseconds (ALE) gets its single actions and what fits
-MAX_FARM_POINTS = 6
 SEQUENCE_CUTS = (1, 2, 3, 2)  # steps before each mid-episode reset: short, so that a
 # counter only a finished episode clears cannot reach a limit and clear itself
 
@@ -903,18 +902,22 @@ def _saturated(nexts: Mapping[str, np.ndarray]) -> bool | None:
 
 def _branch_once(
     env: gym.Env, candidates: Mapping[str, Any], hb: Heartbeat, current: np.ndarray
-) -> tuple[int, bool, bool | None, int | None]:
+) -> tuple[int, bool, bool | None, int | None, bool, bool]:
     """Distinct next observations over the candidate actions, whether any changed the
     observation, saturation, and -- only when every action gave the same next observation --
     the most distinct observations seen over ``FOLLOW_UP_STEPS`` further steps taken with
     one fixed action (an action that shows up later is a lagged or held observation; one
-    that never shows up is an observation that does not depend on the action)."""
+    that never shows up is an observation that does not depend on the action); last,
+    whether every action terminated the episode, and whether every one was paid alike."""
     nexts, clones = {}, {}
+    terminated, rewards = [], set()
     for label, action in candidates.items():
         clone = copy.deepcopy(env)
         result = hb.call(UserCall.STEP, clone.step, action)
         nexts[label] = flat_obs(result[0])
         clones[label] = (clone, bool(result[2] or result[3]))
+        terminated.append(bool(result[2]))
+        rewards.add(_scalar(result[1]))
     distinct = {n.tobytes() for n in nexts.values()}
     changed = any(
         n.shape != current.shape or not np.array_equal(n, current, equal_nan=True)
@@ -933,7 +936,8 @@ def _branch_once(
                 seen.add(flat_obs(result[0]).tobytes())
                 clones[label] = (clone, bool(result[2] or result[3]))
             delayed = max(delayed, len(seen))
-    return len(distinct), changed, _saturated(nexts), delayed
+    return (len(distinct), changed, _saturated(nexts), delayed, all(terminated),
+            len(rewards) == 1)
 
 
 def _component_variants(space: gym.Space[Any]) -> list[list[Any]] | None:
@@ -1010,7 +1014,8 @@ def probe_branches(
             obs = hb.call(UserCall.STEP, env.step, action)[0]
         current = flat_obs(obs)
         try:
-            distinct, changed, saturated, delayed = _branch_once(env, candidates, hb, current)
+            distinct, changed, saturated, delayed, ended, alike = _branch_once(
+                env, candidates, hb, current)
             effects = None if variants is None else _component_effects(env, variants, hb)
             faithful = _copy_is_faithful(env, next(iter(candidates.values())), hb)
         except MemoryError:
@@ -1029,6 +1034,8 @@ def probe_branches(
                 continuous_obs=_continuous(current),
                 faithful_copy=faithful,
                 component_effects=effects,
+                all_terminated=ended,
+                same_reward=alike,
             )
         )
     _close(env, hb)

@@ -253,6 +253,8 @@ class BranchPoint:
     continuous_obs: bool = False
     component_effects: tuple[bool, ...] | None = None
     faithful_copy: bool = True
+    all_terminated: bool = False
+    same_reward: bool = False
 
 
 FARM_MISSES = 2  # repeats not paid back at the start that rule farming out: farming is
@@ -352,6 +354,9 @@ class ProbeEvidence:
         wall_seconds: total wall time of the probes.
         expert_problem: why the built-in expert was not used, if it was not.
         farm: repeated actions from states just paid a high reward.
+        first_step_ends: branch points at the reset state of random episodes that ended on
+            their first step (kept apart from ``branches``: a state every action ends is no
+            evidence about stale observations).
         sequence: the multi-episode API run, if it ran.
         load: the machine's measured load while the probes ran.
         long_run: one random episode run far past the step cap, when episodes hit the cap
@@ -371,6 +376,7 @@ class ProbeEvidence:
     wall_seconds: float = 0.0
     expert_problem: str | None = None
     farm: list[FarmPoint] = field(default_factory=list)
+    first_step_ends: list[BranchPoint] = field(default_factory=list)
     sequence: SequenceProbe | None = None
     load: LoadTrace = field(default_factory=lambda: LoadTrace())
     long_run: EpisodeRecord | None = None

@@ -80,6 +80,8 @@ MAX_FRESH_REPLAYS = 16
 FRESH_REPLAY_STEPS = 1000  # the random probe's own floor (MIN_PROBE_STEPS): short-episode
 # envs get the extra seeds almost free, long-episode ones keep the 5 replays they had
 BRANCH_POINTS = 24  # saved states for the counterfactual stale-observation test
+ALWAYS_PAID_SHARE = 0.95  # a top reward on this share of live steps is paid for being alive
+FIRST_STEP_POINTS = 12  # reset states of one-step episodes tried with every candidate action
 MAX_HANGS = 4  # after this many hangs or deaths the remaining probes are skipped
 PROBE_SECONDS = 8.0  # per episode probe: slow envs get fewer episodes, not minutes of probing
 MAX_FARM_POINTS = 6  # paying states tried for reward farming
@@ -227,10 +229,19 @@ def _branch_plan(records: list[EpisodeRecord], seed: int) -> list[tuple[int, int
     return plan
 
 
+def _first_step_plan(records: list[EpisodeRecord]) -> list[tuple[int, int, list[Any]]]:
+    """The reset states of random episodes that terminated on their first step, to try
+    every candidate action there (``FIRST_STEP_POINTS`` at most)."""
+    instant = [r for r in records if r.error is None and r.length == 1 and r.terminated[0]]
+    return [(r.seed, 0, []) for r in instant[:FIRST_STEP_POINTS]]
+
+
 def _farm_plan(records: list[EpisodeRecord]) -> list[tuple[int, list[Any], float]]:
-    """States just paid the largest positive reward of a step that did not end the episode,
-    above the typical step's reward (a payment that ends the episode cannot be farmed; a
-    sparse delivery bonus must not hide the pick bonus paid on the way).
+    """States just paid the largest positive reward of a step that did not end the episode
+    (a payment that ends the episode cannot be farmed; a sparse delivery bonus must not hide
+    the pick bonus paid on the way), unless nearly every step is paid it: a reward for being
+    alive (CartPole's +1) is the task's clock. A payment on most steps can still be farmed
+    (a click paid again for re-opening what was read).
 
     Only replayable episodes qualify (random ones: their actions replay from the seed).
     """
@@ -242,7 +253,7 @@ def _farm_plan(records: list[EpisodeRecord]) -> list[tuple[int, list[Any], float
     if not rewards.size:
         return []
     top = float(rewards.max())
-    if top <= 0 or top <= float(np.median(rewards)):
+    if top <= 0 or np.mean(rewards >= top) >= ALWAYS_PAID_SHARE:
         return []
     plan = []
     for r in usable:
@@ -347,6 +358,11 @@ def _collect(c: _Collector) -> ProbeEvidence:
         "counterfactual actions", "branches", points=_branch_plan(random_a, cfg.seed)
     )
     branches: list[BranchPoint] = branch_outcome.value or []
+    first_step_plan = _first_step_plan(random_a)
+    first_step_ends: list[BranchPoint] = []
+    if first_step_plan:
+        first_step_ends = c.run("episodes ended at their first step", "branches",
+                                points=first_step_plan).value or []
     farm_plan = _farm_plan([*random_a, *expert])
     farm: list[FarmPoint] = []
     if farm_plan:
@@ -365,6 +381,7 @@ def _collect(c: _Collector) -> ProbeEvidence:
         wall_seconds=time.perf_counter() - started,
         expert_problem=c.expert_problem,
         farm=farm,
+        first_step_ends=first_step_ends,
         sequence=sequence,
         long_run=long_run,
     )

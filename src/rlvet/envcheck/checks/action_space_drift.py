@@ -9,7 +9,7 @@ mismatch between what the policy emits and what the env executes.
 from __future__ import annotations
 
 from rlvet.envcheck.checks.common import env_finding
-from rlvet.envcheck.records import ActionOutcome, ProbeEvidence
+from rlvet.envcheck.records import ActionOutcome, BranchPoint, ProbeEvidence
 from rlvet.findings import Category, Finding, Severity, Stage
 
 __all__ = ["check_action_space_drift"]
@@ -109,8 +109,38 @@ _WORDS = {
 }
 
 
+def _late_saturation(rated: list[BranchPoint]) -> Finding | None:
+    """The bound acts like the half-way point at every state from some episode step on and
+    at none before: the action's range shrinks as the episode ages (a sagging battery, an
+    actuator that overheats), which clipping by design, a property of the state, does not
+    line up with the step count so cleanly."""
+    late = [b for b in rated if b.saturated]
+    early = [b for b in rated if not b.saturated]
+    if len(late) < MIN_SATURATED_POINTS or len(early) < MIN_SATURATED_POINTS:
+        return None
+    onset = min(b.t for b in late)
+    if max(b.t for b in early) >= onset:
+        return None
+    return env_finding(
+        "action_space_drift",
+        Category.ACTION_SPACE_DRIFT,
+        Severity.WARNING,
+        f"from step {onset} of an episode on, the declared action bound had the same effect "
+        f"as the half-way point at all {len(late)} states tried, and at none of the "
+        f"{len(early)} earlier ones: the action's effective range shrinks as the episode "
+        "goes on (or a state every episode reaches late, by design?)",
+        evidence={"saturated_from_step": onset, "late_saturated_points": len(late),
+                  "earlier_points": len(early)},
+        remedy="keep the action's effect constant over the episode, or expose what limits "
+        "it in the observation",
+    )
+
+
 def _saturated_inside_bounds(ev: ProbeEvidence) -> Finding | None:
     rated = [b for b in ev.branches if b.saturated is not None]
+    late = _late_saturation(rated)
+    if late is not None:
+        return late
     saturated = [b for b in rated if b.saturated]
     if len(saturated) < MIN_SATURATED_POINTS or len(saturated) < SATURATED_SHARE * len(rated):
         return None

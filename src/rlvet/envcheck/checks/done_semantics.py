@@ -21,6 +21,8 @@ __all__ = ["check_done_semantics", "runaway_episodes"]
 
 CAPPED_SHARE = 0.5  # most random episodes hitting rlvet's cap means no end condition fires
 INSTANT_END_SHARE = 0.95  # Blackjack ends at step 1 often, but not for 95% of every policy
+MIN_DEAD_STARTS = 2  # reset states from which every action terminates at once: not a fluke
+DEAD_START_SHARE = 0.8  # ... alike for every action, among the starts every action ends
 MIN_INCONSISTENT_TRANSITIONS = 2  # one odd transition could be a rare terminal branch
 # A hidden draw per episode (gym-simplegrid's goal, redrawn at every reset) ends an episode
 # the first time the deciding transition is taken, so it never ends an episode on a
@@ -124,7 +126,7 @@ def _instant_end(ev: ProbeEvidence) -> Finding | None:
         return None
     short = sum(1 for e in episodes if e.length <= 1 and e.ended)
     if short < INSTANT_END_SHARE * len(episodes):
-        return None
+        return _dead_starts(ev, short, len(episodes))
     # One-step tasks (bandits) and envs that end at the first wrong move end early by
     # design for a random policy; an expert ending at once too is the proof of a defect.
     expert_short = sum(1 for e in ev.expert if e.error is None and e.length <= 1 and e.ended)
@@ -139,6 +141,36 @@ def _instant_end(ev: ProbeEvidence) -> Finding | None:
            "a one-step task, or an early termination by design? (pass --expert to tell)"),
         evidence={"one_step_episodes": short, "expert_one_step": expert_short,
                   "expert_episodes": len(ev.expert)},
+    )
+
+
+def _dead_starts(ev: ProbeEvidence, short: int, episodes: int) -> Finding | None:
+    """Some episodes end at their first step whatever the action: reset() handed out a
+    state that was already over.
+
+    A random policy also ends episodes at once where one action is a losing move (a stick in
+    a card game, a step into a pit), and in a card game every move may end a deal (stick,
+    or a hit that busts), but the moves are paid differently on most of those deals. A
+    start where every tried action terminates *and* is paid the same is one the agent's
+    choice cannot touch; most dead starts must be of that kind. A game may still deal
+    decided hands by design: a warning.
+    """
+    ended = [b for b in ev.first_step_ends if b.all_terminated]
+    dead = [b for b in ended if b.same_reward]
+    if len(dead) < MIN_DEAD_STARTS or len(dead) < DEAD_START_SHARE * len(ended):
+        return None
+    return env_finding(
+        "done_semantics",
+        Category.DONE_SEMANTICS,
+        Severity.WARNING,
+        f"{short} of {episodes} random episodes ended at their first step, and from "
+        f"{len(dead)} of the {len(ev.first_step_ends)} reset states tried every one of "
+        f"{dead[0].n_actions} distinct actions terminated the episode with the same reward: "
+        "reset() starts some episodes in a state that is already over (a spawn or start "
+        "check gone wrong, or decided deals by design?)",
+        evidence={"one_step_episodes": short, "episodes": episodes, "dead_starts": len(dead),
+                  "all_actions_ended": len(ended), "starts_tried": len(ev.first_step_ends),
+                  "dead_seeds": [b.seed for b in dead][:10]},
     )
 
 
