@@ -1,8 +1,8 @@
 """Calibration of ``rlvet doctor`` and the live guardrails on the corpus's held-out half.
 
 Run:
-    .venv/bin/python benchmarks/calibration.py                  # fresh9: the published set
-    .venv/bin/python benchmarks/calibration.py --split fresh8   # scored once, looked at since
+    .venv/bin/python benchmarks/calibration.py                  # fresh10: the published set
+    .venv/bin/python benchmarks/calibration.py --split fresh9   # scored once, looked at since
     .venv/bin/python benchmarks/calibration.py --split fresh    # scored once, tuning since
     .venv/bin/python benchmarks/calibration.py --split all      # the first corpus, all of it
     .venv/bin/python benchmarks/calibration.py --split heldout  # its held-out half (seen)
@@ -11,9 +11,9 @@ Run:
 The corpus (``benchmarks/corpus/``: real SB3, CleanRL-style and ``rlvet train`` runs, split
 once by (env, seed) in its manifest) is unpacked from ``tests/data/corpus/corpus.tar.xz``
 unless ``--corpus`` names a directory holding it already. Its held-out half was scored and
-looked at on 2026-12-05, so it became tuning material; so did the fresh .. fresh8 sets
-(``tests/data/corpus/fresh*.tar.xz``) after each was scored once. ``--split fresh9`` (the
-default) scores ``tests/data/corpus/fresh9.tar.xz``, whose grid was fixed before the rules
+looked at on 2026-12-05, so it became tuning material; so did the fresh .. fresh9 sets
+(``tests/data/corpus/fresh*.tar.xz``) after each was scored once. ``--split fresh10`` (the
+default) scores ``tests/data/corpus/fresh10.tar.xz``, whose grid was fixed before the rules
 it scores were changed, and which was scored once after they were frozen
 (docs/calibration.md).
 
@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = ROOT / "tests" / "data" / "corpus" / "corpus.tar.xz"
 FRESH_ARCHIVES = {split: ROOT / "tests" / "data" / "corpus" / f"{split}.tar.xz"
                   for split in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6",
-                                "fresh7", "fresh8", "fresh9")}
+                                "fresh7", "fresh8", "fresh9", "fresh10")}
 PUBLISHED = list(FRESH_ARCHIVES)[-1]  # the newest set, scored once: the published figures
 MANIFEST = ROOT / "benchmarks" / "corpus" / "manifest.json"
 EVAL_DROP = 0.2  # "the evaluation return first falls 20% below its best" (issue #12)
