@@ -44,6 +44,7 @@ from specs import (  # noqa: E402
     FRESH8_RUNS,
     FRESH9_RUNS,
     FRESH10_RUNS,
+    FRESH11_RUNS,
     FRESH_RUNS,
     RUNS,
     Run,
@@ -55,6 +56,7 @@ FRESH_GRIDS: dict[str, list[Run]] = {  # further held-out sets, each scored once
     "fresh": FRESH_RUNS, "fresh2": FRESH2_RUNS, "fresh3": FRESH3_RUNS, "fresh4": FRESH4_RUNS,
     "fresh5": FRESH5_RUNS, "fresh6": FRESH6_RUNS, "fresh7": FRESH7_RUNS,
     "fresh8": FRESH8_RUNS, "fresh9": FRESH9_RUNS, "fresh10": FRESH10_RUNS,
+    "fresh11": FRESH11_RUNS,
 }
 # per grid: its runs, its archive, its manifest
 GRIDS: dict[str, tuple[list[Run], Path, Path]] = {
@@ -282,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--grid", choices=sorted(GRIDS), default="v1",
-                   help="v1: the split corpus; fresh .. fresh10: further held-out sets")
+                   help="v1: the split corpus; fresh .. fresh11: further held-out sets")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--only", action="append", default=[], help="name or glob (repeatable)")
     p.add_argument("--list", action="store_true", help="list the runs and exit")

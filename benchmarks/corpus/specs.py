@@ -841,7 +841,25 @@ def _fresh10_grid() -> list[Run]:
 
 
 FRESH10_RUNS: list[Run] = _fresh10_grid()
+
+
+def _fresh11_grid() -> list[Run]:
+    """The twelfth held-out set (split ``fresh11``), fixed on 2026-12-06 right after fresh10
+    was scored once and before any rule was changed on it: fresh10's recipe with seeds
+    140-143 and a second draw of every faulty category (seeds 145-148), and a third draw
+    (seeds 150-153) of the categories under the bar on fresh10 (plateau, reward_direction,
+    reward_hacking) and of throughput_drop, whose runs most often fail verification."""
+    shifted = [dataclasses.replace(r, seed=r.seed + 110, batch="fresh11") for r in FRESH2_RUNS]
+    extra = [dataclasses.replace(r, seed=r.seed + 115, batch="fresh11") for r in FRESH2_RUNS
+             if r.category is not None]
+    third = [dataclasses.replace(r, seed=r.seed + 120, batch="fresh11") for r in FRESH2_RUNS
+             if r.category in ("plateau", "reward_direction", "reward_hacking",
+                               "throughput_drop")]
+    return _round_robin(shifted + extra + third)
+
+
+FRESH11_RUNS: list[Run] = _fresh11_grid()
 _names = [r.name for r in RUNS + FRESH_RUNS + FRESH2_RUNS + FRESH3_RUNS + FRESH4_RUNS
           + FRESH5_RUNS + FRESH6_RUNS + FRESH7_RUNS + FRESH8_RUNS
-          + FRESH9_RUNS + FRESH10_RUNS]
+          + FRESH9_RUNS + FRESH10_RUNS + FRESH11_RUNS]
 assert len(_names) == len(set(_names)), sorted(n for n in _names if _names.count(n) > 1)
