@@ -97,6 +97,31 @@ def test_thresholds_change_the_judgement_and_are_restored(tmp_path: Path) -> Non
     assert policy_update.KL_BOUND == before
 
 
+def test_no_constant_is_derived_from_an_allow_listed_one_at_import() -> None:
+    """A constant computed at import from an allow-listed one (``X = 10 * KL_BOUND``) keeps
+    the default when a project moves the line: derived values must be computed at call
+    time."""
+    import ast
+    import importlib
+    import inspect
+
+    for row in THRESHOLDS.values():
+        tree = ast.parse(inspect.getsource(importlib.import_module(row.module)))
+        for node in tree.body:
+            if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+                assert row.constant not in used, (row.module, ast.unparse(node))
+
+
+def test_a_derived_line_follows_the_projects_threshold() -> None:
+    import numpy as np
+
+    kl = np.array([0.01] * 10 + [1.5] + [0.0] * 20)  # one 1.5-nat update, then dead
+    assert policy_update._killing_step(kl) == 10  # past 10 x the default bound (0.1)
+    with thresholds_applied({"kl_bound": 0.2}):
+        assert policy_update._killing_step(kl) is None  # under 10 x 0.2
+
+
 def test_every_allow_listed_threshold_exists() -> None:
     import importlib
 

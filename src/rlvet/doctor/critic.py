@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EV_CAPABLE",
-    "EV_CHANCE_CEILING",
+    "EV_CHANCE_OF_FAIL",
     "EV_FAIL",
     "FAILING_SHARE",
     "FITTING_LOSS",
@@ -60,7 +60,8 @@ __all__ = [
 EV_FAIL = 0.03  # explained variance an untrained critic reaches: (2 Cov(y, v) - Var(v)) /
 # Var(y) for random outputs v is 0 up to chance correlations of +-0.03 (SB3 PPO with
 # vf_coef 0 logs -0.04..+0.025 on CartPole and Acrobot)
-EV_CHANCE_CEILING = 2 * EV_FAIL  # a running EV that never reached 0.06 in the whole run
+EV_CHANCE_OF_FAIL = 2.0  # x EV_FAIL, read at call time so a project's explained_variance_fail
+# moves it: a running EV that never reached 0.06 (at the default) in the whole run
 # never left chance level, even if it sat just above EV_FAIL (SB3 PPO, vf_coef 0, Acrobot:
 # 0.03-0.045 for all 29 updates); healthy critics that explain little still pass it (CleanRL
 # CartPole with a low EV: 0.11-0.16 at best)
@@ -113,14 +114,15 @@ def _failing_stretch(ev: np.ndarray) -> int | None:
     shows a capable critic (``EV_CAPABLE``). A critic that fitted and then stopped (a value
     head detached mid-run, vf_coef set to 0) fails from where it stopped; one that starts
     at ~0 and learns never has such a stretch. A run whose EV never reached
-    ``EV_CHANCE_CEILING`` fails all along, whatever side of ``EV_FAIL`` the chance level
-    sat on.
+    ``EV_CHANCE_OF_FAIL`` x ``EV_FAIL`` fails all along, whatever side of ``EV_FAIL`` the
+    chance level sat on.
     """
     n = ev.size
     warm = max(stats.MIN_BASELINE_POINTS, round(WARMUP_FRACTION * n),
                min(WARMUP_UPDATES, round(WARMUP_SHARE_MAX * n)))
     level = stats.rolling_median(ev)
-    failing = level <= (EV_FAIL if float(np.max(level)) >= EV_CHANCE_CEILING else np.inf)
+    ceiling = EV_CHANCE_OF_FAIL * EV_FAIL
+    failing = level <= (EV_FAIL if float(np.max(level)) >= ceiling else np.inf)
     capable = np.flatnonzero(level >= EV_CAPABLE)
     start = int(capable[-1]) + 1 if capable.size else 0  # after the critic last fitted
     if n - max(start, warm) < 2 * stats.PERSIST_WINDOW:

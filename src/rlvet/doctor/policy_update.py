@@ -71,7 +71,8 @@ KL_EPISODE_MAX = 5  # a spike shorter than one persistence window (stats.PERSIST
 KL_RELAPSE_SHARE = 0.1  # ... after which at most 10% of updates exceed the bound again
 # (lr or epochs too high: 30-60% do) and the policy is not dead (KL ~0 on half the updates)
 KL_DEAD_SHARE = 0.5
-KL_KILL = 10 * KL_BOUND  # one update past 1 nat, then a dead policy (KL ~0 on KL_DEAD_SHARE
+KL_KILL_OF_BOUND = 10.0  # x KL_BOUND, read at call time so a project's kl_bound moves it:
+# one update past 1 nat at the default bound, then a dead policy (KL ~0 on KL_DEAD_SHARE
 # of the rest): the step that killed it (SB3 PPO lr 0.01 on LunarLander: 9.7 nats, then 0 on
 # 23 of 27 updates); healthy PPO never moves 1 nat in an update, and the one-update spike
 # never persists, which is why persistence alone missed it
@@ -121,10 +122,10 @@ def _dead_share(kl: np.ndarray) -> float:
 
 
 def _killing_step(kl: np.ndarray) -> int | None:
-    """Index of the first update past ``KL_KILL`` after which the policy is dead (KL at most
-    ``KL_FROZEN`` on ``KL_DEAD_SHARE`` of the remaining updates, at least a persistence
-    window of them), or None."""
-    for i in np.flatnonzero(kl > KL_KILL):
+    """Index of the first update past ``KL_KILL_OF_BOUND`` x ``KL_BOUND`` after which the
+    policy is dead (KL at most ``KL_FROZEN`` on ``KL_DEAD_SHARE`` of the remaining updates,
+    at least a persistence window of them), or None."""
+    for i in np.flatnonzero(kl > KL_KILL_OF_BOUND * KL_BOUND):
         rest = kl[i + 1 :]
         if rest.size >= stats.PERSIST_WINDOW and _dead_share(rest) >= KL_DEAD_SHARE:
             return int(i)

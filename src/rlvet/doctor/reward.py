@@ -466,7 +466,10 @@ def _no_transfer(run: RunSignals, ctx: DetectContext) -> Finding | None:
     deterministic evaluation scored high by luck (CartPole's argmax policy at initialisation
     often balances for 500 steps). Info only unless the proxy ends above the true metric by
     more than ``AGREE``: a proxy that ends where the true metric ends measures the same
-    thing, and one that ends below it claims no gain the objective lacks.
+    thing, and one that ends below it claims no gain the objective lacks. A true metric
+    whose best level is its first one never improved, however its smoothed start compares
+    (an exit bonus farmed from the first update: the first evaluation 378, then 151 .. 121
+    while the proxy climbs 15 -> 1140, fresh10).
     """
     pair = _paired(run, ctx)
     if pair is None:
@@ -474,7 +477,8 @@ def _no_transfer(run: RunSignals, ctx: DetectContext) -> Finding | None:
     e_steps, true, proxy_at = pair
     proxy_prog = stats.progress(e_steps, proxy_at)
     true_prog = stats.progress(e_steps, true, window=EVAL_SMOOTHING)
-    gained = _gained(true_prog, true) if _language_model_run(run) else true_prog.improved
+    gained = (_gained(true_prog, true) if _language_model_run(run)
+              else true_prog.improved and true_prog.peak_index > 0)
     if (not proxy_prog.improved or gained
             or _opposite_share(true, proxy_at) >= SIGN_SHARE):
         return None  # learning transfers, or the reward is negated (doctor.reward_direction)
