@@ -265,8 +265,8 @@ class Heartbeat:
 
     def enter(self, call: UserCall) -> None:
         """User code of kind ``call`` starts now."""
+        self._in = call
         if self._state is not None:
-            self._in = call
             self._ticks += 1
             self._state[3] = self._since_build.get(call, 0)
             self._state[1] = _CODE[call]
@@ -274,14 +274,19 @@ class Heartbeat:
 
     def done(self) -> None:
         """The call entered last returned."""
+        if self._in is UserCall.BUILD:
+            self._since_build.clear()
+        else:
+            self._since_build[self._in] = self._since_build.get(self._in, 0) + 1
         if self._state is not None:
             self._done += 1
-            if self._in is UserCall.BUILD:
-                self._since_build.clear()
-            else:
-                self._since_build[self._in] = self._since_build.get(self._in, 0) + 1
             self._state[2] = self._done
             self._leave()
+
+    def returned_since_build(self, call: UserCall) -> int:
+        """Calls of kind ``call`` that returned since the last env was built: 0 before a
+        fresh env's first reset, whose cost (lazy set-up) is not the env's usual one."""
+        return self._since_build.get(call, 0)
 
     def _leave(self) -> None:
         self._ticks += 1

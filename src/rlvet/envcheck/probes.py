@@ -342,9 +342,13 @@ def _episode(
     clock = _RunQueueClock()
     error = error_step = None
     reset_flat = np.zeros(0)
-    fingerprint = None
+    fingerprint = reset_timing = None
     try:
+        warm = hb.returned_since_build(UserCall.RESET) > 0  # a first reset sets up
+        waited, start = clock.wait_s(), time.monotonic()
         result = hb.call(UserCall.RESET, env.reset, seed=seed)
+        if warm:
+            reset_timing = (time.monotonic() - start, start, clock.wait_s() - waited)
         obs = _split_reset(result, audit)
         fingerprint = _rng_fingerprint(env)
         reset_flat = flat_obs(obs)
@@ -413,6 +417,7 @@ def _episode(
         error_step=error_step,
         rng_fingerprint=fingerprint,
         capped=capped,
+        reset_timing=reset_timing,
     )
 
 
@@ -1020,7 +1025,13 @@ def probe_branches(
             faithful = _copy_is_faithful(env, next(iter(candidates.values())), hb)
         except MemoryError:
             raise
-        except Exception:  # an env that cannot be copied gives no counterfactual evidence
+        except Exception:  # an env that cannot be copied gives no counterfactual evidence,
+            raised = _legal_action_raises(env, candidates, hb)  # unless the env itself fails
+            if raised is not None:
+                out.append(BranchPoint(seed=seed, t=t, n_actions=len(candidates),
+                                       distinct_next_obs=0, obs_changed=False,
+                                       raised_on=raised))
+                env = _build(factory, hb)  # the failed env's state is unknown now
             continue
         out.append(
             BranchPoint(
@@ -1040,6 +1051,33 @@ def probe_branches(
         )
     _close(env, hb)
     return out
+
+
+def _legal_action_raises(env: gym.Env, candidates: Mapping[str, Any],
+                         hb: Heartbeat) -> str | None:
+    """After a branch failed on a copy: the candidate action (inside the declared space:
+    a bound, the midpoint) that raises when the env itself is stepped with it, described,
+    or None when none does (the copy, not the env, failed). Each action is tried on a copy
+    first; only the one that raised there is confirmed on the env itself, its last call
+    here."""
+    for label, action in candidates.items():
+        try:
+            hb.call(UserCall.STEP, copy.deepcopy(env).step, action)
+        except MemoryError:
+            raise
+        except Exception:
+            try:
+                hb.call(UserCall.STEP, env.step, action)
+            except MemoryError:
+                raise
+            except Exception as exc:
+                return f"action {label} {_short(action)}: {type(exc).__name__}: {exc}"[:240]
+            return None
+    return None
+
+
+def _short(action: Any) -> str:
+    return np.array2string(np.asarray(action), precision=4, threshold=8)
 
 
 def _copy_is_faithful(env: gym.Env, action: Any, hb: Heartbeat) -> bool:

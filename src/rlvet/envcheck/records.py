@@ -88,6 +88,9 @@ class EpisodeRecord:
             ``rng_fingerprint`` when reset reseeds every generator and only what reset drew
             depends on state kept across resets (a leak, not an unhonoured seed).
         capped: the episode hit rlvet's step cap without terminating or truncating.
+        reset_timing: ``(seconds, started, wait)`` of the episode's ``reset`` call, like the
+            per-step fields; None where reset raised or was the first of a fresh env (its
+            lazy set-up is not the env's usual reset).
     """
 
     seed: int
@@ -106,6 +109,7 @@ class EpisodeRecord:
     step_started: np.ndarray = field(default_factory=lambda: np.zeros(0))
     step_wait: np.ndarray = field(default_factory=lambda: np.zeros(0))
     nonfinite_obs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    reset_timing: tuple[float, float, float] | None = None
     rng_after_reseed: str | None = None
 
     @property
@@ -255,6 +259,7 @@ class BranchPoint:
     faithful_copy: bool = True
     all_terminated: bool = False
     same_reward: bool = False
+    raised_on: str | None = None
 
 
 FARM_MISSES = 2  # repeats not paid back at the start that rule farming out: farming is
@@ -357,6 +362,8 @@ class ProbeEvidence:
         first_step_ends: branch points at the reset state of random episodes that ended on
             their first step (kept apart from ``branches``: a state every action ends is no
             evidence about stale observations).
+        legal_action_errors: saved states where an action inside the declared space (a
+            bound, the midpoint) raised on the env itself (``BranchPoint.raised_on``).
         sequence: the multi-episode API run, if it ran.
         load: the machine's measured load while the probes ran.
         long_run: one random episode run far past the step cap, when episodes hit the cap
@@ -377,6 +384,7 @@ class ProbeEvidence:
     expert_problem: str | None = None
     farm: list[FarmPoint] = field(default_factory=list)
     first_step_ends: list[BranchPoint] = field(default_factory=list)
+    legal_action_errors: list[BranchPoint] = field(default_factory=list)
     sequence: SequenceProbe | None = None
     load: LoadTrace = field(default_factory=lambda: LoadTrace())
     long_run: EpisodeRecord | None = None

@@ -357,12 +357,15 @@ def _collect(c: _Collector) -> ProbeEvidence:
     branch_outcome = c.run(
         "counterfactual actions", "branches", points=_branch_plan(random_a, cfg.seed)
     )
-    branches: list[BranchPoint] = branch_outcome.value or []
+    tried: list[BranchPoint] = branch_outcome.value or []
+    branches = [b for b in tried if b.raised_on is None]
+    legal_action_errors = [b for b in tried if b.raised_on is not None]
     first_step_plan = _first_step_plan(random_a)
     first_step_ends: list[BranchPoint] = []
     if first_step_plan:
-        first_step_ends = c.run("episodes ended at their first step", "branches",
-                                points=first_step_plan).value or []
+        first_step_ends = [b for b in c.run("episodes ended at their first step", "branches",
+                                             points=first_step_plan).value or []
+                           if b.raised_on is None]
     farm_plan = _farm_plan([*random_a, *expert])
     farm: list[FarmPoint] = []
     if farm_plan:
@@ -382,6 +385,7 @@ def _collect(c: _Collector) -> ProbeEvidence:
         expert_problem=c.expert_problem,
         farm=farm,
         first_step_ends=first_step_ends,
+        legal_action_errors=legal_action_errors,
         sequence=sequence,
         long_run=long_run,
     )

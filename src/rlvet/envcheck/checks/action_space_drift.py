@@ -48,7 +48,7 @@ def _dead_components(ev: ProbeEvidence) -> Finding | None:
     matters = [any(p[i] for p in points) for i in range(len(points[0]))]
     dead = [i for i, m in enumerate(matters) if not m]
     if not dead or len(dead) == len(matters):
-        return None  # nothing matters anywhere: the whole action is ignored (stale checks)
+        return _components_lost_late(ev) if not dead else None  # all dead: stale checks
     return env_finding(
         "action_space_drift",
         Category.ACTION_SPACE_DRIFT,
@@ -60,6 +60,43 @@ def _dead_components(ev: ProbeEvidence) -> Finding | None:
         evidence={"dead_components": dead, "components": len(matters),
                   "points": len(points)},
         remedy="wire the ignored component into step(), or drop it from action_space",
+    )
+
+
+def _components_lost_late(ev: ProbeEvidence) -> Finding | None:
+    """Components that changed the next step at every saved state before some episode step
+    and at none from it on (``MIN_SATURATED_POINTS`` at least on each side), while another
+    component still mattered late: an actuator that dies as the episode ages (a heater
+    that cuts out), which a state where the component is moot by design does not line up
+    with the step count so cleanly."""
+    points = sorted((p.t, p.component_effects) for p in ev.branches
+                    if p.faithful_copy and p.component_effects is not None)
+    if len(points) < MIN_COMPONENT_POINTS:
+        return None
+    lost = []
+    for i in range(len(points[0][1])):
+        dead_at = [t for t, effects in points if not effects[i]]
+        alive_at = [t for t, effects in points if effects[i]]
+        if (len(dead_at) >= MIN_SATURATED_POINTS and len(alive_at) >= MIN_SATURATED_POINTS
+                and max(alive_at) < min(dead_at)):
+            lost.append((i, min(dead_at), len(dead_at), len(alive_at)))
+    late = [effects for t, effects in points if lost and t >= min(x[1] for x in lost)]
+    others = [j for j in range(len(points[0][1])) if j not in {x[0] for x in lost}]
+    if not lost or not any(e[j] for e in late for j in others):
+        return None  # every component dies together: the episode's end state, not an actuator
+    i, onset, n_dead, n_alive = lost[0]
+    return env_finding(
+        "action_space_drift",
+        Category.ACTION_SPACE_DRIFT,
+        Severity.WARNING,
+        f"action component {i} changed the next observation or reward at all {n_alive} "
+        f"saved states before step {onset} of an episode and at none of the {n_dead} from "
+        f"it on, while other components still mattered there: the action loses part of "
+        "its effect as the episode ages (or a phase of the task where it is moot, by "
+        "design?)",
+        evidence={"components_lost": [x[0] for x in lost], "from_step": onset,
+                  "points_before": n_alive, "points_after": n_dead},
+        remedy="keep every declared action component effective for the whole episode",
     )
 
 

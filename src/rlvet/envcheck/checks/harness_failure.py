@@ -95,6 +95,32 @@ def _step_failures(ev: ProbeEvidence) -> list[Finding]:
     ]
 
 
+def _legal_actions_raising(ev: ProbeEvidence) -> list[Finding]:
+    """A step that raises on an action inside the declared space, at a state the random
+    policy reached: a learner's policy puts mass on the bounds (a squashed Gaussian
+    saturates, a clipped one sits there), so it will send that action; the random probe
+    rarely draws a bound exactly, the counterfactual probe always tries them."""
+    if not ev.legal_action_errors:
+        return []
+    first = ev.legal_action_errors[0]
+    return [
+        env_finding(
+            "harness_failure",
+            Category.HARNESS_FAILURE,
+            Severity.ERROR,
+            f"step() raised on an action inside the declared action space at "
+            f"{len(ev.legal_action_errors)} of "
+            f"{len(ev.legal_action_errors) + len(ev.branches)} saved states (first: seed "
+            f"{first.seed}, step {first.t}, {first.raised_on}): legal input crashes the env",
+            evidence={"states": len(ev.legal_action_errors), "seed": first.seed,
+                      "step": first.t, "raised_on": first.raised_on},
+            remedy="handle every action the action space declares (bounds included), or "
+            "declare the space the env really accepts",
+        )
+    ]
+
+
 def check_harness_failure(ev: ProbeEvidence) -> list[Finding]:
-    """Process deaths and build failures (error), then the per-step failure rate."""
-    return _process_failures(ev) + _step_failures(ev)
+    """Process deaths and build failures (error), legal actions that raise (error), then
+    the per-step failure rate."""
+    return _process_failures(ev) + _legal_actions_raising(ev) + _step_failures(ev)

@@ -77,7 +77,8 @@ def _frozen_components(ran: EpisodeRecord, fresh: EpisodeRecord) -> list[int]:
 
     A quantity that ran out (an empty tank at zero) is also fixed, but at the extreme of
     what the two episodes show, and it changes the dynamics, so other components differ
-    too; a frozen reading sits inside the episodes' range and changes nothing else.
+    too; frozen readings change nothing else, and at least one of them sits inside the
+    episodes' range (a display frozen while showing an empty queue holds a floor too).
     """
     n = min(ran.length, fresh.length)
     a, b = _rows(ran, n), _rows(fresh, n)
@@ -95,8 +96,8 @@ def _frozen_components(ran: EpisodeRecord, fresh: EpisodeRecord) -> list[int]:
         held = np.all(a == a[0], axis=0)
         moving = ~np.all(b == b[0], axis=0)
         inside = (a[0] > low) & (a[0] < high)
-    frozen = held & moving & inside
-    if np.any(differ & ~frozen):
+    frozen = held & moving
+    if np.any(differ & ~frozen) or not np.any(differ & inside):
         return []
     return [int(i) for i in np.flatnonzero(frozen & differ)]
 

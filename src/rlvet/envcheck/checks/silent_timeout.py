@@ -13,7 +13,7 @@ calibration loop beside the probes), and a hang is an error only when it repeats
 from __future__ import annotations
 
 from collections import Counter
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -103,24 +103,75 @@ def _own_seconds(e: EpisodeRecord) -> np.ndarray:
     return cast(np.ndarray, np.clip(e.step_seconds - wait, 0.0, None))
 
 
-def _stalls(ev: ProbeEvidence) -> Finding | None:
-    """Steps far slower than the env's own median, after the machine's load is taken out.
-
-    Two measures of load: the run-queue wait inside each step (Linux schedstat; what the
-    step spent waiting for a CPU is subtracted), and the calibration loop beside the probes
-    (``load.py``): a stall in a window where that loop was slowed ``LOADED``-fold or more is
-    not counted either. Only what is left is the env's. Once the harness's rerun proved a
-    cold start, each episode's first step (a fresh env's compile) is left out.
-    """
+def _calls(ev: ProbeEvidence) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per kind of call (``step``, ``reset``): own seconds (the run-queue wait taken out),
+    wall seconds and start times. Once the harness's rerun proved a cold start, each
+    episode's first step (a fresh env's compile) is left out."""
     skip = 1 if any(h.recovered_s is not None for h in ev.hangs) else 0
     episodes = [e for e in ev.all_episodes() if e.step_seconds.size > skip]
-    if not episodes:
+    out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    if episodes:
+        out["step"] = (
+            np.concatenate([_own_seconds(e)[skip:] for e in episodes]),
+            np.concatenate([e.step_seconds[skip:] for e in episodes]),
+            np.concatenate([
+                e.step_started[skip:] if e.step_started.shape == e.step_seconds.shape
+                else np.full(e.step_seconds.size - skip, np.nan) for e in episodes]))
+    resets = np.array([e.reset_timing for e in ev.all_episodes()
+                       if e.reset_timing is not None], dtype=np.float64).reshape(-1, 3)
+    if resets.shape[0]:
+        wait = np.where(np.isfinite(resets[:, 2]), np.clip(resets[:, 2], 0.0, None), 0.0)
+        out["reset"] = (np.clip(resets[:, 0] - wait, 0.0, None), resets[:, 0], resets[:, 1])
+    return out
+
+
+def _stalls(ev: ProbeEvidence) -> Finding | None:
+    """Steps, or resets, far slower than the env's own median call of that kind, after the
+    machine's load is taken out.
+
+    Two measures of load: the run-queue wait inside each call (Linux schedstat; what the
+    call spent waiting for a CPU is subtracted), and the calibration loop beside the probes
+    (``load.py``): a stall in a window where that loop was slowed ``LOADED``-fold or more is
+    not counted either. Only what is left is the env's. Resets are judged against resets:
+    a reset that rebuilds a scene is slower than a step by design, one that blocks after
+    some episodes (a drain, a lock) stalls every actor as surely as a step does.
+    """
+    judged = {kind: _judge_calls(ev, *arrays) for kind, arrays in _calls(ev).items()}
+    stalled = {kind: j for kind, j in judged.items() if j[0].size and (
+        j[0].size >= MIN_STALLS or j[0].max() >= SINGLE_STALL_S)}
+    if not stalled:
+        unexplained = {k: j for k, j in judged.items() if j[1]["slow_wall_calls"] >= MIN_STALLS}
+        if unexplained:
+            kind, (_, evidence) = next(iter(unexplained.items()))
+            return env_finding(
+                "silent_timeout",
+                Category.INSUFFICIENT_EVIDENCE,
+                Severity.INFO,
+                f"{evidence['slow_wall_calls']} slow {kind} calls were explained by the "
+                "machine's load (CPU wait or a slowed calibration loop), not the env: "
+                f"{kind} timing not judged",
+                evidence=evidence,
+                remedy="rerun on an idle machine to judge step timing",
+                stage=Stage.ENVIRONMENT,
+            )
         return None
-    own = np.concatenate([_own_seconds(e)[skip:] for e in episodes])
-    wall = np.concatenate([e.step_seconds[skip:] for e in episodes])
-    started = np.concatenate([
-        e.step_started[skip:] if e.step_started.shape == e.step_seconds.shape
-        else np.full(e.step_seconds.size - skip, np.nan) for e in episodes])
+    kind, (counted, evidence) = next(iter(stalled.items()))
+    evidence.update(stalls=int(counted.size), max_call_s=float(counted.max()), call=kind)
+    return env_finding(
+        "silent_timeout",
+        Category.SILENT_TIMEOUT,
+        Severity.WARNING,
+        f"{counted.size} of {evidence['calls']} {kind} calls stalled (max "
+        f"{counted.max():.2f}s vs median {evidence['median_call_s'] * 1e3:.3f} ms, the "
+        "machine's load taken out): the env blocks intermittently",
+        evidence=evidence,
+        remedy=_HANG_REMEDY,
+    )
+
+
+def _judge_calls(ev: ProbeEvidence, own: np.ndarray, wall: np.ndarray,
+                 started: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """The own seconds of the calls that stalled with the load taken out, and the evidence."""
     median = float(np.median(own))
     threshold = max(STALL_RATIO * median, STALL_FLOOR_S)
     slow_wall = np.flatnonzero(wall > threshold)
@@ -128,38 +179,16 @@ def _stalls(ev: ProbeEvidence) -> Finding | None:
     loaded = [i for i in slow if np.isfinite(started[i])
               and ev.load.load_at(started[i], started[i] + wall[i]) >= LOADED]
     counted = np.array([own[i] for i in slow if i not in set(loaded)])
-    evidence = {
-        "steps": int(own.size),
-        "median_step_s": median,
+    evidence: dict[str, Any] = {
+        "calls": int(own.size),
+        "median_call_s": median,
         "threshold_s": threshold,
-        "slow_wall_steps": int(slow_wall.size),
+        "slow_wall_calls": int(slow_wall.size),
         "explained_by_cpu_wait": int(slow_wall.size - len(slow)),
         "explained_by_load_gauge": len(loaded),
         "machine_load": ev.load.summary(),
     }
-    if counted.size < MIN_STALLS and not (counted.size and counted.max() >= SINGLE_STALL_S):
-        if slow_wall.size >= MIN_STALLS:
-            return env_finding(
-                "silent_timeout",
-                Category.INSUFFICIENT_EVIDENCE,
-                Severity.INFO,
-                f"{slow_wall.size} slow steps were explained by the machine's load (CPU wait "
-                "or a slowed calibration loop), not the env: step timing not judged",
-                evidence=evidence,
-                remedy="rerun on an idle machine to judge step timing",
-                stage=Stage.ENVIRONMENT,
-            )
-        return None
-    evidence.update(stalls=int(counted.size), max_step_s=float(counted.max()))
-    return env_finding(
-        "silent_timeout",
-        Category.SILENT_TIMEOUT,
-        Severity.WARNING,
-        f"{counted.size} of {own.size} steps stalled (max {counted.max():.2f}s vs median "
-        f"{median * 1e3:.3f} ms, the machine's load taken out): the env blocks intermittently",
-        evidence=evidence,
-        remedy=_HANG_REMEDY,
-    )
+    return counted, evidence
 
 
 def _hangs(ev: ProbeEvidence) -> Finding:
