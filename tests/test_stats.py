@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rlvet import stats
 from rlvet.signals.series import Series
@@ -42,6 +44,25 @@ def test_robust_z_is_finite_for_a_constant_baseline():
 )
 def test_persistent_onset(mask, expected):
     assert stats.persistent_onset(np.array(mask, dtype=bool)) == expected
+
+
+def _rolling_median_by_nan_padding(values: np.ndarray, window: int) -> np.ndarray:
+    """The definition: NaN-padded windows, nanmedian (the slow masked path)."""
+    half = window // 2
+    if values.size == 0 or half == 0:
+        return values.astype(float, copy=True)
+    padded = np.concatenate([np.full(half, np.nan), values, np.full(half, np.nan)])
+    return np.asarray(np.nanmedian(
+        np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1))
+
+
+@given(st.lists(st.floats(-1e6, 1e6) | st.sampled_from([0.0, 1.0, 2.0]), max_size=40),
+       st.integers(1, 12))
+def test_rolling_median_equals_its_nan_padded_definition(values: list[float],
+                                                        window: int) -> None:
+    x = np.array(values, dtype=float)
+    assert np.array_equal(stats.rolling_median(x, window),
+                          _rolling_median_by_nan_padding(x, window))
 
 
 def test_rolling_median_shrinks_at_the_edges_so_one_lucky_point_is_not_doubled():
