@@ -145,6 +145,39 @@ HEALTHY: dict[str, Callable[[], gym.Env]] = {
 }
 
 
+def same(a: Any, b: Any) -> bool:
+    """Two observations (or any step outputs) equal: arrays elementwise, Dict and Tuple
+    observations entry by entry."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+
+
+def same_runs(r1: list[Any], r2: list[Any]) -> bool:
+    """Two runs of ``(obs, reward, terminated, truncated)`` steps equal step by step."""
+    return len(r1) == len(r2) and all(
+        same(x[0], y[0]) and same(x[1:], y[1:]) for x, y in zip(r1, r2, strict=True))
+
+
+def fixed_actions(env: gym.Env, seed: int, actions: list[Any]) -> list[tuple[Any, ...]]:
+    """``reset(seed)`` then ``actions``: each step's ``(obs, reward, terminated, truncated)``."""
+    env.reset(seed=seed)
+    return [env.step(a)[:4] for a in actions]
+
+
+def episode_lengths(steps: list[tuple[Any, ...]]) -> list[tuple[int, bool, bool]]:
+    """(length, terminated, truncated) of each finished episode of a run of steps."""
+    out, n = [], 0
+    for _, _, te, tr in steps:
+        n += 1
+        if te or tr:
+            out.append((n, bool(te), bool(tr)))
+            n = 0
+    return out
+
+
 def score(faults: dict[str, tuple[Callable[[], gym.Env], Category]],
           healthy: dict[str, Callable[[], gym.Env]]) -> int:
     """Run rlvet's env QA on every env and print the table and the summary line."""

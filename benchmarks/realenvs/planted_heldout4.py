@@ -549,33 +549,16 @@ HEALTHY: dict[str, Callable[[], gym.Env]] = {
 
 
 _random_run = second_set._random_run
+_same, _same_runs = first_set.same, first_set.same_runs
+_fixed_actions, _episode_lengths = first_set.fixed_actions, first_set.episode_lengths
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, dict):
-        return all(_same(a[k], b[k]) for k in a)
-    return bool(np.array_equal(np.asarray(a), np.asarray(b)))
 
 
-def _same_runs(r1: list, r2: list) -> bool:
-    return len(r1) == len(r2) and all(
-        _same(x[0], y[0]) and x[1:] == y[1:] for x, y in zip(r1, r2, strict=True))
 
 
-def _fixed_actions(env: gym.Env, seed: int, actions: list[Any]) -> list[tuple]:
-    env.reset(seed=seed)
-    return [env.step(a)[:4] for a in actions]
 
 
-def _episode_lengths(steps: list[tuple]) -> list[tuple[int, bool, bool]]:
-    """(length, terminated, truncated) of each finished episode of a ``_random_run``."""
-    out, n = [], 0
-    for _, _, te, tr in steps:
-        n += 1
-        if te or tr:
-            out.append((n, bool(te), bool(tr)))
-            n = 0
-    return out
 
 
 # ---- traffic light

@@ -541,35 +541,16 @@ HEALTHY: dict[str, Callable[[], gym.Env]] = {
 
 
 _random_run = second_set._random_run
+_same, _same_runs = first_set.same, first_set.same_runs
+_fixed_actions, _episode_lengths = first_set.fixed_actions, first_set.episode_lengths
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, tuple):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(np.array_equal(np.asarray(a), np.asarray(b)))
 
 
-def _same_runs(r1: list, r2: list) -> bool:
-    return len(r1) == len(r2) and all(
-        _same(x[0], y[0]) and _same(x[1:], y[1:]) for x, y in zip(r1, r2, strict=True))
 
 
-def _fixed_actions(env: gym.Env, seed: int, actions: list[Any]) -> list[tuple]:
-    env.reset(seed=seed)
-    return [env.step(a)[:4] for a in actions]
 
 
-def _episode_lengths(steps: list[tuple]) -> list[tuple[int, bool, bool]]:
-    """(length, terminated, truncated) of each finished episode of a ``_random_run``."""
-    out, n = [], 0
-    for _, _, te, tr in steps:
-        n += 1
-        if te or tr:
-            out.append((n, bool(te), bool(tr)))
-            n = 0
-    return out
 
 
 def _healthy_props(make: Callable[[], gym.Env], seed: int, steps: int) -> list[tuple]:
