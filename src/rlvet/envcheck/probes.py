@@ -20,6 +20,7 @@ equality checks falsely). Nothing here judges; ``checks/`` does.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import hashlib
@@ -1031,6 +1032,8 @@ def probe_branches(
                 out.append(BranchPoint(seed=seed, t=t, n_actions=len(candidates),
                                        distinct_next_obs=0, obs_changed=False,
                                        raised_on=raised))
+                with contextlib.suppress(Exception):  # a broken env may not close cleanly
+                    _close(env, hb)
                 env = _build(factory, hb)  # the failed env's state is unknown now
             continue
         out.append(
