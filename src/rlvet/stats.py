@@ -172,8 +172,8 @@ def rolling_median(values: np.ndarray, window: int = 5) -> np.ndarray:
         windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
         return cast(np.ndarray, np.nanmedian(windows, axis=1))
     # Full windows in one vectorised median, the 2 * half shrunken edge windows one by one:
-    # the same numbers as the NaN-padded nanmedian, ~20x faster on a 10k-update run (issue
-    # #14: a live verdict's cost must not grow with the run)
+    # the same numbers as the NaN-padded nanmedian, 2.6x faster on 10k points (1.1 vs 2.8
+    # ms; issue #14: a live verdict's cost must not grow with the run)
     n, out = x.size, np.empty(x.size)
     if n > 2 * half:
         out[half:n - half] = np.median(

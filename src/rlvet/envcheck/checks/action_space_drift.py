@@ -48,7 +48,7 @@ def _dead_components(ev: ProbeEvidence) -> Finding | None:
     matters = [any(p[i] for p in points) for i in range(len(points[0]))]
     dead = [i for i, m in enumerate(matters) if not m]
     if not dead or len(dead) == len(matters):
-        return _components_lost_late(ev) if not dead else None  # all dead: stale checks
+        return None  # nothing matters anywhere: the whole action is ignored (stale checks)
     return env_finding(
         "action_space_drift",
         Category.ACTION_SPACE_DRIFT,
@@ -63,39 +63,47 @@ def _dead_components(ev: ProbeEvidence) -> Finding | None:
     )
 
 
+def _turns_at_step(before: list[int], after: list[int]) -> int | None:
+    """The episode step from which ``after``'s states begin, when every one of them comes
+    later than every one of ``before``'s and each side holds ``MIN_SATURATED_POINTS``: a
+    change that lines up with the step count, as an actuator that dies or a range that
+    shrinks with the episode's age does and a property of the state does not so cleanly."""
+    if len(before) < MIN_SATURATED_POINTS or len(after) < MIN_SATURATED_POINTS:
+        return None
+    return min(after) if max(before) < min(after) else None
+
+
 def _components_lost_late(ev: ProbeEvidence) -> Finding | None:
     """Components that changed the next step at every saved state before some episode step
-    and at none from it on (``MIN_SATURATED_POINTS`` at least on each side), while another
-    component still mattered late: an actuator that dies as the episode ages (a heater
-    that cuts out), which a state where the component is moot by design does not line up
-    with the step count so cleanly."""
-    points = sorted((p.t, p.component_effects) for p in ev.branches
-                    if p.faithful_copy and p.component_effects is not None)
+    and at none from it on, while another component still mattered from there: an actuator
+    that dies as the episode ages (a heater that cuts out)."""
+    points = [(p.t, p.component_effects) for p in ev.branches
+              if p.faithful_copy and p.component_effects is not None]
     if len(points) < MIN_COMPONENT_POINTS:
         return None
-    lost = []
+    lost = {}
     for i in range(len(points[0][1])):
-        dead_at = [t for t, effects in points if not effects[i]]
-        alive_at = [t for t, effects in points if effects[i]]
-        if (len(dead_at) >= MIN_SATURATED_POINTS and len(alive_at) >= MIN_SATURATED_POINTS
-                and max(alive_at) < min(dead_at)):
-            lost.append((i, min(dead_at), len(dead_at), len(alive_at)))
-    late = [effects for t, effects in points if lost and t >= min(x[1] for x in lost)]
-    others = [j for j in range(len(points[0][1])) if j not in {x[0] for x in lost}]
-    if not lost or not any(e[j] for e in late for j in others):
+        onset = _turns_at_step([t for t, e in points if e[i]], [t for t, e in points if not e[i]])
+        if onset is not None:
+            lost[i] = onset
+    if not lost:
+        return None
+    i, onset = min(lost.items(), key=lambda kv: kv[0])
+    if not any(e[j] for t, e in points if t >= min(lost.values())
+               for j in range(len(e)) if j not in lost):
         return None  # every component dies together: the episode's end state, not an actuator
-    i, onset, n_dead, n_alive = lost[0]
+    n_dead = sum(1 for _, e in points if not e[i])
     return env_finding(
         "action_space_drift",
         Category.ACTION_SPACE_DRIFT,
         Severity.WARNING,
-        f"action component {i} changed the next observation or reward at all {n_alive} "
-        f"saved states before step {onset} of an episode and at none of the {n_dead} from "
-        f"it on, while other components still mattered there: the action loses part of "
-        "its effect as the episode ages (or a phase of the task where it is moot, by "
-        "design?)",
-        evidence={"components_lost": [x[0] for x in lost], "from_step": onset,
-                  "points_before": n_alive, "points_after": n_dead},
+        f"action component {i} changed the next observation or reward at all "
+        f"{len(points) - n_dead} saved states before step {onset} of an episode and at none "
+        f"of the {n_dead} from it on, while other components still mattered there: the "
+        "action loses part of its effect as the episode ages (or a phase of the task where "
+        "it is moot, by design?)",
+        evidence={"components_lost": sorted(lost), "from_step": onset,
+                  "points_before": len(points) - n_dead, "points_after": n_dead},
         remedy="keep every declared action component effective for the whole episode",
     )
 
@@ -149,14 +157,11 @@ _WORDS = {
 def _late_saturation(rated: list[BranchPoint]) -> Finding | None:
     """The bound acts like the half-way point at every state from some episode step on and
     at none before: the action's range shrinks as the episode ages (a sagging battery, an
-    actuator that overheats), which clipping by design, a property of the state, does not
-    line up with the step count so cleanly."""
+    actuator that overheats)."""
     late = [b for b in rated if b.saturated]
     early = [b for b in rated if not b.saturated]
-    if len(late) < MIN_SATURATED_POINTS or len(early) < MIN_SATURATED_POINTS:
-        return None
-    onset = min(b.t for b in late)
-    if max(b.t for b in early) >= onset:
+    onset = _turns_at_step([b.t for b in early], [b.t for b in late])
+    if onset is None:
         return None
     return env_finding(
         "action_space_drift",
@@ -195,5 +200,5 @@ def _saturated_inside_bounds(ev: ProbeEvidence) -> Finding | None:
 def check_action_space_drift(ev: ProbeEvidence) -> list[Finding]:
     """Spaces changing across resets/steps, out-of-bounds acceptance, hidden clipping."""
     found = (_changed_spaces(ev), _out_of_range(ev), _saturated_inside_bounds(ev),
-             _dead_components(ev))
+             _dead_components(ev) or _components_lost_late(ev))
     return [f for f in found if f is not None]

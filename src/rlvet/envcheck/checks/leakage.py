@@ -3,6 +3,13 @@
 Run only when the env is deterministic given its history (``determinism.py`` passed): then
 a difference between "seed s after k episodes" and "seed s in a brand-new env" can only be
 state that survived ``reset`` -- a counter, a drift term, a cache, a velocity.
+
+The same replay also shows *what* the history changed, and two symptoms have their own name
+in the taxonomy: observation components the env with a history holds fixed to the
+episode's end while the fresh env's move, nothing else differing (a reading that froze as
+the env aged: a stale observation), and rewards far out of the fresh episode's scale with
+identical observations (a spike or a change of unit the state does not explain: a reward
+artifact).
 """
 
 from __future__ import annotations
@@ -86,8 +93,9 @@ def _frozen_components(ran: EpisodeRecord, fresh: EpisodeRecord) -> list[int]:
         return []
     a, b = a[1:], b[1:]  # reset() may write the reading afresh; the steps must not hold it
     with np.errstate(invalid="ignore"):
-        differ = np.any(a != b, axis=0)
-        rows = np.flatnonzero(np.any(a != b, axis=1))
+        unequal = a != b
+        differ = np.any(unequal, axis=0)
+        rows = np.flatnonzero(np.any(unequal, axis=1))
         if not rows.size or n - rows[0] < FROZEN_MIN_STEPS:
             return []
         both = np.vstack([a, b])
